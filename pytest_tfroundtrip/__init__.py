@@ -1,0 +1,46 @@
+"""pytest-tfroundtrip: prove a Keras model survives saving and reloading.
+
+Importing this package is cheap: TensorFlow and Keras are imported only when a
+check runs.
+
+Example:
+    >>> import pytest_tfroundtrip
+    >>> "keras" in pytest_tfroundtrip.available_formats()
+    True
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError
+from pytest_tfroundtrip.formats import available_formats
+
+if TYPE_CHECKING:
+    from pytest_tfroundtrip.report import FormatResult, RoundTripReport
+    from pytest_tfroundtrip.runner import check_roundtrip
+
+__all__ = [
+    "FormatResult",
+    "RoundTripError",
+    "RoundTripReport",
+    "RoundTripUsageError",
+    "available_formats",
+    "check_roundtrip",
+]
+
+_LAZY = {
+    "check_roundtrip": "pytest_tfroundtrip.runner",
+    "RoundTripReport": "pytest_tfroundtrip.report",
+    "FormatResult": "pytest_tfroundtrip.report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # runner imports numpy and hypothesis; keep `import pytest_tfroundtrip` light.
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'pytest_tfroundtrip' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module_name), name)

@@ -1,0 +1,79 @@
+"""Format adapters and their registry.
+
+Every module in this package that defines ``FORMAT`` (a
+:class:`~pytest_tfroundtrip.formats.base.RoundTripFormat`) is a format;
+adding a format is adding one file.  The order is each format's ``order``.
+Importing this package does not import TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+
+from pytest_tfroundtrip.errors import RoundTripUsageError
+from pytest_tfroundtrip.formats.base import RoundTripFormat
+
+
+@cache
+def all_formats() -> tuple[RoundTripFormat, ...]:
+    """Every format this package knows, in their stable order.
+
+    Example:
+        >>> [f.name for f in all_formats()]
+        ['keras', 'h5', 'savedmodel', 'export', 'weights', 'checkpoint', 'tflite']
+    """
+    found = []
+    for module_info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{module_info.name}")
+        candidate = getattr(module, "FORMAT", None)
+        if isinstance(candidate, RoundTripFormat):
+            found.append(candidate)
+    return tuple(sorted(found, key=lambda f: (f.order, f.name)))
+
+
+def format_names() -> list[str]:
+    return [f.name for f in all_formats()]
+
+
+def available_formats() -> list[str]:
+    """Names of the formats whose runtime is installed here, in stable order.
+
+    Example:
+        >>> "keras" in available_formats()
+        True
+    """
+    return [f.name for f in all_formats() if f.unavailable_reason() is None]
+
+
+def get_format(name: str) -> RoundTripFormat:
+    """The format called ``name``; a clear error listing the known names otherwise."""
+    for candidate in all_formats():
+        if candidate.name == name:
+            return candidate
+    raise RoundTripUsageError(f"unknown format {name!r}; the formats are {format_names()} (available here: {available_formats()})")
+
+
+def parse_format_names(formats: object) -> list[str] | None:
+    """Normalise a ``formats=`` argument: None, a name, a comma list, or names.
+
+    Example:
+        >>> parse_format_names("keras, h5")
+        ['keras', 'h5']
+    """
+    if formats is None:
+        return None
+    if isinstance(formats, str):
+        names = [part.strip() for part in formats.split(",") if part.strip()]
+    elif isinstance(formats, (list, tuple, set, frozenset)):
+        names = list(formats)
+    else:
+        raise RoundTripUsageError(f"formats must be a list of format names, got {type(formats).__name__}: {formats!r}")
+    if not names:
+        raise RoundTripUsageError(f"formats is empty; choose from {format_names()}")
+    for name in names:
+        if not isinstance(name, str):
+            raise RoundTripUsageError(f"formats must hold format names (str), got {name!r}")
+        get_format(name)
+    return list(dict.fromkeys(names))

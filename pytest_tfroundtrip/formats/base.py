@@ -1,0 +1,179 @@
+"""The interface every format adapter implements, and what they share.
+
+An adapter saves the model under test into a directory, reloads the artifact
+the way a user would, and returns a :data:`ReloadedCall`: a function from input
+arrays (keyed by input name) to outputs in the model's own output structure.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from pytest_tfroundtrip import _lazy
+from pytest_tfroundtrip.specs import STRING_DTYPE, ModelSignature
+from pytest_tfroundtrip.structure import flatten_with_paths, map_leaves, pack_like
+
+ReloadedCall = Callable[[Mapping[str, np.ndarray]], Any]
+
+
+@dataclass(frozen=True)
+class Preserves:
+    """What a format keeps, for the README table and for other checks."""
+
+    architecture: bool
+    weights: bool
+    optimizer_state: bool
+    needs_python_classes: bool
+    resumes_training: bool
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The model under test with its input signature and output names.
+
+    ``output_template`` is the model's output structure with output names at
+    the leaves (from one call made when the check starts).
+    """
+
+    model: Any
+    signature: ModelSignature
+    output_template: Any
+    user_input_signature: Any = None
+
+    @property
+    def output_names(self) -> list[str]:
+        return [name for _path, name in flatten_with_paths(self.output_template)]
+
+    def input_tensors(self, arrays_by_name: Mapping[str, np.ndarray]) -> Any:
+        """Inputs in the model's structure, as tensors of the signature's dtypes."""
+        tf = _lazy.tensorflow()
+        tensors = {
+            spec.name: tf.constant(arrays_by_name[spec.name], dtype=tf.string if spec.dtype == STRING_DTYPE else spec.dtype)
+            for spec in self.signature.specs
+        }
+        return self.signature.pack(tensors)
+
+    def tensor_specs(self, keep_names: bool = True) -> list[Any]:
+        """One ``tf.TensorSpec`` per input, in flat order."""
+        tf = _lazy.tensorflow()
+        return [
+            tf.TensorSpec(spec.shape, tf.string if spec.dtype == STRING_DTYPE else spec.dtype, name=spec.name if keep_names else None)
+            for spec in self.signature.specs
+        ]
+
+    def flat_outputs(self, outputs: Any) -> dict[str, np.ndarray]:
+        """Outputs in the model's structure -> ``{output name: array}``."""
+        leaves = [to_numpy(leaf) for _path, leaf in flatten_with_paths(outputs)]
+        names = self.output_names
+        if len(leaves) != len(names):
+            return {f"output_{i}": leaf for i, leaf in enumerate(leaves)}
+        return dict(zip(names, leaves))
+
+
+def to_numpy(value: Any) -> np.ndarray:
+    """A tensor (or array) as a NumPy array; strings become Python ``str``."""
+    array = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+    if array.dtype == object or array.dtype.kind == "S":
+        array = np.vectorize(lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else v, otypes=[object])(array)
+    return array
+
+
+def call_keras_model(model: Any, subject: Subject, arrays_by_name: Mapping[str, np.ndarray]) -> Any:
+    """Call a Keras model in inference mode; outputs as NumPy, same structure."""
+    outputs = model(subject.input_tensors(arrays_by_name), training=False)
+    return map_leaves(to_numpy, outputs)
+
+
+def output_template_of(model: Any, outputs: Any) -> Any:
+    """Name every output leaf: dict keys (paths), else ``model.output_names``.
+
+    Example:
+        >>> output_template_of(object(), {"b": 1, "a": 2})
+        {'a': 'a', 'b': 'b'}
+        >>> output_template_of(object(), [1, 2])
+        ['output_0', 'output_1']
+    """
+    paths = [path for path, _leaf in flatten_with_paths(outputs)]
+    if isinstance(outputs, Mapping):
+        return pack_like(outputs, paths)
+    names = list(getattr(model, "output_names", None) or [])
+    if len(names) != len(paths) or len(set(names)) != len(names):
+        names = ["output"] if paths == [""] else [f"output_{path.replace('/', '_')}" for path in paths]
+    return pack_like(outputs, names)
+
+
+def fresh_model_like(subject: Subject) -> Any:
+    """A new model of the same architecture with freshly initialised weights.
+
+    This is what a user's code does before ``load_weights`` or a checkpoint
+    restore: build the model again (here from its config, via
+    ``keras.models.clone_model``), then build it on a minimal input.
+    """
+    keras = _lazy.keras()
+    try:
+        fresh = keras.models.clone_model(subject.model)
+    except Exception as error:
+        raise RuntimeError(
+            f"could not build a fresh {type(subject.model).__name__} of the same architecture to load into "
+            f"(keras.models.clone_model failed: {type(error).__name__}: {error}). "
+            "Weights-only formats need a model rebuildable from get_config()/from_config()."
+        ) from error
+    if not fresh.built or not fresh.weights and subject.model.weights:
+        call_keras_model(fresh, subject, minimal_arrays(subject.signature))
+    return fresh
+
+
+def minimal_arrays(signature: ModelSignature) -> dict[str, np.ndarray]:
+    """Batch 1, unknown dimensions 1, values zero / first vocabulary entry."""
+    arrays = {}
+    for spec in signature.specs:
+        shape = tuple(1 if dim is None else dim for dim in spec.shape)
+        if spec.dtype == STRING_DTYPE:
+            first = spec.vocabulary[0] if spec.vocabulary else ""
+            arrays[spec.name] = np.full(shape, first, dtype=object)
+        else:
+            low = spec.int_range[0] if spec.int_range else 0
+            arrays[spec.name] = np.full(shape, low if spec.vocabulary is None else spec.vocabulary[0]).astype(spec.dtype)
+    return arrays
+
+
+class RoundTripFormat(ABC):
+    """One way of saving and reloading a model.  Subclass and register.
+
+    Class attributes describe the format for the README and for reports.
+    """
+
+    name: ClassVar[str]
+    order: ClassVar[int]
+    tolerance_family: ClassVar[str]
+    preserves: ClassVar[Preserves]
+    saved_with: ClassVar[str]
+    reloaded_with: ClassVar[str]
+
+    def unavailable_reason(self) -> str | None:
+        """Why this format cannot run in this environment (a missing package), or None.
+
+        Must not import TensorFlow: it is called at plugin load.
+        """
+        return None if _lazy.is_installed("tensorflow") else "tensorflow is not installed"
+
+    def not_applicable_reason(self, subject: Subject) -> str | None:
+        """Why this format cannot apply to this model at all, or None."""
+        return None
+
+    @abstractmethod
+    def save(self, subject: Subject, directory: Path) -> Path:
+        """Save ``subject.model`` under ``directory``; return the artifact path."""
+
+    @abstractmethod
+    def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
+        """Reload ``artifact`` as a user would; return a function to call it."""
+
+    def __repr__(self) -> str:
+        return f"<format {self.name}>"

@@ -1,0 +1,30 @@
+"""``keras``: the native Keras 3 archive, ``model.save("model.keras")``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_tfroundtrip import _lazy
+from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject, call_keras_model
+from pytest_tfroundtrip.tolerances import EXACT
+
+
+class KerasFormat(RoundTripFormat):
+    name = "keras"
+    order = 10
+    tolerance_family = EXACT
+    preserves = Preserves(architecture=True, weights=True, optimizer_state=True, needs_python_classes=True, resumes_training=True)
+    saved_with = 'model.save("model.keras")'
+    reloaded_with = 'keras.models.load_model("model.keras")'
+
+    def save(self, subject: Subject, directory: Path) -> Path:
+        path = directory / "model.keras"
+        subject.model.save(path)
+        return path
+
+    def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
+        reloaded = _lazy.keras().models.load_model(artifact)
+        return lambda arrays: call_keras_model(reloaded, subject, arrays)
+
+
+FORMAT = KerasFormat()

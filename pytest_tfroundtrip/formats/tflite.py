@@ -1,0 +1,76 @@
+"""``tflite``: TFLite conversion, run by the LiteRT interpreter (or ``tf.lite``).
+
+The model is exported with ``model.export`` (unknown dimensions kept) and
+converted with ``TFLiteConverter.from_saved_model``; the interpreter's
+signature runner resizes its inputs to each example.
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pytest_tfroundtrip import _lazy
+from pytest_tfroundtrip.formats import export
+from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject
+from pytest_tfroundtrip.formats.savedmodel import match_input_names, outputs_in_model_structure
+from pytest_tfroundtrip.specs import STRING_DTYPE
+from pytest_tfroundtrip.tolerances import TFLITE
+
+
+class TFLiteFormat(RoundTripFormat):
+    name = "tflite"
+    order = 70
+    tolerance_family = TFLITE
+    preserves = Preserves(architecture=True, weights=True, optimizer_state=False, needs_python_classes=False, resumes_training=False)
+    saved_with = "model.export(path); tf.lite.TFLiteConverter.from_saved_model(path).convert()"
+    reloaded_with = "ai_edge_litert.interpreter.Interpreter(model_path).get_signature_runner()(**inputs)"
+
+    def not_applicable_reason(self, subject: Subject) -> str | None:
+        if any(spec.dtype == STRING_DTYPE for spec in subject.signature.specs):
+            return "TFLite built-in ops do not take string inputs (name 'tflite' in formats= to try anyway)"
+        return None
+
+    def save(self, subject: Subject, directory: Path) -> Path:
+        # Converting a hand-made concrete function of a Keras 3 model loses its
+        # variables (outputs are NaN); converting model.export's SavedModel works.
+        exported = export.FORMAT.save(subject, directory)
+        converter = _lazy.tensorflow().lite.TFLiteConverter.from_saved_model(str(exported))
+        path = directory / "model.tflite"
+        path.write_bytes(converter.convert())
+        shutil.rmtree(exported, ignore_errors=True)
+        return path
+
+    def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
+        interpreter = make_interpreter(artifact)
+        runner = interpreter.get_signature_runner()
+        declared = interpreter.get_signature_list()["serving_default"]["inputs"]
+        names = match_input_names(subject.signature.names, list(declared))
+
+        def call(arrays: Mapping[str, np.ndarray]) -> Any:
+            returned = runner(**{names[name]: arrays[name] for name in subject.signature.names})
+            return outputs_in_model_structure(subject, returned)
+
+        return call
+
+
+def make_interpreter(artifact: Path) -> Any:
+    """The LiteRT interpreter when ``ai-edge-litert`` is installed, else ``tf.lite``'s."""
+    if _lazy.is_installed("ai_edge_litert"):
+        from ai_edge_litert.interpreter import Interpreter
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            Interpreter = _lazy.tensorflow().lite.Interpreter
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        return Interpreter(model_path=str(artifact))
+
+
+FORMAT = TFLiteFormat()

@@ -1,0 +1,36 @@
+"""``weights``: ``save_weights("*.weights.h5")`` loaded into a freshly built model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_tfroundtrip import _lazy
+from pytest_tfroundtrip.formats.base import (
+    Preserves, ReloadedCall, RoundTripFormat, Subject, call_keras_model, fresh_model_like,
+)
+from pytest_tfroundtrip.tolerances import EXACT
+
+
+class WeightsFormat(RoundTripFormat):
+    name = "weights"
+    order = 50
+    tolerance_family = EXACT
+    preserves = Preserves(architecture=False, weights=True, optimizer_state=False, needs_python_classes=True, resumes_training=True)
+    saved_with = 'model.save_weights("model.weights.h5")'
+    reloaded_with = 'build the model in code, then model.load_weights("model.weights.h5")'
+
+    def unavailable_reason(self) -> str | None:
+        return super().unavailable_reason() or (None if _lazy.is_installed("h5py") else "h5py is not installed")
+
+    def save(self, subject: Subject, directory: Path) -> Path:
+        path = directory / "model.weights.h5"
+        subject.model.save_weights(path)
+        return path
+
+    def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
+        fresh = fresh_model_like(subject)
+        fresh.load_weights(artifact)
+        return lambda arrays: call_keras_model(fresh, subject, arrays)
+
+
+FORMAT = WeightsFormat()

@@ -1,0 +1,91 @@
+"""Frozen result objects returned by :func:`check_roundtrip`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pytest_tfroundtrip.compare import Comparison
+
+PASSED = "passed"
+FAILED = "failed"
+SKIPPED = "skipped"
+
+SAVE = "save"
+LOAD = "load"
+CALL = "call"
+MISMATCH = "mismatch"
+
+
+@dataclass(frozen=True)
+class FormatFailure:
+    """Why one format failed: at which stage, on which input, by how much."""
+
+    stage: str  # save | load | call | mismatch
+    message: str
+    comparison: Comparison | None = None
+    input_summary: str | None = None
+    input_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class FormatResult:
+    """The outcome for one format.
+
+    Example:
+        >>> FormatResult("keras", PASSED, examples=5).passed
+        True
+    """
+
+    format: str
+    status: str
+    examples: int = 0
+    max_abs_error: float = 0.0
+    max_rel_error: float = 0.0
+    save_seconds: float = 0.0
+    load_seconds: float = 0.0
+    compare_seconds: float = 0.0
+    artifact: Path | None = None
+    failure: FormatFailure | None = None
+    skip_reason: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+
+@dataclass(frozen=True)
+class RoundTripReport:
+    """Everything one check found, per format, in the registry's order.
+
+    Example:
+        >>> report = RoundTripReport((FormatResult("keras", PASSED, examples=3),), examples=3)
+        >>> report.passed, report.formats_passed
+        (True, ('keras',))
+    """
+
+    results: tuple[FormatResult, ...]
+    examples: int
+    artifacts_dir: Path | None = None
+    input_description: str = ""
+    nondeterminism: str | None = None
+    seconds: float = 0.0
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def failed(self) -> tuple[FormatResult, ...]:
+        return tuple(r for r in self.results if r.status == FAILED)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed and self.nondeterminism is None
+
+    @property
+    def formats_passed(self) -> tuple[str, ...]:
+        return tuple(r.format for r in self.results if r.status == PASSED)
+
+    def result_for(self, name: str) -> FormatResult:
+        for result in self.results:
+            if result.format == name:
+                return result
+        raise KeyError(f"no result for format {name!r}; formats in this report: {[r.format for r in self.results]}")

@@ -1,0 +1,116 @@
+"""Turn results into text: the failure message and the one-line summaries."""
+
+from __future__ import annotations
+
+from pytest_tfroundtrip.compare import OutputComparison
+from pytest_tfroundtrip.report import FAILED, SKIPPED, FormatResult, RoundTripReport
+
+
+def failure_message(report: RoundTripReport) -> str:
+    """The ``RoundTripError`` text: every failing format, then the others.
+
+    Example:
+        >>> from pytest_tfroundtrip.report import FormatFailure, FormatResult
+        >>> bad = FormatResult("h5", "failed", failure=FormatFailure("load", "ValueError: Unknown layer"))
+        >>> print(failure_message(RoundTripReport((bad,), examples=0)).splitlines()[0])
+        Round trip failed for 1 of 1 format: h5
+    """
+    if report.nondeterminism is not None:
+        return (
+            "The model is not deterministic at inference: calling it twice on the same input gave different outputs, "
+            "so no format can be judged.\n" + report.nondeterminism + _where(report)
+        )
+    failed = report.failed
+    lines = [f"Round trip failed for {len(failed)} of {len(report.results)} format{'s' if len(report.results) != 1 else ''}: "
+             + ", ".join(r.format for r in failed)]
+    for result in failed:
+        lines.append("")
+        lines.extend(_format_failure(result))
+    others = [r for r in report.results if r.status != FAILED]
+    if others:
+        lines.append("")
+        lines.append("Other formats: " + "; ".join(summary_line(r) for r in others))
+    lines.append(_where(report).lstrip("\n"))
+    return "\n".join(line for line in lines if line is not None)
+
+
+def _where(report: RoundTripReport) -> str:
+    return f"\nArtifacts kept in {report.artifacts_dir}" if report.artifacts_dir else ""
+
+
+def _format_failure(result: FormatResult) -> list[str]:
+    failure = result.failure
+    assert failure is not None
+    lines = [f"[{result.format}] {_stage_title(failure.stage)}"]
+    if failure.comparison is None:
+        lines.extend("    " + line for line in failure.message.splitlines())
+    else:
+        for output in failure.comparison.failures:
+            lines.extend(_output_lines(output))
+    if failure.input_summary:
+        lines.append(f"    on input (shrunk): {failure.input_summary}")
+    if failure.input_file:
+        lines.append(f"    input saved as {failure.input_file}")
+    if result.artifact:
+        lines.append(f"    artifact: {result.artifact}")
+    return lines
+
+
+def _stage_title(stage: str) -> str:
+    return {
+        "save": "saving failed",
+        "load": "reloading failed",
+        "call": "calling the reloaded artifact failed",
+        "mismatch": "outputs differ from the original model",
+    }.get(stage, stage)
+
+
+def _output_lines(output: OutputComparison) -> list[str]:
+    lines = [f"  output {output.output!r}: {output.problem} mismatch: {output.detail}"]
+    if output.problem != "values":
+        return lines
+    lines.append(
+        f"    {output.mismatched} of {output.elements} elements differ; "
+        f"max abs error {output.max_abs_error:.6g}, max rel error {output.max_rel_error:.6g}"
+        + (f" (tolerance {output.tolerance.describe()})" if output.tolerance else "")
+    )
+    if output.worst is not None:
+        worst = output.worst
+        lines.append(f"    worst at index {worst.index}: expected {worst.expected!r}, got {worst.actual!r}")
+    if len(output.table) > 1:
+        lines.append(f"    {'index':>16}  {'expected':>16}  {'actual':>16}  {'abs diff':>12}")
+        for row in output.table:
+            lines.append(f"    {str(row.index):>16}  {_short(row.expected):>16}  {_short(row.actual):>16}  {row.abs_error:>12.4g}")
+        if output.mismatched > len(output.table):
+            lines.append(f"    ... and {output.mismatched - len(output.table)} more")
+    return lines
+
+
+def _short(value: object) -> str:
+    return f"{value:.8g}" if isinstance(value, float) else repr(value)
+
+
+def summary_line(result: FormatResult) -> str:
+    """One line per format for reports and the terminal summary.
+
+    Example:
+        >>> summary_line(FormatResult("keras", "passed", examples=4))
+        'keras passed (4 examples, max abs error 0, max rel error 0)'
+    """
+    if result.status == SKIPPED:
+        return f"{result.format} skipped ({result.skip_reason})"
+    if result.status == FAILED and result.failure is not None:
+        return f"{result.format} failed at {result.failure.stage}"
+    return (f"{result.format} {result.status} ({result.examples} examples, "
+            f"max abs error {result.max_abs_error:.3g}, max rel error {result.max_rel_error:.3g})")
+
+
+def report_text(report: RoundTripReport) -> str:
+    """A multi-line text of a report, with timings, for logs and printing."""
+    lines = [f"Round trip of {report.examples} examples in {report.seconds:.2f} s ({report.input_description})"]
+    for result in report.results:
+        timing = ""
+        if result.status != SKIPPED:
+            timing = f"  [save {result.save_seconds:.3f} s, load {result.load_seconds:.3f} s, compare {result.compare_seconds:.3f} s]"
+        lines.append("  " + summary_line(result) + timing)
+    return "\n".join(lines)

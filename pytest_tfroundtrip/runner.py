@@ -1,0 +1,277 @@
+"""``check_roundtrip``: save a model in every format, reload, compare on drawn inputs."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pytest_tfroundtrip import _lazy
+from pytest_tfroundtrip.domains import infer_domains
+from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError
+from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
+from pytest_tfroundtrip.formats.base import (
+    ReloadedCall, RoundTripFormat, Subject, call_keras_model, minimal_arrays, output_template_of,
+)
+from pytest_tfroundtrip.report import (
+    CALL, FAILED, LOAD, MISMATCH, PASSED, SAVE, SKIPPED, FormatFailure, FormatResult, RoundTripReport,
+)
+from pytest_tfroundtrip.reporting import failure_message
+from pytest_tfroundtrip.search import Finding, SearchOutcome, search
+from pytest_tfroundtrip.specs import signature_from_model
+from pytest_tfroundtrip.strategies import Example, example_strategy, normalise_overrides
+from pytest_tfroundtrip.tolerances import (
+    ToleranceArgument, check_override_names, resolve_tolerance, validate_tolerance_argument,
+)
+
+DEFAULT_MAX_EXAMPLES = 20
+
+
+def check_roundtrip(
+    model: Any,
+    *,
+    formats: list[str] | str | None = None,
+    input_signature: Any = None,
+    inputs: Any = None,
+    max_examples: int | None = None,
+    rtol: ToleranceArgument = None,
+    atol: ToleranceArgument = None,
+    seed: int | None = None,
+    artifacts_dir: str | Path | None = None,
+    keep_artifacts: bool = False,
+) -> RoundTripReport:
+    """Save ``model`` in each format, reload it, and compare outputs on drawn inputs.
+
+    ``formats=None`` means every format available for this model here.  Raises
+    :class:`RoundTripError` naming every failing format; returns a
+    :class:`RoundTripReport` otherwise.  Artifacts go to a new temporary
+    directory (inside ``artifacts_dir`` if given), removed on success unless
+    ``keep_artifacts``, kept on failure.
+
+    Example:
+        >>> import keras
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        >>> report = check_roundtrip(model, formats=["keras"], max_examples=3, seed=0)
+        >>> report.formats_passed
+        ('keras',)
+    """
+    __tracebackhide__ = True
+    started = time.perf_counter()
+    requested = parse_format_names(formats)
+    validate_tolerance_argument("rtol", rtol)
+    validate_tolerance_argument("atol", atol)
+    examples = _validate_max_examples(max_examples)
+    _validate_seed(seed)
+    subject, notes = prepare_subject(model, input_signature)
+    check_override_names("rtol", rtol, subject.output_names)
+    check_override_names("atol", atol, subject.output_names)
+    overrides = normalise_overrides(subject.signature, inputs)
+    chosen, skipped = _choose_formats(requested, subject)
+
+    workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-", dir=_existing_dir(artifacts_dir)))
+    results: dict[str, FormatResult] = dict(skipped)
+    reloaded: dict[str, ReloadedCall] = {}
+    for fmt in chosen:
+        outcome = _save_and_load(fmt, subject, workdir / fmt.name)
+        if isinstance(outcome, FormatResult):
+            results[fmt.name] = outcome
+        else:
+            reloaded[fmt.name], results[fmt.name] = outcome
+
+    outcome = search(
+        reference=lambda arrays: subject.flat_outputs(call_keras_model(subject.model, subject, arrays)),
+        reloaded=reloaded,
+        flatten=subject.flat_outputs,
+        tolerance_for={
+            name: _tolerance_for(get_format(name).tolerance_family, rtol, atol) for name in reloaded
+        },
+        strategy=example_strategy(subject.signature, overrides),
+        max_examples=examples,
+        seed=seed,
+    )
+    if outcome.model_error is not None:
+        error, example = outcome.model_error
+        raise RoundTripUsageError(
+            f"the original model raised {type(error).__name__} on a generated input ({example.summary()}): {error}. "
+            "Narrow the inputs with inputs= (a hypothesis strategy or arrays per input) or input_signature="
+        ) from error
+    results.update(_search_results(outcome, results, workdir))
+    report = RoundTripReport(
+        results=tuple(results[f.name] for f in all_formats() if f.name in results),
+        examples=examples,
+        artifacts_dir=workdir,
+        input_description=subject.signature.describe(),
+        nondeterminism=_nondeterminism_text(outcome),
+        seconds=time.perf_counter() - started,
+        notes=tuple(notes),
+    )
+    if not report.passed:
+        raise RoundTripError(failure_message(report), report)
+    if not keep_artifacts:
+        shutil.rmtree(workdir, ignore_errors=True)
+        report = _without_artifacts(report)
+    return report
+
+
+def prepare_subject(model: Any, input_signature: Any) -> tuple[Subject, list[str]]:
+    """Validate the model, read its signature, and name its outputs.
+
+    An unbuilt model with an ``input_signature`` is checked through a copy
+    built from that signature: building the user's model would modify it.
+    """
+    keras = _lazy.keras()
+    if not isinstance(model, keras.Model):
+        raise RoundTripUsageError(
+            f"check_roundtrip takes a keras.Model, got {type(model).__module__}.{type(model).__qualname__}: "
+            f"{_short_repr(model)}. Wrap layers in a model (keras.Sequential([keras.Input(shape), layer]))."
+        )
+    notes: list[str] = []
+    if not model.built:
+        if input_signature is None:
+            raise RoundTripUsageError(
+                f"model {model.name!r} is not built, so its inputs and weights are unknown. "
+                "Call it on an input, call model.build(input_shape), or pass input_signature="
+            )
+        signature = infer_domains(model, signature_from_model(model, input_signature))
+        model = keras.models.clone_model(model)
+        notes.append("the model was not built: a copy built from input_signature was checked")
+        call_keras_model(model, Subject(model, signature, None), minimal_arrays(signature))
+    signature = infer_domains(model, signature_from_model(model, input_signature))
+    probe = Subject(model, signature, None, input_signature)
+    try:
+        outputs = call_keras_model(model, probe, minimal_arrays(signature))
+    except Exception as error:
+        raise RoundTripUsageError(
+            f"the model cannot be called on an input matching its signature ({signature.describe()}): "
+            f"{type(error).__name__}: {error}. Pass input_signature= describing what the model takes."
+        ) from error
+    return Subject(model, signature, output_template_of(model, outputs), input_signature), notes
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _validate_max_examples(max_examples: int | None) -> int:
+    if max_examples is None:
+        return DEFAULT_MAX_EXAMPLES
+    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
+        raise RoundTripUsageError(f"max_examples must be a whole number >= 1, got {max_examples!r}")
+    return max_examples
+
+
+def _validate_seed(seed: int | None) -> None:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise RoundTripUsageError(f"seed must be an int or None, got {seed!r}")
+
+
+def _existing_dir(artifacts_dir: str | Path | None) -> str | None:
+    if artifacts_dir is None:
+        return None
+    path = Path(artifacts_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+def _choose_formats(requested: list[str] | None, subject: Subject) -> tuple[list[RoundTripFormat], dict[str, FormatResult]]:
+    """Formats to run, and results for those skipped (with the reason)."""
+    chosen, skipped = [], {}
+    for fmt in all_formats():
+        if requested is not None and fmt.name not in requested:
+            continue
+        reason = fmt.unavailable_reason()
+        if reason is None and requested is None:
+            reason = fmt.not_applicable_reason(subject)
+        if reason is None:
+            chosen.append(fmt)
+        else:
+            skipped[fmt.name] = FormatResult(fmt.name, SKIPPED, skip_reason=reason)
+    return chosen, skipped
+
+
+def _save_and_load(fmt: RoundTripFormat, subject: Subject, directory: Path) -> FormatResult | tuple[ReloadedCall, FormatResult]:
+    directory.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    try:
+        artifact = fmt.save(subject, directory)
+    except Exception as error:
+        return FormatResult(fmt.name, FAILED, artifact=directory, failure=FormatFailure(SAVE, _error_text(error)))
+    saved = time.perf_counter()
+    try:
+        call = fmt.load(subject, artifact)
+    except Exception as error:
+        return FormatResult(fmt.name, FAILED, save_seconds=saved - started, artifact=artifact,
+                            failure=FormatFailure(LOAD, _error_text(error)))
+    return call, FormatResult(fmt.name, PASSED, save_seconds=saved - started,
+                              load_seconds=time.perf_counter() - saved, artifact=artifact)
+
+
+def _error_text(error: BaseException) -> str:
+    """The original exception's text, with the frame that raised it."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f"\n(raised in {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    text = f"{type(error).__name__}: {error}"
+    cause = error.__cause__
+    if cause is not None and str(cause) not in text:
+        text += f"\ncaused by {type(cause).__name__}: {cause}"
+    return text + where
+
+
+def _tolerance_for(family: str, rtol: ToleranceArgument, atol: ToleranceArgument):  # type: ignore[no-untyped-def]
+    return lambda output, dtype: resolve_tolerance(family, dtype, output, rtol, atol)
+
+
+def _search_results(outcome: SearchOutcome, results: Mapping[str, FormatResult], workdir: Path) -> dict[str, FormatResult]:
+    updated = {}
+    for name, stats in outcome.stats.items():
+        base = results[name]
+        common = dict(examples=stats.examples, max_abs_error=stats.max_abs_error, max_rel_error=stats.max_rel_error,
+                      save_seconds=base.save_seconds, load_seconds=base.load_seconds,
+                      compare_seconds=stats.compare_seconds, artifact=base.artifact)
+        finding = outcome.findings.get(name)
+        if outcome.nondeterminism is not None:
+            updated[name] = FormatResult(name, SKIPPED, skip_reason="not judged: the model is not deterministic", **common)
+        elif finding is None:
+            updated[name] = FormatResult(name, PASSED, **common)
+        else:
+            updated[name] = FormatResult(name, FAILED, failure=_failure_of(name, finding, workdir), **common)
+    return updated
+
+
+def _failure_of(name: str, finding: Finding, workdir: Path) -> FormatFailure:
+    input_file = save_example(finding.example, workdir / f"failing-input-{name}.npz")
+    if finding.comparison is not None:
+        return FormatFailure(MISMATCH, "outputs differ", finding.comparison, finding.example.summary(), input_file)
+    return FormatFailure(CALL, finding.error or "", None, finding.example.summary(), input_file)
+
+
+def save_example(example: Example, path: Path) -> Path:
+    """Write an example's arrays to ``.npz`` (strings as unicode arrays)."""
+    arrays = {name: (a.astype(str) if a.dtype == object else a) for name, a in example.arrays.items()}
+    np.savez(path, **arrays)
+    return path
+
+
+def _nondeterminism_text(outcome: SearchOutcome) -> str | None:
+    if outcome.nondeterminism is None:
+        return None
+    comparison, example = outcome.nondeterminism
+    parts = [
+        f"output {o.output!r}: {o.mismatched} of {o.elements} elements changed between two calls, max abs difference {o.max_abs_error:.6g}"
+        for o in comparison.failures
+    ]
+    return "\n".join(parts) + f"\non input: {example.summary()}\n" \
+        "Seed or remove randomness active at inference (e.g. a layer that samples when training=False)."
+
+
+def _without_artifacts(report: RoundTripReport) -> RoundTripReport:
+    from dataclasses import replace
+
+    return replace(report, artifacts_dir=None, results=tuple(replace(r, artifact=None) for r in report.results))

@@ -1,0 +1,199 @@
+"""The property-based search: run every reloaded format on drawn inputs.
+
+One hypothesis run draws examples; for each, the original model's outputs are
+computed once (and cached) and every pending format is called and compared.
+Once a format fails, the run only re-evaluates the failing formats, so
+hypothesis shrinks cheaply to a small input that still fails them.  Formats
+that have not failed are searched again in a further run, so every failing
+format is found, each with its own shrunk input.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis.errors import Flaky
+from hypothesis.strategies import SearchStrategy
+
+from pytest_tfroundtrip.compare import Comparison, compare_outputs
+from pytest_tfroundtrip.formats.base import ReloadedCall
+from pytest_tfroundtrip.strategies import Example
+from pytest_tfroundtrip.tolerances import Tolerance
+
+ToleranceFor = Callable[[str, str], Tolerance]
+
+
+@dataclass
+class FormatStats:
+    examples: int = 0
+    max_abs_error: float = 0.0
+    max_rel_error: float = 0.0
+    compare_seconds: float = 0.0
+
+    def record(self, comparison: Comparison, seconds: float) -> None:
+        self.examples += 1
+        self.compare_seconds += seconds
+        if comparison.ok:
+            self.max_abs_error = max(self.max_abs_error, comparison.max_abs_error)
+            self.max_rel_error = max(self.max_rel_error, comparison.max_rel_error)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A format that failed on ``example``: a mismatch or a call error."""
+
+    example: Example
+    comparison: Comparison | None = None
+    error: str | None = None
+
+
+@dataclass
+class SearchOutcome:
+    findings: dict[str, Finding] = field(default_factory=dict)
+    stats: dict[str, FormatStats] = field(default_factory=dict)
+    nondeterminism: tuple[Comparison, Example] | None = None
+    model_error: tuple[BaseException, Example] | None = None
+
+
+class _FoundFailures(Exception):
+    def __init__(self, findings: dict[str, Finding]) -> None:
+        super().__init__(sorted(findings))
+        self.findings = findings
+
+
+class _NotDeterministic(Exception):
+    def __init__(self, comparison: Comparison, example: Example) -> None:
+        super().__init__("model not deterministic")
+        self.comparison, self.example = comparison, example
+
+
+class _ModelRejectsInput(Exception):
+    def __init__(self, error: BaseException, example: Example) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.error, self.example = error, example
+
+
+def search(
+    reference: Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]],
+    reloaded: Mapping[str, ReloadedCall],
+    flatten: Callable[[object], dict[str, np.ndarray]],
+    tolerance_for: Mapping[str, ToleranceFor],
+    strategy: SearchStrategy[Example],
+    max_examples: int,
+    seed: int | None,
+) -> SearchOutcome:
+    """Search for inputs on which a reloaded format differs from the model."""
+    outcome = SearchOutcome(stats={name: FormatStats() for name in reloaded})
+    cache: dict[str, dict[str, np.ndarray]] = {}
+    pending = dict(reloaded)
+    while pending:
+        result = _one_run(reference, pending, flatten, tolerance_for, strategy, max_examples, seed, cache, outcome.stats)
+        if isinstance(result, _NotDeterministic):
+            outcome.nondeterminism = (result.comparison, result.example)
+            break
+        if isinstance(result, _ModelRejectsInput):
+            outcome.model_error = (result.error, result.example)
+            break
+        if not result:
+            break
+        outcome.findings.update(result)
+        for name in result:
+            pending.pop(name)
+    return outcome
+
+
+def _one_run(
+    reference: Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]],
+    pending: Mapping[str, ReloadedCall],
+    flatten: Callable[[object], dict[str, np.ndarray]],
+    tolerance_for: Mapping[str, ToleranceFor],
+    strategy: SearchStrategy[Example],
+    max_examples: int,
+    seed: int | None,
+    cache: dict[str, dict[str, np.ndarray]],
+    stats: dict[str, FormatStats],
+) -> dict[str, Finding] | _NotDeterministic | _ModelRejectsInput:
+    failing_seen: set[str] = set()
+    last_raised: list[Exception] = []
+
+    def expected_for(example: Example) -> dict[str, np.ndarray]:
+        key = example.cache_key()
+        if key not in cache:
+            if len(cache) > 256:
+                cache.clear()
+            try:
+                cache[key] = reference(example.arrays)
+            except Exception as error:  # the model itself rejects a generated input
+                raise _ModelRejectsInput(error, example) from error
+        return cache[key]
+
+    def check(example: Example) -> None:
+        expected = expected_for(example)
+        findings: dict[str, Finding] = {}
+        names = sorted(failing_seen) if failing_seen else list(pending)
+        for name in names:
+            started = time.perf_counter()
+            try:
+                actual = flatten(pending[name](example.arrays))
+            except Exception as error:
+                findings[name] = Finding(example, error=f"{type(error).__name__}: {error}")
+                continue
+            comparison = compare_outputs(expected, actual, tolerance_for[name])
+            stats[name].record(comparison, time.perf_counter() - started)
+            if not comparison.ok:
+                findings[name] = Finding(example, comparison=comparison)
+        if not findings:
+            return
+        _rule_out_nondeterminism(reference, expected, example, tolerance_for, findings)
+        failing_seen.update(findings)
+        error = _FoundFailures(findings)
+        last_raised.append(error)
+        raise error
+
+    run = settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        print_blob=False,
+    )(given(strategy)(check))
+    if seed is not None:
+        run = hypothesis_seed(seed)(run)
+    try:
+        run()
+    except _FoundFailures as found:
+        return found.findings
+    except (_NotDeterministic, _ModelRejectsInput) as verdict:
+        return verdict
+    except Flaky:
+        # The minimal failure did not fail again on replay: report what was seen.
+        for error in reversed(last_raised):
+            return error.findings  # type: ignore[attr-defined]
+        raise
+    return {}
+
+
+def _rule_out_nondeterminism(
+    reference: Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]],
+    expected: dict[str, np.ndarray],
+    example: Example,
+    tolerance_for: Mapping[str, ToleranceFor],
+    findings: dict[str, Finding],
+) -> None:
+    """Run the original model again; if it disagrees with itself, say so."""
+    mismatched = [name for name, finding in findings.items() if finding.comparison is not None]
+    if not mismatched:
+        return
+    again = reference(example.arrays)
+    strictest = tolerance_for[mismatched[0]]
+    comparison = compare_outputs(expected, again, strictest)
+    if not comparison.ok:
+        raise _NotDeterministic(comparison, example)

@@ -1,0 +1,180 @@
+"""Input specifications: what a model takes, read from the model or given.
+
+A :class:`ModelSignature` is the model's input structure (a single tensor, a
+list or a dict) with one :class:`InputSpec` per leaf.  It comes from
+``model.inputs`` for functional and Sequential models, or from an explicit
+``input_signature`` (``tf.TensorSpec``, ``keras.Input``, or a nested
+list/dict of them), which subclassed models need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from pytest_tfroundtrip.errors import RoundTripUsageError
+from pytest_tfroundtrip.structure import flatten_with_paths, pack_like
+
+STRING_DTYPE = "string"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One model input: its name, shape (``None`` for unknown) and dtype.
+
+    ``int_range`` (inclusive bounds) and ``vocabulary`` narrow the values that
+    generated inputs take, so that they stay inside what the model accepts.
+
+    Example:
+        >>> InputSpec("pixels", (None, 784), "float32").describe()
+        "pixels: shape (None, 784), float32"
+    """
+
+    name: str
+    shape: tuple[int | None, ...]
+    dtype: str
+    int_range: tuple[int, int] | None = None
+    vocabulary: tuple[Any, ...] | None = None
+    free_text: bool = False
+    domain_source: str | None = field(default=None, compare=False)
+
+    def describe(self) -> str:
+        text = f"{self.name}: shape {_shape_text(self.shape)}, {self.dtype}"
+        if self.int_range is not None:
+            text += f", values in [{self.int_range[0]}, {self.int_range[1]}]"
+        if self.vocabulary is not None:
+            text += f", vocabulary of {len(self.vocabulary)}"
+        if self.domain_source:
+            text += f" (from {self.domain_source})"
+        return text
+
+
+def _shape_text(shape: tuple[int | None, ...]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+@dataclass(frozen=True)
+class ModelSignature:
+    """The input structure of a model with one :class:`InputSpec` per leaf.
+
+    ``template`` has the model's input structure with the spec names at the
+    leaves; ``specs`` lists the specs in flat (sorted-key) order.
+    """
+
+    template: Any
+    specs: tuple[InputSpec, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [spec.name for spec in self.specs]
+
+    def pack(self, arrays_by_name: Mapping[str, Any]) -> Any:
+        """Arrange arrays (keyed by input name) in the model's input structure."""
+        return pack_like(self.template, [arrays_by_name[name] for name in self.names])
+
+    def with_specs(self, specs: list[InputSpec]) -> ModelSignature:
+        return replace(self, specs=tuple(specs))
+
+    def describe(self) -> str:
+        return "; ".join(spec.describe() for spec in self.specs)
+
+
+def signature_from_model(model: Any, input_signature: Any = None) -> ModelSignature:
+    """Read the input signature of ``model``, or normalise ``input_signature``.
+
+    Example:
+        >>> import keras
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> signature_from_model(model).specs[0].shape
+        (None, 3)
+    """
+    if input_signature is not None:
+        return _signature_from_user(input_signature)
+    structure = model_input_structure(model)
+    if structure is None:
+        raise RoundTripUsageError(
+            f"cannot tell what {type(model).__name__} {getattr(model, 'name', '')!r} takes as input: "
+            "it has no `model.inputs` (subclassed models have none). "
+            "Pass input_signature=, for example "
+            "input_signature=tf.TensorSpec(shape=(None, 784), dtype=tf.float32)."
+        )
+    return _signature_from_structure(structure, source="model.inputs")
+
+
+def model_input_structure(model: Any) -> Any:
+    functional = getattr(model, "_functional", None)  # Sequential wraps a Functional
+    for candidate in (model, functional):
+        struct = getattr(candidate, "_inputs_struct", None) if candidate is not None else None
+        if struct is not None:
+            return struct
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        return None
+    if not inputs:
+        return None
+    return inputs[0] if len(inputs) == 1 else list(inputs)
+
+
+def _signature_from_user(input_signature: Any) -> ModelSignature:
+    if isinstance(input_signature, (Mapping, list, tuple)) and not input_signature:
+        raise RoundTripUsageError("input_signature is empty; give at least one tf.TensorSpec or keras.Input")
+    return _signature_from_structure(input_signature, source="input_signature")
+
+
+def _signature_from_structure(structure: Any, source: str) -> ModelSignature:
+    leaves = flatten_with_paths(structure)
+    single = len(leaves) == 1 and leaves[0][0] == ""
+    specs: list[InputSpec] = []
+    used_names: set[str] = set()
+    for index, (path, leaf) in enumerate(leaves):
+        shape, dtype, leaf_name = _spec_fields(leaf, source, path or "input")
+        if isinstance(structure, Mapping) or (path and not path.isdigit()):
+            name = path
+        elif leaf_name and not leaf_name.startswith("keras_tensor") and leaf_name not in used_names:
+            name = leaf_name
+        else:
+            name = "input" if single else f"input_{index}"
+        used_names.add(name)
+        specs.append(InputSpec(name=name, shape=shape, dtype=dtype))
+    if len({spec.name for spec in specs}) != len(specs):
+        raise RoundTripUsageError(f"{source} has inputs with the same name: {[s.name for s in specs]}")
+    template = specs[0].name if single else pack_like(structure, [spec.name for spec in specs])
+    return ModelSignature(template=template, specs=tuple(specs))
+
+
+def _spec_fields(leaf: Any, source: str, where: str) -> tuple[tuple[int | None, ...], str, str | None]:
+    shape = getattr(leaf, "shape", None)
+    dtype = getattr(leaf, "dtype", None)
+    if shape is None or dtype is None or isinstance(leaf, (str, bytes, int, float)):
+        raise RoundTripUsageError(
+            f"{source} entry {where!r} must be a tf.TensorSpec or keras.Input, "
+            f"got {type(leaf).__name__}: {leaf!r}"
+        )
+    try:
+        dims = tuple(None if d is None else int(d) for d in _as_dim_list(shape))
+    except (TypeError, ValueError) as error:
+        raise RoundTripUsageError(f"{source} entry {where!r} has an unknown rank ({shape!r}); give a full shape") from error
+    if not dims:
+        raise RoundTripUsageError(f"{source} entry {where!r} is a scalar; give a shape with a batch dimension, e.g. (None,)")
+    return dims, normalise_dtype(dtype), getattr(leaf, "name", None)
+
+
+def _as_dim_list(shape: Any) -> list[Any]:
+    as_list = getattr(shape, "as_list", None)
+    return as_list() if callable(as_list) else list(shape)
+
+
+def normalise_dtype(dtype: Any) -> str:
+    """A dtype as a plain name: ``float32``, ``int64``, ``bool``, ``string``.
+
+    Example:
+        >>> normalise_dtype("float32")
+        'float32'
+    """
+    name = getattr(dtype, "name", None) or str(dtype)
+    name = name.replace("tf.", "")
+    if name in ("string", "str", "object", "bytes", "<U0"):
+        return STRING_DTYPE
+    return name

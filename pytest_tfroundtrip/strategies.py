@@ -1,0 +1,268 @@
+"""Hypothesis strategies for model inputs, built from a :class:`ModelSignature`.
+
+Drawing every element of a (batch, 784) array through hypothesis would be slow
+and, for large arrays, mostly constant.  Instead hypothesis draws a small
+*recipe* per input (batch size, unknown dimensions, a distribution, a scale, a
+NumPy seed and a few pinned special values) and NumPy expands it.  Recipes
+shrink well: towards batch 1, small dimensions, simple distributions and the
+first pinned value, so a failure is shown on a small, readable input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from pytest_tfroundtrip.errors import RoundTripUsageError
+from pytest_tfroundtrip.specs import STRING_DTYPE, InputSpec, ModelSignature
+
+MAX_BATCH = 8
+MAX_UNKNOWN_DIM = 8
+FLOAT_KINDS = ("normal", "uniform", "constant", "specials", "log_uniform")
+FLOAT_SCALES = (1.0, 1e-2, 10.0, 1e3, 1e5)
+INT_KINDS = ("uniform", "lowest", "highest", "small")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One drawn model input: arrays by input name, and how each was drawn.
+
+    Example:
+        >>> import numpy as np
+        >>> Example({"x": np.zeros((2, 3), "float32")}, {"x": "constant 0"}).summary()
+        'x: shape (2, 3) float32, min 0, max 0, mean 0 [constant 0]'
+    """
+
+    arrays: Mapping[str, np.ndarray]
+    recipes: Mapping[str, str]
+
+    def cache_key(self) -> str:
+        digest = hashlib.sha1()
+        for name in sorted(self.arrays):
+            array = self.arrays[name]
+            digest.update(f"{name}{array.shape}{array.dtype}".encode())
+            digest.update(array.tobytes() if array.dtype != object else repr(array.tolist()).encode())
+        return digest.hexdigest()
+
+    def summary(self) -> str:
+        return "; ".join(
+            f"{name}: {summarise_array(array)} [{self.recipes.get(name, 'given')}]"
+            for name, array in self.arrays.items()
+        )
+
+
+def summarise_array(array: np.ndarray) -> str:
+    """Shape, dtype and a few statistics of ``array``.
+
+    Example:
+        >>> summarise_array(np.array([1.0, -2.0], dtype="float32"))
+        'shape (2,) float32, min -2, max 1, mean -0.5'
+    """
+    head = f"shape {tuple(array.shape)} {array.dtype if array.dtype != object else 'string'}"
+    if array.size == 0:
+        return head + ", empty"
+    if array.dtype == object or array.dtype.kind in "USb" and array.dtype != bool:
+        values = sorted({str(v) for v in array.ravel().tolist()})[:4]
+        return head + f", values like {values}"
+    if array.dtype == bool:
+        return head + f", {int(array.sum())} true of {array.size}"
+    finite = array[np.isfinite(array)] if array.dtype.kind == "f" else array
+    if finite.size == 0:
+        return head + ", no finite values"
+    return head + f", min {finite.min():.6g}, max {finite.max():.6g}, mean {finite.astype('float64').mean():.6g}"
+
+
+def normalise_overrides(signature: ModelSignature, inputs: Any) -> dict[str, Any]:
+    """Validate ``inputs=`` eagerly; return a strategy or array per input name.
+
+    A model with one input takes a value or strategy directly; any model takes
+    a dict keyed by input name (inputs left out are generated).
+
+    Example:
+        >>> import numpy as np
+        >>> from pytest_tfroundtrip.specs import InputSpec, ModelSignature
+        >>> signature = ModelSignature("x", (InputSpec("x", (None, 2), "float32"),))
+        >>> sorted(normalise_overrides(signature, np.zeros((1, 2), "float32")))
+        ['x']
+    """
+    if inputs is None:
+        return {}
+    names = signature.names
+    if isinstance(inputs, Mapping):
+        unknown = sorted(set(map(str, inputs)) - set(names))
+        if unknown:
+            raise RoundTripUsageError(f"inputs= names unknown inputs {unknown}; the model's inputs are {names}")
+        given = {str(k): v for k, v in inputs.items()}
+    elif isinstance(inputs, (list, tuple)) and len(names) > 1:
+        if len(inputs) != len(names):
+            raise RoundTripUsageError(f"inputs= has {len(inputs)} entries but the model has {len(names)} inputs {names}")
+        given = dict(zip(names, inputs))
+    elif len(names) == 1:
+        given = {names[0]: inputs}
+    else:
+        raise RoundTripUsageError(
+            f"inputs= got a {type(inputs).__name__} but the model has {len(names)} inputs {names}: "
+            "pass a dict keyed by input name"
+        )
+    specs = {spec.name: spec for spec in signature.specs}
+    result = {}
+    for name, value in given.items():
+        if isinstance(value, st.SearchStrategy):
+            result[name] = value
+        else:
+            result[name] = check_override_array(specs[name], value)
+    return result
+
+
+def check_override_array(spec: InputSpec, value: Any) -> np.ndarray:
+    """Return ``value`` as an array after checking it fits ``spec``."""
+    array = np.asarray(value)
+    if array.dtype.kind in "US":
+        array = array.astype(object)
+    problem = _mismatch(spec, array)
+    if problem:
+        raise RoundTripUsageError(
+            f"inputs= value for {spec.name!r} does not match the model's input ({spec.describe()}): {problem}; "
+            f"received shape {array.shape}, dtype {array.dtype}"
+        )
+    return array if spec.dtype == STRING_DTYPE else array.astype(spec.dtype)
+
+
+def _mismatch(spec: InputSpec, array: np.ndarray) -> str | None:
+    if array.ndim != len(spec.shape):
+        return f"rank {array.ndim} instead of {len(spec.shape)}"
+    for axis, (want, got) in enumerate(zip(spec.shape, array.shape)):
+        if want is not None and want != got:
+            return f"dimension {axis} is {got} instead of {want}"
+    is_string = array.dtype == object or array.dtype.kind in "US"
+    if (spec.dtype == STRING_DTYPE) != is_string:
+        return f"dtype kind {'string' if is_string else array.dtype} cannot feed {spec.dtype}"
+    if spec.dtype == "bool" and array.dtype != bool:
+        return f"dtype {array.dtype} cannot feed bool"
+    if spec.dtype.startswith(("int", "uint")) and array.dtype.kind not in "iub":
+        return f"dtype {array.dtype} would be truncated to {spec.dtype}"
+    return None
+
+
+def example_strategy(
+    signature: ModelSignature,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    max_batch: int = MAX_BATCH,
+    max_unknown_dim: int = MAX_UNKNOWN_DIM,
+) -> st.SearchStrategy[Example]:
+    """A strategy of :class:`Example` values for every input of ``signature``.
+
+    The batch size, and each unknown dimension (shared by axis across inputs),
+    vary per example.
+
+    Example:
+        >>> from pytest_tfroundtrip.specs import InputSpec, ModelSignature
+        >>> signature = ModelSignature("x", (InputSpec("x", (None, 3), "float32"),))
+        >>> example_strategy(signature).example().arrays["x"].shape[1]
+        3
+    """
+    overrides = dict(overrides or {})
+
+    @st.composite
+    def draw_example(draw: Any) -> Example:
+        arrays: dict[str, np.ndarray] = {}
+        recipes: dict[str, str] = {}
+        for name, override in overrides.items():
+            spec = next(s for s in signature.specs if s.name == name)
+            value = draw(override) if isinstance(override, st.SearchStrategy) else override
+            arrays[name] = check_override_array(spec, value)
+            recipes[name] = "given"
+        batch = _batch_of_overrides(arrays) or draw(st.integers(1, max_batch))
+        unknown = draw(st.lists(st.integers(1, max_unknown_dim), min_size=_max_rank(signature), max_size=_max_rank(signature)))
+        for spec in signature.specs:
+            if spec.name in arrays:
+                continue
+            shape = tuple(batch if axis == 0 else (unknown[axis] if dim is None else dim) for axis, dim in enumerate(spec.shape))
+            arrays[spec.name], recipes[spec.name] = _draw_array(draw, spec, shape)
+        ordered = {spec.name: arrays[spec.name] for spec in signature.specs}
+        return Example(ordered, recipes)
+
+    return draw_example()
+
+
+def _batch_of_overrides(arrays: Mapping[str, np.ndarray]) -> int | None:
+    batches = {a.shape[0] for a in arrays.values() if a.ndim}
+    return batches.pop() if len(batches) == 1 else None
+
+
+def _max_rank(signature: ModelSignature) -> int:
+    return max(len(spec.shape) for spec in signature.specs)
+
+
+def _draw_array(draw: Any, spec: InputSpec, shape: tuple[int, ...]) -> tuple[np.ndarray, str]:
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if spec.vocabulary is not None:
+        return _vocabulary_array(draw, rng, spec, shape)
+    if spec.dtype == "bool":
+        probability = draw(st.sampled_from((0.5, 0.0, 1.0)))
+        return rng.random(shape) < probability, f"bool, p(true)={probability}"
+    if spec.int_range is not None:
+        return _integer_array(draw, rng, spec, shape)
+    if spec.dtype.startswith(("float", "bfloat")):
+        return _float_array(draw, rng, spec, shape)
+    raise RoundTripUsageError(f"cannot generate inputs of dtype {spec.dtype} for {spec.name!r}; pass inputs=")
+
+
+def _integer_array(draw: Any, rng: np.random.Generator, spec: InputSpec, shape: tuple[int, ...]) -> tuple[np.ndarray, str]:
+    low, high = spec.int_range or (0, 0)
+    kind = draw(st.sampled_from(INT_KINDS))
+    if kind == "lowest":
+        array = np.full(shape, low)
+    elif kind == "highest":
+        array = np.full(shape, high)
+    elif kind == "small":
+        array = rng.integers(low, min(low + 3, high) + 1, size=shape)
+    else:
+        array = rng.integers(low, high + 1, size=shape)
+    return array.astype(spec.dtype), f"{kind} integers in [{low}, {high}]"
+
+
+def _float_array(draw: Any, rng: np.random.Generator, spec: InputSpec, shape: tuple[int, ...]) -> tuple[np.ndarray, str]:
+    finfo = np.finfo(np.float16 if spec.dtype == "bfloat16" else spec.dtype)
+    limit = float(finfo.max) / 16
+    kind = draw(st.sampled_from(FLOAT_KINDS))
+    scale = min(draw(st.sampled_from(FLOAT_SCALES)), limit)
+    specials = np.array([0.0, 1.0, -1.0, 0.5, -0.5, scale, -scale, float(finfo.tiny)])
+    if kind == "normal":
+        array = rng.standard_normal(shape) * scale
+    elif kind == "uniform":
+        array = rng.uniform(-scale, scale, size=shape)
+    elif kind == "constant":
+        array = np.full(shape, draw(st.sampled_from(tuple(specials))))
+    elif kind == "specials":
+        array = rng.choice(specials, size=shape)
+    else:
+        exponents = rng.uniform(-6, np.log10(scale) if scale > 1 else 1, size=shape)
+        array = rng.choice([-1.0, 1.0], size=shape) * 10.0**exponents
+    pins = draw(st.lists(st.tuples(st.integers(0, max(array.size - 1, 0)), st.sampled_from(tuple(specials))), max_size=3))
+    flat = array.reshape(-1)
+    for index, value in pins:
+        if flat.size:
+            flat[index] = value
+    recipe = f"{kind}, scale {scale:g}" + (f", pinned {[(i, float(v)) for i, v in pins]}" if pins else "")
+    return flat.reshape(shape).astype(spec.dtype), recipe
+
+
+def _vocabulary_array(draw: Any, rng: np.random.Generator, spec: InputSpec, shape: tuple[int, ...]) -> tuple[np.ndarray, str]:
+    vocabulary = list(spec.vocabulary or ())
+    if spec.free_text:
+        lengths = rng.integers(0, 6, size=shape)
+        words = [" ".join(rng.choice(vocabulary, size=int(n)).tolist()) for n in lengths.reshape(-1)]
+        return np.array(words, dtype=object).reshape(shape), f"text from a vocabulary of {len(vocabulary)}"
+    kind = draw(st.sampled_from(("any", "first")))
+    indices = rng.integers(0, len(vocabulary), size=shape) if kind == "any" else np.zeros(shape, dtype=int)
+    values = np.array(vocabulary, dtype=object)[indices]
+    if spec.dtype != STRING_DTYPE:
+        values = values.astype(spec.dtype)
+    return values, f"{kind} of a vocabulary of {len(vocabulary)} (with out-of-vocabulary values)"

@@ -1,0 +1,126 @@
+"""Default tolerances by output dtype and by format family, and overrides.
+
+An element passes when ``|actual - expected| <= atol + rtol * |expected|``.
+Graph formats (SavedModel, export) and TFLite reassociate float sums, whose
+rounding error grows with the magnitude of the terms, not of the result: an
+output near zero computed from large terms can be off by ``eps * |terms|``.
+So their default ``atol`` also grows with the output's peak magnitude
+(``peak_rtol * max|expected|`` over that output).  A user-given ``atol`` is
+used as given.  The figures are calibrated in ``benchmarks``/README.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pytest_tfroundtrip.errors import RoundTripUsageError
+
+EXACT = "exact"
+GRAPH = "graph"
+TFLITE = "tflite"
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far an output may move: relative, absolute, and relative to its peak.
+
+    Example:
+        >>> Tolerance(rtol=1e-5, atol=1e-6).allowed(expected=2.0, peak=2.0)
+        2.1e-05
+    """
+
+    rtol: float
+    atol: float
+    peak_rtol: float = 0.0
+
+    def allowed(self, expected: float, peak: float) -> float:
+        return self.atol + self.peak_rtol * peak + self.rtol * abs(expected)
+
+    def describe(self) -> str:
+        text = f"rtol={self.rtol:g}, atol={self.atol:g}"
+        return text + (f" + {self.peak_rtol:g}*max|expected|" if self.peak_rtol else "")
+
+
+# Multiples of the dtype's machine epsilon, per format family (measured: see README).
+_FAMILY_FACTORS: dict[str, tuple[float, float, float]] = {
+    #         rtol  atol  peak_rtol  (in units of eps)
+    EXACT: (8.0, 8.0, 0.0),
+    GRAPH: (64.0, 64.0, 64.0),
+    TFLITE: (2048.0, 2048.0, 2048.0),
+}
+_EPSILON = {"float16": 2.0**-10, "bfloat16": 2.0**-7, "float32": 2.0**-23, "float64": 2.0**-52}
+
+
+def default_tolerance(family: str, dtype: str) -> Tolerance:
+    """The default tolerance for one output of ``dtype`` under a format family.
+
+    Integer, bool and string outputs must match exactly.
+
+    Example:
+        >>> default_tolerance("exact", "int64")
+        Tolerance(rtol=0.0, atol=0.0, peak_rtol=0.0)
+    """
+    epsilon = _EPSILON.get(dtype)
+    if epsilon is None:
+        return Tolerance(0.0, 0.0)
+    rtol, atol, peak = _FAMILY_FACTORS[family]
+    # Low-precision outputs are usually computed in float32 and rounded once.
+    return Tolerance(rtol * epsilon, atol * epsilon, peak * epsilon)
+
+
+ToleranceArgument = float | Mapping[str, float] | None
+
+
+def validate_tolerance_argument(name: str, value: ToleranceArgument) -> None:
+    """Reject negative, non-numeric or badly keyed ``rtol``/``atol`` early.
+
+    Example:
+        >>> validate_tolerance_argument("rtol", -1.0)
+        Traceback (most recent call last):
+        ...
+        pytest_tfroundtrip.errors.RoundTripUsageError: rtol must be a number >= 0, got -1.0
+    """
+    if value is None:
+        return
+    items = value.items() if isinstance(value, Mapping) else [(None, value)]
+    for key, number in items:
+        label = name if key is None else f"{name}[{key!r}]"
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not number >= 0:
+            raise RoundTripUsageError(f"{label} must be a number >= 0, got {number!r}")
+
+
+def resolve_tolerance(
+    family: str, dtype: str, output: str, rtol: ToleranceArgument, atol: ToleranceArgument
+) -> Tolerance:
+    """The tolerance for one output: defaults, overridden by the user's values.
+
+    ``rtol``/``atol`` may be a number (all outputs) or a dict keyed by output
+    name (others keep the default).
+
+    Example:
+        >>> resolve_tolerance("exact", "float32", "probs", {"probs": 0.1}, None).rtol
+        0.1
+    """
+    default = default_tolerance(family, dtype)
+    user_rtol = _pick(rtol, output)
+    user_atol = _pick(atol, output)
+    return Tolerance(
+        rtol=default.rtol if user_rtol is None else float(user_rtol),
+        atol=default.atol if user_atol is None else float(user_atol),
+        peak_rtol=default.peak_rtol if user_atol is None else 0.0,
+    )
+
+
+def _pick(value: ToleranceArgument, output: str) -> float | None:
+    if isinstance(value, Mapping):
+        return value.get(output)
+    return value
+
+
+def check_override_names(name: str, value: ToleranceArgument, outputs: list[str]) -> None:
+    """Per-output overrides must name real outputs."""
+    if isinstance(value, Mapping):
+        unknown = sorted(set(value) - set(outputs))
+        if unknown:
+            raise RoundTripUsageError(f"{name} names unknown outputs {unknown}; the model's outputs are {outputs}")
