@@ -1,0 +1,249 @@
+"""The pytest layer: options, marker, fixtures, report header and summary.
+
+It only reads configuration and calls the plain-Python API.  It must stay
+cheap to import (pytest imports it in every project where the package is
+installed): TensorFlow, Keras and hypothesis are imported only when a
+fixture runs a check.
+
+Precedence for each setting: keyword arguments to ``tf_roundtrip.check``,
+then the ``tf_roundtrip`` marker, then the command line, then the ini file,
+then the built-in default.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_tfroundtrip.errors import RoundTripUsageError
+from pytest_tfroundtrip.formats import all_formats, available_formats, parse_format_names
+
+DEFAULT_MAX_EXAMPLES = 20  # keep equal to runner.DEFAULT_MAX_EXAMPLES (runner imports hypothesis)
+MARKER = "tf_roundtrip"
+MARKER_KEYWORDS = ("formats", "rtol", "atol", "max_examples", "input_signature", "inputs", "seed")
+USER_PROPERTY = "tf_roundtrip"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("tf-roundtrip", "pytest-tfroundtrip: save/reload checks of Keras models")
+    names = ", ".join(f.name for f in all_formats())
+    group.addoption(
+        "--tf-roundtrip-formats", default=None, metavar="NAMES",
+        help=f"comma-separated formats to check, from: {names}. "
+             "Default: every format available here (ini: tf_roundtrip_formats).",
+    )
+    group.addoption(
+        "--tf-roundtrip-max-examples", type=int, default=None, metavar="N",
+        help=f"hypothesis examples per check. Default: {DEFAULT_MAX_EXAMPLES} (ini: tf_roundtrip_max_examples).",
+    )
+    group.addoption(
+        "--tf-roundtrip-keep-artifacts", action="store_true", default=None,
+        help="keep saved artifacts after passing checks too (they are always kept on failure, "
+             "under pytest's temporary directory). Default: off (ini: tf_roundtrip_keep_artifacts).",
+    )
+    parser.addini("tf_roundtrip_formats", f"formats to check (comma-separated, from: {names}). Default: all available.", default="")
+    parser.addini("tf_roundtrip_max_examples", f"hypothesis examples per check. Default: {DEFAULT_MAX_EXAMPLES}.", default="")
+    parser.addini("tf_roundtrip_keep_artifacts", "keep artifacts of passing checks. Default: false.", type="bool", default=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(formats=None, rtol=None, atol=None, max_examples=None, input_signature=None, inputs=None, seed=None): "
+        "defaults for tf_roundtrip.check() and the roundtrip_format/reloaded_model fixtures in this test "
+        "(formats=None: every available format; rtol/atol=None: per-format defaults).",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    versions = ", ".join(f"{name} {_version(dists)}" for name, dists in (
+        ("tensorflow", ("tensorflow", "tensorflow-cpu")), ("keras", ("keras",)), ("hypothesis", ("hypothesis",)),
+    ))
+    missing = [f"{f.name} ({f.unavailable_reason()})" for f in all_formats() if f.unavailable_reason()]
+    header = f"tf-roundtrip: {versions}; formats available: {', '.join(available_formats()) or 'none'}"
+    return header + (f"; unavailable: {', '.join(missing)}" if missing else "")
+
+
+def _version(distributions: tuple[str, ...]) -> str:
+    for distribution in distributions:
+        try:
+            return importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "not installed"
+
+
+def settings_for(config: pytest.Config, node: pytest.Item | None) -> dict[str, Any]:
+    """check_roundtrip keyword arguments from ini, command line and marker."""
+    settings: dict[str, Any] = {}
+    formats = config.getoption("tf_roundtrip_formats") or config.getini("tf_roundtrip_formats")
+    if formats:
+        settings["formats"] = parse_format_names(formats)
+    max_examples = config.getoption("tf_roundtrip_max_examples") or config.getini("tf_roundtrip_max_examples")
+    if max_examples:
+        settings["max_examples"] = _positive_int(max_examples)
+    marker = node.get_closest_marker(MARKER) if node is not None else None
+    if marker is not None:
+        if marker.args:
+            raise RoundTripUsageError(f"@pytest.mark.{MARKER} takes keyword arguments only ({', '.join(MARKER_KEYWORDS)}), got {marker.args!r}")
+        unknown = sorted(set(marker.kwargs) - set(MARKER_KEYWORDS))
+        if unknown:
+            raise RoundTripUsageError(f"@pytest.mark.{MARKER} got unknown arguments {unknown}; it takes {list(MARKER_KEYWORDS)}")
+        settings.update(marker.kwargs)
+    return settings
+
+
+def _positive_int(value: object) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise RoundTripUsageError(f"tf-roundtrip max examples must be a whole number >= 1, got {value!r}")
+    return number
+
+
+def _keep_artifacts(config: pytest.Config) -> bool:
+    option = config.getoption("tf_roundtrip_keep_artifacts")
+    return bool(option) if option is not None else bool(config.getini("tf_roundtrip_keep_artifacts"))
+
+
+class RoundTripFixture:
+    """What the ``tf_roundtrip`` fixture gives: ``.check(model, **kwargs)``.
+
+    Example (in a test)::
+
+        def test_model_survives(tf_roundtrip, model):
+            report = tf_roundtrip.check(model, formats=["keras", "export"])
+            assert report.formats_passed == ("keras", "export")
+    """
+
+    def __init__(self, request: pytest.FixtureRequest, artifacts_dir: Path) -> None:
+        self._request = request
+        self._artifacts_dir = artifacts_dir
+        self.reports: list[Any] = []
+
+    def check(self, model: Any, **kwargs: Any) -> Any:
+        """Run :func:`pytest_tfroundtrip.check_roundtrip` with this test's settings."""
+        __tracebackhide__ = True
+        from pytest_tfroundtrip.errors import RoundTripError
+        from pytest_tfroundtrip.runner import check_roundtrip
+
+        settings = settings_for(self._request.config, self._request.node)
+        settings.update(kwargs)
+        settings.setdefault("artifacts_dir", self._artifacts_dir)
+        settings.setdefault("keep_artifacts", _keep_artifacts(self._request.config))
+        try:
+            report = check_roundtrip(model, **settings)
+        except RoundTripError as error:
+            self._record(error.report)
+            raise
+        self._record(report)
+        return report
+
+    def _record(self, report: Any) -> None:
+        if report is None:
+            return
+        self.reports.append(report)
+        for result in report.results:
+            self._request.node.user_properties.append(
+                (USER_PROPERTY, {"format": result.format, "status": result.status,
+                                 "max_abs_error": result.max_abs_error, "examples": result.examples})
+            )
+
+
+def _artifacts_dir(request: pytest.FixtureRequest, factory: pytest.TempPathFactory) -> Path:
+    name = re.sub(r"[^\w.-]", "_", request.node.name)[:40]
+    return factory.mktemp(f"tf-roundtrip-{name}", numbered=True)
+
+
+@pytest.fixture
+def tf_roundtrip(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> RoundTripFixture:
+    """Checks that a model survives saving and reloading in every format.
+
+    Example::
+
+        def test_survives_every_format(tf_roundtrip, model):
+            tf_roundtrip.check(model)
+    """
+    return RoundTripFixture(request, _artifacts_dir(request, tmp_path_factory))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "roundtrip_format" not in metafunc.fixturenames:
+        return
+    settings = settings_for(metafunc.config, metafunc.definition)
+    names = settings.get("formats") or [f.name for f in all_formats()]
+    metafunc.parametrize("roundtrip_format", parse_format_names(names), indirect=True)
+
+
+@pytest.fixture
+def roundtrip_format(request: pytest.FixtureRequest) -> str:
+    """The name of one format; tests using it run once per format.
+
+    A format whose runtime is not installed is skipped with the reason.
+
+    Example::
+
+        def test_artifact_exists(roundtrip_format):
+            assert roundtrip_format in {"keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite"}
+    """
+    from pytest_tfroundtrip.formats import get_format
+
+    name: str = getattr(request, "param", None) or "keras"
+    reason = get_format(name).unavailable_reason()
+    if reason:
+        pytest.skip(f"format {name!r} unavailable: {reason}")
+    return name
+
+
+@pytest.fixture
+def reloaded_model(request: pytest.FixtureRequest, roundtrip_format: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The test's ``model`` fixture, saved in ``roundtrip_format`` and reloaded.
+
+    It is a callable taking the same inputs as the model and returning NumPy
+    outputs in the model's output structure.
+
+    Example::
+
+        def test_reloaded_matches(reloaded_model, model):
+            x = np.ones((2, 784), "float32")
+            np.testing.assert_allclose(reloaded_model(x), model(x), rtol=1e-5)
+    """
+    from pytest_tfroundtrip.reload import reload_model
+
+    try:
+        model = request.getfixturevalue("model")
+    except pytest.FixtureLookupError:
+        raise RoundTripUsageError(
+            "the reloaded_model fixture reloads your `model` fixture, but this test has no fixture named 'model'. "
+            "Define one (@pytest.fixture def model(): ...) returning a built keras.Model."
+        ) from None
+    settings = settings_for(request.config, request.node)
+    return reload_model(model, roundtrip_format, _artifacts_dir(request, tmp_path_factory),
+                        input_signature=settings.get("input_signature"))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Per-format totals over the session (works under pytest-xdist)."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    worst: dict[str, float] = defaultdict(float)
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for key, value in getattr(report, "user_properties", ()):
+                if key != USER_PROPERTY or getattr(report, "when", "call") != "call":
+                    continue
+                counts[value["format"]][value["status"]] += 1
+                worst[value["format"]] = max(worst[value["format"]], value["max_abs_error"])
+    if not counts:
+        return
+    terminalreporter.write_sep("-", "tf-roundtrip summary")
+    order = [f.name for f in all_formats()]
+    for name in sorted(counts, key=lambda n: order.index(n) if n in order else len(order)):
+        statuses = ", ".join(f"{count} {status}" for status, count in sorted(counts[name].items()))
+        terminalreporter.write_line(f"{name:<11} {statuses}; max abs error in passing checks {worst[name]:.3g}")

@@ -1,0 +1,89 @@
+"""``reload_model``: save a model in one format and reload it as a callable."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError
+from pytest_tfroundtrip.formats import get_format
+from pytest_tfroundtrip.formats.base import ReloadedCall, Subject
+from pytest_tfroundtrip.structure import describe_structure, flatten_with_paths
+
+
+class FormatUnavailable(Exception):
+    """The format's runtime is not installed here (the fixture skips)."""
+
+
+@dataclass(frozen=True)
+class ReloadedModel:
+    """A reloaded artifact that takes the same inputs as the original model.
+
+    Calling it returns NumPy outputs in the model's output structure.
+    """
+
+    format: str
+    artifact: Path
+    subject: Subject
+    call: ReloadedCall
+
+    def __call__(self, inputs: Any) -> Any:
+        return self.call(self._by_name(inputs))
+
+    def _by_name(self, inputs: Any) -> dict[str, np.ndarray]:
+        template = self.subject.signature.template
+        names = [name for _path, name in flatten_with_paths(template)]
+        given = flatten_with_paths(inputs)
+        if len(given) != len(names) or (isinstance(template, Mapping) != isinstance(inputs, Mapping)):
+            raise RoundTripUsageError(
+                f"the model takes {describe_structure(template)} ({names}), got {describe_structure(inputs)}"
+            )
+        if isinstance(inputs, Mapping):
+            missing = set(names) - {path for path, _ in given}
+            if missing:
+                raise RoundTripUsageError(f"inputs are missing {sorted(missing)}; the model takes {names}")
+            return {path: _as_array(value) for path, value in given}
+        return {name: _as_array(value) for name, (_path, value) in zip(names, given)}
+
+
+def _as_array(value: Any) -> np.ndarray:
+    array = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+    return array.astype(object) if array.dtype.kind in "US" else array
+
+
+def reload_model(model: Any, format: str, directory: str | Path, *, input_signature: Any = None) -> ReloadedModel:
+    """Save ``model`` in ``format`` under ``directory`` and reload it.
+
+    Raises :class:`RoundTripError` (with the original error's text) when saving
+    or reloading fails, and ``FormatUnavailable`` when the format's runtime is
+    missing.
+
+    Example:
+        >>> import keras, numpy as np, tempfile
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> reloaded = reload_model(model, "keras", tempfile.mkdtemp())
+        >>> reloaded(np.ones((4, 3), "float32")).shape
+        (4, 2)
+    """
+    __tracebackhide__ = True
+    from pytest_tfroundtrip.runner import _error_text, prepare_subject
+
+    fmt = get_format(format)
+    reason = fmt.unavailable_reason()
+    if reason is not None:
+        raise FormatUnavailable(f"format {format!r} is not available here: {reason}")
+    subject, _notes = prepare_subject(model, input_signature)
+    target = Path(directory) / fmt.name
+    target.mkdir(parents=True, exist_ok=True)
+    stage = "saving"
+    try:
+        artifact = fmt.save(subject, target)
+        stage = "reloading"
+        call = fmt.load(subject, artifact)
+    except Exception as error:
+        raise RoundTripError(f"[{fmt.name}] {stage} failed:\n    {_error_text(error)}\n    artifact directory: {target}") from error
+    return ReloadedModel(fmt.name, artifact, subject, call)
