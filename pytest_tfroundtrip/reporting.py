@@ -76,7 +76,7 @@ def _output_lines(output: OutputComparison) -> list[str]:
     )
     if output.worst is not None:
         worst = output.worst
-        lines.append(f"    worst at index {worst.index}: expected {worst.expected!r}, got {worst.actual!r}")
+        lines.append(f"    worst at index {worst.index}: expected {_short(worst.expected)}, got {_short(worst.actual)}")
     if len(output.table) > 1:
         lines.append(f"    {'index':>16}  {'expected':>16}  {'actual':>16}  {'abs diff':>12}")
         for row in output.table:

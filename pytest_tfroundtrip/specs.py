@@ -120,6 +120,7 @@ def model_input_structure(model: Any) -> Any:
 def _signature_from_user(input_signature: Any) -> ModelSignature:
     if isinstance(input_signature, (Mapping, list, tuple)) and not input_signature:
         raise RoundTripUsageError("input_signature is empty; give at least one tf.TensorSpec or keras.Input")
+    _reject_bare_shapes(input_signature, "input_signature")
     return _signature_from_structure(input_signature, source="input_signature")
 
 
@@ -142,6 +143,20 @@ def _signature_from_structure(structure: Any, source: str) -> ModelSignature:
         raise RoundTripUsageError(f"{source} has inputs with the same name: {[s.name for s in specs]}")
     template = specs[0].name if single else pack_like(structure, [spec.name for spec in specs])
     return ModelSignature(template=template, specs=tuple(specs))
+
+
+def _reject_bare_shapes(structure: Any, where: str) -> None:
+    if isinstance(structure, Mapping):
+        for key, value in structure.items():
+            _reject_bare_shapes(value, f"{where}[{key!r}]")
+    elif isinstance(structure, (list, tuple)):
+        if structure and all(d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in structure):
+            raise RoundTripUsageError(
+                f"{where} is {tuple(structure)!r}, which looks like a shape; give a spec with a dtype, "
+                f"e.g. tf.TensorSpec(shape={tuple(structure)!r}, dtype=tf.float32) or keras.Input(shape={tuple(structure)[1:]!r})"
+            )
+        for index, value in enumerate(structure):
+            _reject_bare_shapes(value, f"{where}[{index}]")
 
 
 def _spec_fields(leaf: Any, source: str, where: str) -> tuple[tuple[int | None, ...], str, str | None]:

@@ -129,6 +129,11 @@ class ForgetfulClip(keras.layers.Layer):
     def call(self, x):
         return x if self.limit is None else keras.ops.clip(x, -self.limit, self.limit)
 
+    def get_config(self):
+        config = super().get_config()  # Keras 3 captures `limit` automatically...
+        config.pop("limit", None)  # ...and this defect drops it.
+        return config
+
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class NoisyAtInference(keras.layers.Layer):
@@ -161,7 +166,7 @@ def fingerprint(model: keras.Model) -> dict:
         "trainable": [layer.trainable for layer in model._flatten_layers(include_self=True)],
         "built": model.built,
         "compiled": getattr(model, "compiled", False),
-        "optimizer": [np.array(v) for v in optimizer.variables] if optimizer is not None else None,
+        "optimizer": [keras.ops.convert_to_numpy(v) for v in optimizer.variables] if optimizer is not None else None,
         "compile_config": repr(model.get_compile_config()) if getattr(model, "compiled", False) else None,
         "n_layers": len(model.layers),
     }

@@ -112,16 +112,18 @@ def fresh_model_like(subject: Subject) -> Any:
     """A new model of the same architecture with freshly initialised weights.
 
     This is what a user's code does before ``load_weights`` or a checkpoint
-    restore: build the model again (here from its config, via
-    ``keras.models.clone_model``), then build it on a minimal input.
+    restore: build the model again (here from its config), then build it
+    on a minimal input.
     """
-    keras = _lazy.keras()
+    model = subject.model
     try:
-        fresh = keras.models.clone_model(subject.model)
+        # What user code does: construct from the architecture, uncompiled.
+        # (keras.models.clone_model would also compile the copy with a fresh optimizer.)
+        fresh = type(model).from_config(model.get_config())
     except Exception as error:
         raise RuntimeError(
-            f"could not build a fresh {type(subject.model).__name__} of the same architecture to load into "
-            f"(keras.models.clone_model failed: {type(error).__name__}: {error}). "
+            f"could not build a fresh {type(model).__name__} of the same architecture to load into "
+            f"({type(model).__name__}.from_config(model.get_config()) failed: {type(error).__name__}: {error}). "
             "Weights-only formats need a model rebuildable from get_config()/from_config()."
         ) from error
     if not fresh.built or not fresh.weights and subject.model.weights:

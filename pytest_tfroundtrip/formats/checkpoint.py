@@ -16,18 +16,22 @@ class CheckpointFormat(RoundTripFormat):
     order = 60
     tolerance_family = EXACT
     preserves = Preserves(architecture=False, weights=True, optimizer_state=True, needs_python_classes=True, resumes_training=True)
-    saved_with = 'tf.train.Checkpoint(model=model).write("ckpt/model")'
-    reloaded_with = 'build the model in code, then tf.train.Checkpoint(model=model).read(path).assert_existing_objects_matched()'
+    saved_with = 'tf.train.Checkpoint(model=model).save("ckpt/model")'
+    reloaded_with = 'build the model in code, then tf.train.Checkpoint(model=model).read(tf.train.latest_checkpoint("ckpt"))'
 
     def save(self, subject: Subject, directory: Path) -> Path:
         tf = _lazy.tensorflow()
-        prefix = directory / "ckpt" / "model"
-        return Path(tf.train.Checkpoint(model=subject.model).write(str(prefix)))
+        checkpoint_dir = directory / "ckpt"
+        tf.train.Checkpoint(model=subject.model).save(str(checkpoint_dir / "model"))
+        return checkpoint_dir
 
     def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
         tf = _lazy.tensorflow()
         fresh = fresh_model_like(subject)
-        tf.train.Checkpoint(model=fresh).read(str(artifact)).assert_existing_objects_matched()
+        latest = tf.train.latest_checkpoint(str(artifact))
+        if latest is None:
+            raise FileNotFoundError(f"no checkpoint found in {artifact}")
+        tf.train.Checkpoint(model=fresh).read(latest).assert_existing_objects_matched()
         return lambda arrays: call_keras_model(fresh, subject, arrays)
 
 

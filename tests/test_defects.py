@@ -1,0 +1,111 @@
+"""Deliberately defective models: the check fails, naming format, output, error and input."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from pytest_tfroundtrip import RoundTripError, check_roundtrip
+from tests import models
+
+
+def failing(model, **kwargs) -> RoundTripError:
+    with pytest.raises(RoundTripError) as caught:
+        check_roundtrip(model, **kwargs)
+    return caught.value
+
+
+def test_config_that_forgets_an_argument_fails_config_based_formats_only():
+    model = models.with_layer(models.ForgetfulScale(factor=3.0))
+    error = failing(model, max_examples=10, seed=0)
+    report = error.report
+    # Formats that rebuild the model from its config lose `factor`; graph formats keep the traced behaviour.
+    assert [r.format for r in report.failed] == ["keras", "h5", "weights", "checkpoint"]
+    assert set(report.formats_passed) == {"savedmodel", "export", "tflite"}
+    text = str(error)
+    assert text.startswith("Round trip failed for 4 of 7 formats: keras, h5, weights, checkpoint")
+    for expected in ("[keras] outputs differ from the original model", "output 'dense", "max abs error",
+                     "elements differ", "worst at index", "on input (shrunk):", "input saved as", "artifact:"):
+        assert expected in text
+    for name in ("keras", "h5", "weights", "checkpoint"):
+        failure = report.result_for(name).failure
+        assert failure.stage == "mismatch"
+        assert failure.input_file.exists()
+        with np.load(failure.input_file) as saved:
+            assert list(saved.keys()) == ["input"]
+        assert report.result_for(name).artifact.exists()
+
+
+def test_failure_is_shrunk_to_a_small_input():
+    error = failing(models.with_layer(models.ForgetfulScale(factor=3.0)), formats=["keras"], max_examples=10, seed=0)
+    summary = error.report.result_for("keras").failure.input_summary
+    assert re.search(r"shape \(1, 4\)", summary), summary  # batch shrunk to 1
+
+
+def test_defect_on_large_values_only_is_found_by_wide_ranges():
+    # Differs only where |x| > 100: a standard-normal input of batch 1 never shows it.
+    model = models.with_layer(models.ForgetfulClip(limit=100.0))
+    single = np.random.default_rng(0).standard_normal((1, 4)).astype("float32")
+    assert check_roundtrip(model, formats=["keras"], inputs=single, max_examples=3).passed
+    error = failing(model, formats=["keras"], max_examples=20, seed=3)
+    assert "[keras] outputs differ" in str(error)
+
+
+def test_serving_signature_fixed_to_first_batch_is_a_call_failure_with_a_hint():
+    model = models.subclassed(first_batch=1)
+    error = failing(model, formats=["savedmodel"], input_signature=models.SUBCLASSED_SIGNATURE, max_examples=10, seed=0)
+    failure = error.report.result_for("savedmodel").failure
+    assert failure.stage == "call"
+    assert "fixes input 'inputs' to shape (1, 12)" in failure.message
+    assert "shape (2, 12)" in failure.input_summary  # shrunk to the smallest batch that fails
+
+
+def test_legacy_h5_failing_on_an_ordinary_model_reports_the_original_error():
+    error = failing(models.masked_rnn(), formats=["keras", "h5"], max_examples=4, seed=0)
+    assert error.report.formats_passed == ("keras",)
+    failure = error.report.result_for("h5").failure
+    assert failure.stage == "load"
+    assert "Unknown layer: 'NotEqual'" in failure.message
+
+
+def test_every_failing_format_is_reported_not_only_the_first():
+    error = failing(models.masked_rnn(), formats=["h5", "savedmodel"], max_examples=4, seed=0)
+    assert [r.format for r in error.report.failed] == ["h5"]
+    error = failing(models.with_layer(models.ForgetfulScale(factor=2.0)), formats=["weights", "checkpoint"], max_examples=5, seed=1)
+    assert "[weights]" in str(error) and "[checkpoint]" in str(error)
+
+
+def test_model_not_deterministic_at_inference_is_not_blamed_on_a_format():
+    model = models.with_layer(models.NoisyAtInference())
+    error = failing(model, formats=["keras", "weights"], max_examples=5, seed=0)
+    text = str(error)
+    assert text.startswith("The model is not deterministic at inference")
+    assert "output 'dense" in text
+    assert "outputs differ from the original model" not in text
+    assert all(r.status == "skipped" for r in error.report.results)
+
+
+def test_unregistered_custom_layer_fails_keras_load_with_original_error():
+    import keras
+
+    class Unregistered(keras.layers.Layer):
+        def call(self, x):
+            return x * 2.0
+
+    model = models.with_layer(Unregistered())
+    error = failing(model, formats=["keras", "export"], max_examples=3, seed=0)
+    assert error.report.formats_passed == ("export",)
+    assert "Could not locate class 'Unregistered'" in error.report.result_for("keras").failure.message
+
+
+def test_legacy_h5_cannot_reload_a_model_compiled_with_a_string_loss():
+    import keras
+
+    model = models.mlp()
+    model.compile(optimizer="adam", loss="mse")
+    error = failing(model, formats=["h5", "keras"], max_examples=2, seed=0)
+    assert error.report.formats_passed == ("keras",)
+    assert "Could not deserialize 'keras.metrics.mse'" in error.report.result_for("h5").failure.message
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
