@@ -144,12 +144,13 @@ def _compare_floats(name: str, expected: np.ndarray, actual: np.ndarray, toleran
     special = both_nan | same_inf
     finite_want = np.where(np.isfinite(want), np.abs(want), 0.0)
     peak = float(finite_want.max()) if want.size else 0.0
+    unmatched_special = ~special & ~(np.isfinite(want) & np.isfinite(got))
     with np.errstate(invalid="ignore", over="ignore"):
         abs_error = np.where(special, 0.0, np.abs(got - want))
-        abs_error = np.where(np.isnan(abs_error), np.inf, abs_error)
-        rel_error = np.where(abs_error == 0, 0.0, abs_error / np.maximum(np.abs(want), np.finfo(np.float64).tiny))
-    allowed = tolerance.atol + tolerance.peak_rtol * peak + tolerance.rtol * np.abs(want)
-    bad = abs_error > allowed
+        abs_error = np.where(unmatched_special, np.inf, abs_error)
+        rel_error = np.where(abs_error == 0, 0.0, abs_error / np.maximum(finite_want, np.finfo(np.float64).tiny))
+    allowed = tolerance.atol + tolerance.peak_rtol * peak + tolerance.rtol * finite_want
+    bad = unmatched_special | (abs_error > allowed)
     max_abs = float(abs_error.max()) if abs_error.size else 0.0
     max_rel = float(rel_error.max()) if rel_error.size else 0.0
     if not np.any(bad):

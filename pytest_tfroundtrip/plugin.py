@@ -80,6 +80,7 @@ def _version(distributions: tuple[str, ...]) -> str:
 
 def settings_for(config: pytest.Config, node: pytest.Item | None) -> dict[str, Any]:
     """check_roundtrip keyword arguments from ini, command line and marker."""
+    __tracebackhide__ = True
     settings: dict[str, Any] = {}
     formats = config.getoption("tf_roundtrip_formats") or config.getini("tf_roundtrip_formats")
     if formats:

@@ -1,0 +1,185 @@
+"""The pytest layer, exercised through pytester as a user's project would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+MODEL_FIXTURE = """
+import keras, numpy as np, pytest
+
+@pytest.fixture
+def model():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)])
+"""
+
+FORGETFUL = """
+@keras.saving.register_keras_serializable(package="pytester_defect")
+class Forgetful(keras.layers.Layer):
+    def __init__(self, factor=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+    def call(self, x):
+        return x * self.factor
+    def get_config(self):
+        config = super().get_config()
+        config.pop("factor", None)
+        return config
+
+@pytest.fixture
+def broken():
+    inputs = keras.Input((3,))
+    return keras.Model(inputs, keras.layers.Dense(2)(Forgetful(4.0)(inputs)))
+"""
+
+
+def test_check_fixture_passes_and_the_summary_lists_formats(pytester):
+    pytester.makepyfile(MODEL_FIXTURE + """
+def test_survives(tf_roundtrip, model):
+    report = tf_roundtrip.check(model, max_examples=3)
+    assert len(report.formats_passed) == 7
+""")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*tf-roundtrip summary*", "keras *1 passed; max abs error in passing checks 0",
+                                 "tflite *1 passed*"])
+
+
+def test_failure_explains_itself_in_pytest_output(pytester):
+    pytester.makepyfile(MODEL_FIXTURE + FORGETFUL + """
+def test_broken(tf_roundtrip, broken):
+    tf_roundtrip.check(broken, formats=["keras", "export"], max_examples=5, seed=0)
+""")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*RoundTripError: Round trip failed for 1 of 2 formats: keras*",
+        "*[[]keras[]] outputs differ from the original model*",
+        "*max abs error*",
+        "*on input (shrunk): input: shape (1, 3)*",
+        "*Other formats: export passed*",
+        "*Artifacts kept in*tf-roundtrip-test_broken*",
+    ])
+    assert "runner.py" not in result.stdout.str()  # library frames are hidden
+
+
+def test_reloaded_model_runs_once_per_format(pytester):
+    pytester.makepyfile(MODEL_FIXTURE + """
+def test_reloaded_matches(reloaded_model, model):
+    x = np.linspace(-1, 1, 24, dtype="float32").reshape(3, 8)
+    np.testing.assert_allclose(reloaded_model(x), np.asarray(model(x)), rtol=1e-5, atol=1e-6)
+""")
+    result = pytester.runpytest("-v", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=7)
+    for name in ("keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite"):
+        result.stdout.fnmatch_lines([f"*test_reloaded_matches[[]{name}[]] PASSED*"])
+
+
+def test_marker_sets_formats_and_examples_for_check_and_parametrization(pytester):
+    pytester.makepyfile(MODEL_FIXTURE + """
+@pytest.mark.tf_roundtrip(formats=["keras", "weights"], max_examples=2)
+def test_marked(tf_roundtrip, model):
+    report = tf_roundtrip.check(model)
+    assert report.formats_passed == ("keras", "weights")
+    assert report.examples == 2
+
+@pytest.mark.tf_roundtrip(formats=["export"])
+def test_marked_reload(reloaded_model, roundtrip_format):
+    assert roundtrip_format == "export"
+""")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--tf-roundtrip-formats=h5")  # the marker wins
+    result.assert_outcomes(passed=2)
+
+
+def test_command_line_and_ini_options(pytester):
+    pytester.makeini("[pytest]\ntf_roundtrip_formats = h5\ntf_roundtrip_max_examples = 3\n")
+    pytester.makepyfile(MODEL_FIXTURE + """
+def test_options(tf_roundtrip, model, request):
+    report = tf_roundtrip.check(model)
+    assert report.formats_passed == tuple(request.config.getoption("expect").split(","))
+    assert report.examples == int(request.config.getoption("examples"))
+""")
+    pytester.makeconftest("""
+def pytest_addoption(parser):
+    parser.addoption("--expect")
+    parser.addoption("--examples")
+""")
+    pytester.runpytest("-p", "no:cacheprovider", "--expect=h5", "--examples=3").assert_outcomes(passed=1)
+    pytester.runpytest("-p", "no:cacheprovider", "--tf-roundtrip-formats=keras,export", "--tf-roundtrip-max-examples=2",
+                       "--expect=keras,export", "--examples=2").assert_outcomes(passed=1)
+
+
+def test_keep_artifacts_option_keeps_them_after_success(pytester):
+    pytester.makepyfile(MODEL_FIXTURE + """
+def test_kept(tf_roundtrip, model, request):
+    report = tf_roundtrip.check(model, formats=["keras"], max_examples=2)
+    kept = request.config.getoption("tf_roundtrip_keep_artifacts")
+    assert (report.artifacts_dir is not None) == bool(kept)
+    if kept:
+        assert report.result_for("keras").artifact.is_file()
+""")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.runpytest("-p", "no:cacheprovider", "--tf-roundtrip-keep-artifacts").assert_outcomes(passed=1)
+
+
+def test_bad_marker_arguments_are_reported(pytester):
+    pytester.makepyfile(MODEL_FIXTURE + """
+@pytest.mark.tf_roundtrip(format="keras")
+def test_typo(tf_roundtrip, model):
+    tf_roundtrip.check(model)
+""")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*RoundTripUsageError: @pytest.mark.tf_roundtrip got unknown arguments [[]'format'[]]*"])
+
+
+def test_reloaded_model_without_a_model_fixture_says_what_to_define(pytester):
+    pytester.makepyfile("""
+def test_no_model(reloaded_model):
+    pass
+""")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--tf-roundtrip-formats=keras")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*no fixture named 'model'*"])
+
+
+def test_help_documents_options_with_defaults(pytester):
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines([
+        "*--tf-roundtrip-formats=NAMES*", "*Default: every format available here*",
+        "*--tf-roundtrip-max-examples=N*", "*Default: 20*",
+        "*--tf-roundtrip-keep-artifacts*",
+    ])
+    markers = pytester.runpytest("--markers")
+    markers.stdout.fnmatch_lines(["*@pytest.mark.tf_roundtrip(formats=None, rtol=None, atol=None, max_examples=None*"])
+
+
+def test_report_header_lists_versions_and_formats(pytester):
+    pytester.makepyfile("def test_nothing(): pass")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines([
+        "tf-roundtrip: tensorflow 2.*, keras 3.*, hypothesis 6.*; formats available: "
+        "keras, h5, savedmodel, export, weights, checkpoint, tflite",
+    ])
+
+
+def test_loading_the_plugin_does_not_import_tensorflow_keras_or_hypothesis():
+    code = ("import sys, pytest_tfroundtrip.plugin, pytest_tfroundtrip; "
+            "pytest_tfroundtrip.available_formats(); "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'hypothesis') if m in sys.modules))")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "[]"
+
+
+def test_runs_under_xdist(pytester):
+    pytester.makepyfile(MODEL_FIXTURE + """
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_check(tf_roundtrip, model, seed):
+    tf_roundtrip.check(model, formats=["keras", "export"], max_examples=2, seed=seed)
+""")
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*tf-roundtrip summary*", "keras *4 passed*", "export *4 passed*"])
