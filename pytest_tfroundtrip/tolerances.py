@@ -42,12 +42,15 @@ class Tolerance:
         return text + (f" + {self.peak_rtol:g}*max|expected|" if self.peak_rtol else "")
 
 
-# Multiples of the dtype's machine epsilon, per format family (measured: see README).
+# Multiples of the dtype's machine epsilon, per format family, calibrated with
+# benchmarks/calibrate_tolerances.py (figures in README): exact formats were
+# bit-exact on every model measured; graph formats differed by up to 3.0e-5 and
+# TFLite by up to 1.5e-3 (EfficientNetB0, float32); real defects measured 0.07+.
 _FAMILY_FACTORS: dict[str, tuple[float, float, float]] = {
-    #         rtol  atol  peak_rtol  (in units of eps)
+    #         rtol     atol     peak_rtol  (in units of eps; float32 eps = 1.19e-7)
     EXACT: (8.0, 8.0, 0.0),
-    GRAPH: (64.0, 64.0, 64.0),
-    TFLITE: (2048.0, 2048.0, 2048.0),
+    GRAPH: (1024.0, 1024.0, 1024.0),
+    TFLITE: (16384.0, 16384.0, 16384.0),
 }
 _EPSILON = {"float16": 2.0**-10, "bfloat16": 2.0**-7, "float32": 2.0**-23, "float64": 2.0**-52}
 

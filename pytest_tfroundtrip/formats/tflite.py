@@ -1,8 +1,8 @@
 """``tflite``: TFLite conversion, run by the LiteRT interpreter (or ``tf.lite``).
 
 The model is exported with ``model.export`` (unknown dimensions kept) and
-converted with ``TFLiteConverter.from_saved_model``; the interpreter's
-signature runner resizes its inputs to each example.
+converted with ``TFLiteConverter.from_saved_model``.  Each input shape gets
+its own interpreter whose signature runner is resized to that shape.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFo
 from pytest_tfroundtrip.formats.savedmodel import match_input_names, outputs_in_model_structure
 from pytest_tfroundtrip.specs import STRING_DTYPE
 from pytest_tfroundtrip.tolerances import TFLITE
+
+
+MAX_INTERPRETERS = 16
 
 
 class TFLiteFormat(RoundTripFormat):
@@ -47,14 +50,21 @@ class TFLiteFormat(RoundTripFormat):
         return path
 
     def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
-        interpreter = make_interpreter(artifact)
-        runner = interpreter.get_signature_runner()
-        declared = interpreter.get_signature_list()["serving_default"]["inputs"]
+        declared = make_interpreter(artifact).get_signature_list()["serving_default"]["inputs"]
         names = match_input_names(subject.signature.names, list(declared))
+        runners: dict[tuple[tuple[int, ...], ...], Any] = {}
 
         def call(arrays: Mapping[str, np.ndarray]) -> Any:
-            returned = runner(**{names[name]: arrays[name] for name in subject.signature.names})
-            return outputs_in_model_structure(subject, returned)
+            feed = {names[name]: arrays[name] for name in subject.signature.names}
+            shapes = tuple(feed[key].shape for key in sorted(feed))
+            if shapes not in runners:
+                # XNNPACK cannot always reshape a prepared interpreter ("failed to
+                # reshape"), so each input shape gets its own, resized before its
+                # first allocation, as a fixed-shape deployment would.
+                if len(runners) >= MAX_INTERPRETERS:
+                    runners.clear()
+                runners[shapes] = make_interpreter(artifact).get_signature_runner()
+            return outputs_in_model_structure(subject, runners[shapes](**feed))
 
         return call
 
