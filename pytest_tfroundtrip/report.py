@@ -45,6 +45,7 @@ class FormatResult:
     save_seconds: float = 0.0
     load_seconds: float = 0.0
     compare_seconds: float = 0.0
+    ill_conditioned: int = 0
     artifact: Path | None = None
     failure: FormatFailure | None = None
     skip_reason: str | None = None

@@ -101,8 +101,9 @@ def summary_line(result: FormatResult) -> str:
         return f"{result.format} skipped ({result.skip_reason})"
     if result.status == FAILED and result.failure is not None:
         return f"{result.format} failed at {result.failure.stage}"
+    skipped = f", {result.ill_conditioned} ill-conditioned inputs not judged" if result.ill_conditioned else ""
     return (f"{result.format} {result.status} ({result.examples} examples, "
-            f"max abs error {result.max_abs_error:.3g}, max rel error {result.max_rel_error:.3g})")
+            f"max abs error {result.max_abs_error:.3g}, max rel error {result.max_rel_error:.3g}{skipped})")
 
 
 def report_text(report: RoundTripReport) -> str:

@@ -27,6 +27,7 @@ from pytest_tfroundtrip.search import Finding, SearchOutcome, search
 from pytest_tfroundtrip.specs import signature_from_model
 from pytest_tfroundtrip.strategies import Example, example_strategy, normalise_overrides
 from pytest_tfroundtrip.tolerances import (
+    EXACT,
     ToleranceArgument, check_override_names, resolve_tolerance, validate_tolerance_argument,
 )
 
@@ -94,6 +95,7 @@ def check_roundtrip(
         strategy=example_strategy(subject.signature, overrides),
         max_examples=examples,
         seed=seed,
+        may_reassociate=frozenset(name for name in reloaded if get_format(name).tolerance_family != EXACT),
     )
     if outcome.model_error is not None:
         error, example = outcome.model_error
@@ -233,6 +235,7 @@ def _search_results(outcome: SearchOutcome, results: Mapping[str, FormatResult],
     for name, stats in outcome.stats.items():
         base = results[name]
         common = dict(examples=stats.examples, max_abs_error=stats.max_abs_error, max_rel_error=stats.max_rel_error,
+                      ill_conditioned=stats.ill_conditioned,
                       save_seconds=base.save_seconds, load_seconds=base.load_seconds,
                       compare_seconds=stats.compare_seconds, artifact=base.artifact)
         finding = outcome.findings.get(name)
