@@ -18,19 +18,24 @@ from pytest_tfroundtrip.formats import available_formats
 
 if TYPE_CHECKING:
     from pytest_tfroundtrip.report import FormatResult, RoundTripReport
+    from pytest_tfroundtrip.resume import ResumeReport, check_resume_training
     from pytest_tfroundtrip.runner import check_roundtrip
 
 __all__ = [
     "FormatResult",
+    "ResumeReport",
     "RoundTripError",
     "RoundTripReport",
     "RoundTripUsageError",
     "available_formats",
+    "check_resume_training",
     "check_roundtrip",
 ]
 
 _LAZY = {
     "check_roundtrip": "pytest_tfroundtrip.runner",
+    "check_resume_training": "pytest_tfroundtrip.resume",
+    "ResumeReport": "pytest_tfroundtrip.resume",
     "RoundTripReport": "pytest_tfroundtrip.report",
     "FormatResult": "pytest_tfroundtrip.report",
 }

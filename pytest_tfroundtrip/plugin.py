@@ -147,6 +147,18 @@ class RoundTripFixture:
         self._record(report)
         return report
 
+    def check_resume_training(self, model: Any, x: Any = None, y: Any = None, **kwargs: Any) -> Any:
+        """Run :func:`pytest_tfroundtrip.check_resume_training`; the marker's formats/rtol/atol/seed apply."""
+        __tracebackhide__ = True
+        from pytest_tfroundtrip.resume import check_resume_training
+
+        settings = {k: v for k, v in settings_for(self._request.config, self._request.node).items()
+                    if k in ("formats", "rtol", "atol", "seed", "input_signature")}
+        settings.update(kwargs)
+        settings.setdefault("artifacts_dir", self._artifacts_dir)
+        settings.setdefault("keep_artifacts", _keep_artifacts(self._request.config))
+        return check_resume_training(model, x, y, **settings)
+
     def _record(self, report: Any) -> None:
         if report is None:
             return

@@ -27,8 +27,8 @@ from pytest_tfroundtrip.search import Finding, SearchOutcome, search
 from pytest_tfroundtrip.specs import signature_from_model
 from pytest_tfroundtrip.strategies import Example, example_strategy, normalise_overrides
 from pytest_tfroundtrip.tolerances import (
-    EXACT,
-    ToleranceArgument, check_override_names, resolve_tolerance, validate_tolerance_argument,
+    ToleranceArgument,
+    conditioning_step, check_override_names, resolve_tolerance, validate_tolerance_argument,
 )
 
 DEFAULT_MAX_EXAMPLES = 20
@@ -95,7 +95,9 @@ def check_roundtrip(
         strategy=example_strategy(subject.signature, overrides),
         max_examples=examples,
         seed=seed,
-        may_reassociate=frozenset(name for name in reloaded if get_format(name).tolerance_family != EXACT),
+        perturbation_for={
+            name: step for name in reloaded if (step := conditioning_step(get_format(name).tolerance_family)) is not None
+        },
     )
     if outcome.model_error is not None:
         error, example = outcome.model_error

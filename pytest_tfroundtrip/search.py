@@ -87,20 +87,21 @@ def search(
     strategy: SearchStrategy[Example],
     max_examples: int,
     seed: int | None,
-    may_reassociate: frozenset[str] = frozenset(),
+    perturbation_for: Mapping[str, float] | None = None,
 ) -> SearchOutcome:
     """Search for inputs on which a reloaded format differs from the model.
 
-    Formats in ``may_reassociate`` (graph and TFLite) are not judged on inputs
-    where the model itself is ill-conditioned: a few-ulp change of the float
-    inputs moves the original model's output beyond that format's tolerance.
+    Formats in ``perturbation_for`` (graph and TFLite, which reassociate sums
+    and fold weights) are not judged on inputs where the model is
+    ill-conditioned: a relative change of the float inputs by that format's
+    step moves the original model's output beyond that format's tolerance.
     """
     outcome = SearchOutcome(stats={name: FormatStats() for name in reloaded})
     cache: dict[str, dict[str, np.ndarray]] = {}
     pending = dict(reloaded)
     while pending:
         result = _one_run(reference, pending, flatten, tolerance_for, strategy, max_examples, seed, cache, outcome.stats,
-                          may_reassociate)
+                          dict(perturbation_for or {}))
         if isinstance(result, _NotDeterministic):
             outcome.nondeterminism = (result.comparison, result.example)
             break
@@ -125,7 +126,7 @@ def _one_run(
     seed: int | None,
     cache: dict[str, dict[str, np.ndarray]],
     stats: dict[str, FormatStats],
-    may_reassociate: frozenset[str],
+    perturbation_for: Mapping[str, float],
 ) -> dict[str, Finding] | _NotDeterministic | _ModelRejectsInput:
     failing_seen: set[str] = set()
     last_raised: list[Exception] = []
@@ -158,10 +159,13 @@ def _one_run(
                 findings[name] = Finding(example, comparison=comparison)
         if findings:
             _rule_out_nondeterminism(reference, expected, example, tolerance_for, findings)
-        excusable = [n for n, f in findings.items() if n in may_reassociate and f.comparison is not None]
-        perturbed = _perturbed_output(reference, example) if excusable else None
-        for name in excusable:
-            if perturbed is not None and not compare_outputs(expected, perturbed, tolerance_for[name]).ok:
+        perturbed: dict[float, dict[str, np.ndarray] | None] = {}
+        for name in [n for n, f in findings.items() if n in perturbation_for and f.comparison is not None]:
+            step = perturbation_for[name]
+            if step not in perturbed:
+                perturbed[step] = _perturbed_output(reference, example, step)
+            moved = perturbed[step]
+            if moved is not None and not compare_outputs(expected, moved, tolerance_for[name]).ok:
                 stats[name].ill_conditioned += 1
                 del findings[name]
         if not findings:
@@ -215,24 +219,22 @@ def _rule_out_nondeterminism(
         raise _NotDeterministic(comparison, example)
 
 
-ULPS_OF_PERTURBATION = 4
-
-
 def _perturbed_output(
     reference: Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]],
     example: Example,
+    relative_step: float,
 ) -> dict[str, np.ndarray] | None:
-    """The original model's output after a few-ulp change of the float inputs.
+    """The original model's output after scaling the float inputs by ``1 + relative_step``.
 
     If that alone moves the output beyond a format's tolerance, the input is
-    ill-conditioned (e.g. a softmax of logits near 1e8, where rounding moves
-    the argmax) and a reassociating format cannot be judged on it.  None when
-    the model has no float inputs to perturb.
+    ill-conditioned (e.g. a saturated softmax of huge logits, where rounding
+    moves the argmax) and a reassociating format cannot be judged on it.  None
+    when the model has no float inputs to perturb.
     """
     perturbed = {}
     for name, array in example.arrays.items():
         if array.dtype.kind == "f":
-            step = ULPS_OF_PERTURBATION * np.finfo(array.dtype).eps
+            step = max(relative_step, 2 * float(np.finfo(array.dtype).eps))
             perturbed[name] = (array * (1 + step)).astype(array.dtype)
         else:
             perturbed[name] = array

@@ -127,3 +127,21 @@ def check_override_names(name: str, value: ToleranceArgument, outputs: list[str]
         unknown = sorted(set(value) - set(outputs))
         if unknown:
             raise RoundTripUsageError(f"{name} names unknown outputs {unknown}; the model's outputs are {outputs}")
+
+
+# Inputs are perturbed by this fraction of a family's rtol to detect ill-conditioning.
+CONDITIONING_FRACTION = 1 / 16
+
+
+def conditioning_step(family: str) -> float | None:
+    """Relative input change that probes ill-conditioning for a format family.
+
+    ``None`` for exact formats: they must reproduce outputs bit for bit.
+
+    Example:
+        >>> conditioning_step("exact") is None
+        True
+    """
+    if family == EXACT:
+        return None
+    return _FAMILY_FACTORS[family][0] * _EPSILON["float32"] * CONDITIONING_FRACTION

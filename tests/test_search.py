@@ -25,14 +25,18 @@ def with_rounding_noise(arrays):
     return sensitive({"x": (arrays["x"] * (1 + 2 * np.finfo(np.float32).eps)).astype(np.float32)})
 
 
-def run(reloaded, may_reassociate, calls=None):
+STEP = 64 * float(np.finfo(np.float32).eps)
+
+
+def run(reloaded, perturbed_formats, calls=None):
     def reference(arrays):
         if calls is not None:
             calls.append(1)
         return sensitive(arrays)
 
     return search(reference, reloaded, lambda outputs: outputs, {name: graph_tolerance for name in reloaded},
-                  example_strategy(SIGNATURE), max_examples=10, seed=0, may_reassociate=may_reassociate)
+                  example_strategy(SIGNATURE), max_examples=10, seed=0,
+                  perturbation_for={name: STEP for name in perturbed_formats})
 
 
 def test_ill_conditioned_inputs_are_not_blamed_on_reassociating_formats():
@@ -54,7 +58,7 @@ def test_a_real_defect_is_still_caught_on_well_conditioned_inputs():
         return {"y": arrays["x"] * 2.5}
 
     outcome = search(reference, {"graph": defective}, lambda outputs: outputs, {"graph": graph_tolerance},
-                     example_strategy(SIGNATURE), max_examples=10, seed=0, may_reassociate=frozenset({"graph"}))
+                     example_strategy(SIGNATURE), max_examples=10, seed=0, perturbation_for={"graph": STEP})
     assert set(outcome.findings) == {"graph"}
     assert outcome.stats["graph"].ill_conditioned == 0
 

@@ -145,6 +145,10 @@ def minimal_arrays(signature: ModelSignature) -> dict[str, np.ndarray]:
     return arrays
 
 
+class CannotResumeTraining(Exception):
+    """The format reloads as an inference artifact: training cannot continue."""
+
+
 class RoundTripFormat(ABC):
     """One way of saving and reloading a model.  Subclass and register.
 
@@ -168,6 +172,17 @@ class RoundTripFormat(ABC):
     def not_applicable_reason(self, subject: Subject) -> str | None:
         """Why this format cannot apply to this model at all, or None."""
         return None
+
+    def save_for_training(self, model: Any, directory: Path) -> Path:
+        """Save a compiled model to resume training later (formats that can)."""
+        raise CannotResumeTraining(f"format {self.name!r} cannot resume training: {self.why_no_resume}")
+
+    def load_for_training(self, artifact: Path, rebuild: Callable[[], Any]) -> Any:
+        """Reload as a user resuming training would; ``rebuild()`` gives a fresh
+        compiled model of the same architecture (weights-only formats need it)."""
+        raise CannotResumeTraining(f"format {self.name!r} cannot resume training: {self.why_no_resume}")
+
+    why_no_resume: ClassVar[str] = "it reloads as an inference artifact, not a Keras model with an optimizer"
 
     @abstractmethod
     def save(self, subject: Subject, directory: Path) -> Path:

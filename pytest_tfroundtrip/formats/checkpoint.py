@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import (
@@ -24,6 +26,21 @@ class CheckpointFormat(RoundTripFormat):
         checkpoint_dir = directory / "ckpt"
         tf.train.Checkpoint(model=subject.model).save(str(checkpoint_dir / "model"))
         return checkpoint_dir
+
+    def save_for_training(self, model: Any, directory: Path) -> Path:
+        tf = _lazy.tensorflow()
+        checkpoint_dir = directory / "ckpt"
+        tf.train.Checkpoint(model=model, optimizer=model.optimizer).save(str(checkpoint_dir / "train"))
+        return checkpoint_dir
+
+    def load_for_training(self, artifact: Path, rebuild: Callable[[], Any]) -> Any:
+        tf = _lazy.tensorflow()
+        model = rebuild()
+        # Slot variables must exist before the restore can fill them.
+        model.optimizer.build(model.trainable_variables)
+        status = tf.train.Checkpoint(model=model, optimizer=model.optimizer).read(tf.train.latest_checkpoint(str(artifact)))
+        status.assert_existing_objects_matched()
+        return model
 
     def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
         tf = _lazy.tensorflow()

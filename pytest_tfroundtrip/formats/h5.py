@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject, call_keras_model
@@ -27,6 +29,12 @@ class H5Format(RoundTripFormat):
             warnings.filterwarnings("ignore", message=".*HDF5 file via `model.save\\(\\)`.*")
             subject.model.save(path)
         return path
+
+    def save_for_training(self, model: Any, directory: Path) -> Path:
+        return self.save(Subject(model, None, None), directory)  # type: ignore[arg-type]
+
+    def load_for_training(self, artifact: Path, rebuild: Callable[[], Any]) -> Any:
+        return _lazy.keras().models.load_model(artifact)
 
     def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
         reloaded = _lazy.keras().models.load_model(artifact)

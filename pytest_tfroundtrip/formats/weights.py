@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import (
@@ -26,6 +28,14 @@ class WeightsFormat(RoundTripFormat):
         path = directory / "model.weights.h5"
         subject.model.save_weights(path)
         return path
+
+    def save_for_training(self, model: Any, directory: Path) -> Path:
+        return self.save(Subject(model, None, None), directory)  # type: ignore[arg-type]
+
+    def load_for_training(self, artifact: Path, rebuild: Callable[[], Any]) -> Any:
+        model = rebuild()  # user code: build, compile (a fresh optimizer), load_weights
+        model.load_weights(artifact)
+        return model
 
     def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
         fresh = fresh_model_like(subject)

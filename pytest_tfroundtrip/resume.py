@@ -1,0 +1,229 @@
+"""``check_resume_training``: a resumed run must equal an uninterrupted one.
+
+Reference: a copy of the model trained ``steps_before + steps_after`` steps.
+Candidate, per format: a copy trained ``steps_before`` steps, saved, reloaded
+the way a user resumes from that format, then trained ``steps_after`` steps on
+the same batches.  Compared: every weight, every optimizer variable, the
+learning rate and the loss at each step.  The failure says what diverged first
+and the likely cause.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pytest_tfroundtrip import _lazy
+from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError
+from pytest_tfroundtrip.formats import all_formats, parse_format_names
+from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject
+from pytest_tfroundtrip.report import FAILED, PASSED, SKIPPED
+from pytest_tfroundtrip.resume_diagnosis import Divergence, diagnose
+from pytest_tfroundtrip.runner import _error_text, _existing_dir, _validate_seed, prepare_subject
+from pytest_tfroundtrip.tolerances import validate_tolerance_argument
+from pytest_tfroundtrip.training import (
+    align_random_state, check_data_structure, copy_with_state, generated_data, make_batches, python_state, rebuild_compiled,
+    require_compiled, state_of, train_steps,
+)
+
+DEFAULT_RTOL = 1e-6
+DEFAULT_ATOL = 1e-7
+
+
+@dataclass(frozen=True)
+class ResumeResult:
+    """One format's resumed run against the uninterrupted one."""
+
+    format: str
+    status: str
+    divergences: tuple[Divergence, ...] = ()
+    reference_losses: tuple[float, ...] = ()
+    resumed_losses: tuple[float, ...] = ()
+    max_weight_error: float = 0.0
+    max_optimizer_error: float = 0.0
+    skip_reason: str | None = None
+    artifact: Path | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def first_divergence(self) -> str | None:
+        return self.divergences[0].message if self.divergences else None
+
+
+@dataclass(frozen=True)
+class ResumeReport:
+    """Per-format results of :func:`check_resume_training`."""
+
+    results: tuple[ResumeResult, ...]
+    steps_before: int
+    steps_after: int
+    batch_size: int
+    artifacts_dir: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(r.status != FAILED for r in self.results)
+
+    @property
+    def formats_passed(self) -> tuple[str, ...]:
+        return tuple(r.format for r in self.results if r.status == PASSED)
+
+    def result_for(self, name: str) -> ResumeResult:
+        for result in self.results:
+            if result.format == name:
+                return result
+        raise KeyError(f"no result for format {name!r}")
+
+
+def check_resume_training(
+    model: Any,
+    x: Any = None,
+    y: Any = None,
+    *,
+    formats: list[str] | str | None = None,
+    steps_before: int = 4,
+    steps_after: int = 4,
+    batch_size: int = 8,
+    rtol: float | None = None,
+    atol: float | None = None,
+    seed: int | None = None,
+    input_signature: Any = None,
+    artifacts_dir: str | Path | None = None,
+    keep_artifacts: bool = False,
+) -> ResumeReport:
+    """Train, save, reload and continue in each format; compare with an uninterrupted run.
+
+    ``formats=None`` means every format that can resume training; naming one
+    that cannot (``savedmodel``, ``export``, ``tflite``) is a failure.
+
+    Example:
+        >>> import keras
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="adam", loss="mse")
+        >>> check_resume_training(model, formats=["keras"], seed=0).formats_passed
+        ('keras',)
+    """
+    __tracebackhide__ = True
+    requested = parse_format_names(formats)
+    for name, value in (("steps_before", steps_before), ("steps_after", steps_after), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise RoundTripUsageError(f"{name} must be a whole number >= 1, got {value!r}")
+    validate_tolerance_argument("rtol", rtol)
+    validate_tolerance_argument("atol", atol)
+    _validate_seed(seed)
+    require_compiled(model)
+    subject, _notes = prepare_subject(model, input_signature)
+    seed = 0 if seed is None else seed
+    total = steps_before + steps_after
+    if (x is None) != (y is None):
+        raise RoundTripUsageError("pass both x and y, or neither (then data is generated from the input signature)")
+    if x is None:
+        x, y = generated_data(model, subject, batch_size * total, seed)
+    check_data_structure(subject.signature, x)
+    batches = make_batches(x, y, batch_size, total)
+    tolerance = (DEFAULT_RTOL if rtol is None else float(rtol), DEFAULT_ATOL if atol is None else float(atol))
+
+    keras = _lazy.keras()
+    keras.utils.set_random_seed(seed)
+    reference_model = copy_with_state(model, subject)
+    reference_losses, reference_rates = train_steps(reference_model, batches)
+    reference = state_of(reference_model)
+
+    workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-resume-", dir=_existing_dir(artifacts_dir)))
+    results = []
+    for fmt in all_formats():
+        if requested is not None and fmt.name not in requested:
+            continue
+        if not fmt.preserves.resumes_training:
+            reason = f"cannot resume training: {fmt.why_no_resume}"
+            status = SKIPPED if requested is None else FAILED
+            results.append(ResumeResult(fmt.name, status, skip_reason=reason,
+                                        divergences=(Divergence("format", f"format {fmt.name!r} {reason}"),) if status == FAILED else ()))
+            continue
+        results.append(_resume_one(fmt, model, subject, batches, steps_before, seed, reference, reference_losses,
+                                   reference_rates, tolerance, workdir / fmt.name))
+    report = ResumeReport(tuple(results), steps_before, steps_after, batch_size, workdir)
+    if not report.passed:
+        raise RoundTripError(resume_failure_message(report), report)
+    if not keep_artifacts:
+        shutil.rmtree(workdir, ignore_errors=True)
+        report = ResumeReport(report.results, steps_before, steps_after, batch_size, None)
+    return report
+
+
+def _resume_one(
+    fmt: RoundTripFormat, model: Any, subject: Subject, batches: list[tuple[Any, Any]], steps_before: int, seed: int,
+    reference: Any, reference_losses: list[float], reference_rates: list[float], tolerance: tuple[float, float],
+    directory: Path,
+) -> ResumeResult:
+    keras = _lazy.keras()
+    directory.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(seed)
+    candidate = copy_with_state(model, subject)
+    first_losses, first_rates = train_steps(candidate, batches[:steps_before])
+    saved_state, saved_python = state_of(candidate), python_state(candidate)
+    try:
+        artifact = fmt.save_for_training(candidate, directory)
+        resumed = fmt.load_for_training(artifact, lambda: rebuild_compiled(model, subject))
+    except Exception as error:
+        return ResumeResult(fmt.name, FAILED, (Divergence("reload", f"saving or reloading for training failed: {_error_text(error)}"),),
+                            artifact=directory)
+    rng_reset = align_random_state(candidate, resumed)
+    reloaded_state, reloaded_python = state_of(resumed), python_state(resumed)
+    try:
+        later_losses, later_rates = train_steps(resumed, batches[steps_before:])
+    except Exception as error:
+        return ResumeResult(fmt.name, FAILED, (Divergence("reload", f"training cannot continue after reload: {_error_text(error)}"),),
+                            artifact=artifact)
+    final = state_of(resumed)
+    divergences = diagnose(
+        saved=saved_state, reloaded=reloaded_state, saved_python=saved_python, reloaded_python=reloaded_python,
+        reference=reference, final=final, steps_before=steps_before,
+        reference_losses=reference_losses, losses=first_losses + later_losses,
+        reference_rates=reference_rates, rates=first_rates + later_rates, tolerance=tolerance,
+    )
+    weight_error = _max_error(reference.weights, final.weights)
+    optimizer_error = _max_error(reference.optimizer, final.optimizer)
+    notes = ("the format does not keep dropout RNG state (seed generators); the check aligned it",) if rng_reset else ()
+    return ResumeResult(
+        fmt.name, FAILED if divergences else PASSED, tuple(divergences), tuple(reference_losses),
+        tuple(first_losses + later_losses), weight_error, optimizer_error, artifact=artifact, notes=notes,
+    )
+
+
+def _max_error(expected: dict[str, np.ndarray], actual: dict[str, np.ndarray]) -> float:
+    errors = [float(np.max(np.abs(expected[k].astype(np.float64) - actual[k].astype(np.float64)), initial=0.0))
+              for k in expected if k in actual and expected[k].shape == actual[k].shape]
+    return max(errors, default=0.0)
+
+
+def resume_failure_message(report: ResumeReport) -> str:
+    """Every failing format: what diverged first, then the rest."""
+    failed = [r for r in report.results if r.status == FAILED]
+    lines = [f"Resumed training diverged for {len(failed)} of {len(report.results)} formats: "
+             + ", ".join(r.format for r in failed)
+             + f" (trained {report.steps_before} steps, saved, reloaded, trained {report.steps_after} more; batch {report.batch_size})"]
+    for result in failed:
+        lines.append("")
+        lines.append(f"[{result.format}] first divergence: {result.first_divergence}")
+        lines.extend(f"    also: {d.message}" for d in result.divergences[1:6])
+        if len(result.divergences) > 6:
+            lines.append(f"    ... and {len(result.divergences) - 6} more")
+        if result.resumed_losses:
+            lines.append("    loss per step (uninterrupted vs resumed): " + ", ".join(
+                f"{i + 1}: {a:.6g}/{b:.6g}" for i, (a, b) in enumerate(zip(result.reference_losses, result.resumed_losses))))
+        if result.artifact:
+            lines.append(f"    artifact: {result.artifact}")
+    others = [r for r in report.results if r.status != FAILED]
+    if others:
+        lines.append("")
+        lines.append("Other formats: " + "; ".join(
+            f"{r.format} {r.status}" + (f" ({r.skip_reason})" if r.skip_reason else "") for r in others))
+    if report.artifacts_dir:
+        lines.append(f"Artifacts kept in {report.artifacts_dir}")
+    return "\n".join(lines)

@@ -1,0 +1,184 @@
+"""Deterministic training helpers for the resume check: copies, data, steps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pytest_tfroundtrip import _lazy
+from pytest_tfroundtrip.errors import RoundTripUsageError
+from pytest_tfroundtrip.formats.base import Subject, call_keras_model, minimal_arrays
+from pytest_tfroundtrip.specs import STRING_DTYPE, ModelSignature
+from pytest_tfroundtrip.structure import flatten_with_paths, map_leaves
+
+
+@dataclass(frozen=True)
+class TrainingState:
+    """What a training run leaves behind, by variable path."""
+
+    weights: dict[str, np.ndarray]
+    optimizer: dict[str, np.ndarray]
+    iterations: int
+
+
+def require_compiled(model: Any) -> None:
+    if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
+        raise RoundTripUsageError(
+            f"model {getattr(model, 'name', type(model).__name__)!r} is not compiled, so there is no training to resume. "
+            "Call model.compile(optimizer=..., loss=...) first."
+        )
+
+
+def rebuild_compiled(model: Any, subject: Subject) -> Any:
+    """A fresh model of the same architecture, compiled like ``model`` (fresh optimizer)."""
+    fresh = type(model).from_config(model.get_config())
+    if not fresh.built or (model.weights and not fresh.weights):
+        call_keras_model(fresh, subject, minimal_arrays(subject.signature))
+    # As user code does: compile() leaves the optimizer unbuilt (compile_from_config would build it).
+    keras = _lazy.keras()
+    fresh.compile(**keras.saving.deserialize_keras_object(model.get_compile_config()))
+    return fresh
+
+
+def copy_with_state(model: Any, subject: Subject) -> Any:
+    """A compiled copy with ``model``'s weights and optimizer state; ``model`` is only read."""
+    copy = rebuild_compiled(model, subject)
+    copy.set_weights(model.get_weights())
+    source = model.optimizer
+    if getattr(source, "built", False):
+        copy.optimizer.build(copy.trainable_variables)
+    if len(source.variables) != len(copy.optimizer.variables):
+        raise RoundTripUsageError(
+            f"cannot copy the optimizer state of {type(source).__name__}: it has {len(source.variables)} variables, "
+            f"a rebuilt one has {len(copy.optimizer.variables)}"
+        )
+    for target, value in zip(copy.optimizer.variables, source.variables):
+        target.assign(value)
+    return copy
+
+
+def align_random_state(source: Any, target: Any) -> bool:
+    """Give ``target``'s layer RNGs (dropout seed generators) ``source``'s state.
+
+    Keras 3 keeps seed-generator state in ``model.variables`` but not in
+    ``model.weights``, and no format saves it: without this, dropout masks after
+    a reload differ from the uninterrupted run whatever the format.  Returns
+    whether the states differed (the format did not keep them).
+    """
+    keras = _lazy.keras()
+    sources = [v for v in source.variables if "seed_generator" in v.path]
+    targets = [v for v in target.variables if "seed_generator" in v.path]
+    if len(sources) != len(targets):
+        return False
+    differed = False
+    for src, dst in zip(sources, targets):
+        value = keras.ops.convert_to_numpy(src)
+        differed |= not np.array_equal(value, keras.ops.convert_to_numpy(dst))
+        dst.assign(value)
+    return differed
+
+
+def state_of(model: Any) -> TrainingState:
+    keras = _lazy.keras()
+    return TrainingState(
+        weights={w.path: keras.ops.convert_to_numpy(w) for w in model.weights},
+        optimizer={v.path: keras.ops.convert_to_numpy(v) for v in model.optimizer.variables},
+        iterations=int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
+    )
+
+
+def current_learning_rate(model: Any) -> float:
+    return float(_lazy.keras().ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+def train_steps(model: Any, batches: list[tuple[Any, Any]]) -> tuple[list[float], list[float]]:
+    """Train one step per batch; return the loss and the learning rate of each step."""
+    losses, rates = [], []
+    for x, y in batches:
+        rates.append(current_learning_rate(model))
+        result = model.train_on_batch(x, y, return_dict=True)
+        losses.append(float(result["loss"]))
+    return losses, rates
+
+
+def make_batches(x: Any, y: Any, batch_size: int, steps: int) -> list[tuple[Any, Any]]:
+    """Consecutive, unshuffled batches; a clear error when the data is too short."""
+    samples = {len(np.asarray(leaf)) for _path, leaf in flatten_with_paths(x) + flatten_with_paths(y)}
+    if len(samples) != 1:
+        raise RoundTripUsageError(f"x and y must hold the same number of samples in every array, got sizes {sorted(samples)}")
+    available = samples.pop()
+    if available < batch_size * steps:
+        raise RoundTripUsageError(
+            f"x/y hold {available} samples but {steps} steps of batch_size {batch_size} need {batch_size * steps}; "
+            "pass more data or fewer steps"
+        )
+    return [
+        (map_leaves(lambda a, i=i: np.asarray(a)[i * batch_size:(i + 1) * batch_size], x),
+         map_leaves(lambda a, i=i: np.asarray(a)[i * batch_size:(i + 1) * batch_size], y))
+        for i in range(steps)
+    ]
+
+
+def generated_data(model: Any, subject: Subject, samples: int, seed: int) -> tuple[Any, Any]:
+    """Inputs from the signature's domains; targets shaped like the outputs, fitting the loss."""
+    rng = np.random.default_rng(seed)
+    x = subject.signature.pack({spec.name: _draw(spec, samples, rng) for spec in subject.signature.specs})
+    outputs = call_keras_model(model, subject, {spec.name: _draw(spec, samples, np.random.default_rng(seed))
+                                                 for spec in subject.signature.specs})
+    loss_name = repr(model.get_compile_config().get("loss", "")).lower()
+    y = map_leaves(lambda out: _target_like(np.asarray(out), loss_name, rng), outputs)
+    return x, y
+
+
+def _draw(spec: Any, samples: int, rng: np.random.Generator) -> np.ndarray:
+    shape = (samples,) + tuple(4 if d is None else d for d in spec.shape[1:])
+    if spec.vocabulary is not None:
+        values = np.array(spec.vocabulary, dtype=object)[rng.integers(0, len(spec.vocabulary), size=shape)]
+        return values if spec.dtype == STRING_DTYPE else values.astype(spec.dtype)
+    if spec.int_range is not None:
+        return rng.integers(spec.int_range[0], spec.int_range[1] + 1, size=shape).astype(spec.dtype)
+    if spec.dtype == "bool":
+        return rng.random(shape) < 0.5
+    return rng.standard_normal(shape).astype(spec.dtype)
+
+
+def _target_like(output: np.ndarray, loss_name: str, rng: np.random.Generator) -> np.ndarray:
+    if "sparse" in loss_name:
+        return rng.integers(0, output.shape[-1], size=output.shape[:-1])
+    if "categorical" in loss_name:
+        return np.eye(output.shape[-1], dtype="float32")[rng.integers(0, output.shape[-1], size=output.shape[:-1])]
+    if "binary" in loss_name or "hinge" in loss_name:
+        return (rng.random(output.shape) < 0.5).astype("float32")
+    return rng.standard_normal(output.shape).astype(output.dtype if output.dtype.kind == "f" else "float32")
+
+
+def python_state(model: Any) -> dict[str, dict[str, Any]]:
+    """State each layer keeps outside Keras's variables: numbers, arrays, raw tf.Variables."""
+    tracked = {id(v) for v in model.variables}
+    found: dict[str, dict[str, Any]] = {}
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        values = {}
+        for key, value in vars(layer).items():
+            if key.startswith("_") or isinstance(value, bool):
+                continue
+            if isinstance(value, (int, float)) or (isinstance(value, np.ndarray) and value.dtype.kind in "biuf"):
+                values[key] = np.array(value, copy=True)
+            elif hasattr(value, "assign") and hasattr(value, "numpy") and id(value) not in tracked:
+                values[key] = np.array(value.numpy(), copy=True)  # a variable Keras does not track
+        if values:
+            found[layer.name] = values
+    return found
+
+
+def describe_data(x: Any) -> str:
+    return ", ".join(f"{path or 'x'} {np.asarray(a).shape}" for path, a in flatten_with_paths(x))
+
+
+def check_data_structure(signature: ModelSignature, x: Any) -> None:
+    names = [name for _p, name in flatten_with_paths(signature.template)]
+    given = flatten_with_paths(x)
+    if len(given) != len(names) or isinstance(signature.template, Mapping) != isinstance(x, Mapping):
+        raise RoundTripUsageError(f"x must match the model's inputs {names}, got {describe_data(x)}")

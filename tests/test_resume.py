@@ -1,0 +1,141 @@
+"""Resume-training check: exact resumption, divergence caught and explained."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pytest_tfroundtrip import RoundTripError, RoundTripUsageError, check_resume_training
+from tests import models
+
+OPTIMIZERS = {
+    "adam": lambda: keras.optimizers.Adam(1e-2),
+    "sgd_momentum": lambda: keras.optimizers.SGD(1e-2, momentum=0.9),
+    "adam_schedule": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(1e-2, decay_steps=2, decay_rate=0.5)),
+}
+
+
+def compiled(optimizer, *, dropout=True, extra_layer=None):
+    keras.utils.set_random_seed(0)
+    layers = [keras.Input((6,)), keras.layers.Dense(8, activation="relu"), keras.layers.BatchNormalization()]
+    if dropout:
+        layers.append(keras.layers.Dropout(0.3))
+    if extra_layer is not None:
+        layers.append(extra_layer)
+    model = keras.Sequential(layers + [keras.layers.Dense(2)])
+    model.compile(optimizer=optimizer, loss=keras.losses.MeanSquaredError())
+    return model
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_keras_and_checkpoint_resume_exactly(optimizer):
+    report = check_resume_training(compiled(OPTIMIZERS[optimizer]()), formats=["keras", "checkpoint"], seed=0)
+    assert report.formats_passed == ("keras", "checkpoint")
+    for result in report.results:
+        assert result.max_weight_error == 0.0 and result.max_optimizer_error == 0.0
+        assert result.reference_losses == result.resumed_losses
+
+
+def test_weights_file_into_a_fresh_optimizer_diverges_with_an_explanation():
+    with pytest.raises(RoundTripError) as caught:
+        check_resume_training(compiled(OPTIMIZERS["adam"]()), formats=["keras", "weights"], steps_before=4, seed=0)
+    report = caught.value.report
+    assert report.formats_passed == ("keras",)
+    weights = report.result_for("weights")
+    assert weights.first_divergence == "optimizer.iterations is 0 after reload (expected 4): optimizer state was not restored"
+    text = str(caught.value)
+    assert "the reloaded optimizer has no slot variables" in text and "Adam first moment" in text
+    # The loss of step 5 is computed before its update: the fresh optimizer shows from step 6.
+    assert "loss differs from step 6 on" in text
+
+
+def test_learning_rate_schedule_position_lost_is_named():
+    with pytest.raises(RoundTripError) as caught:
+        check_resume_training(compiled(OPTIMIZERS["adam_schedule"]()), formats=["weights"], seed=0)
+    assert "learning rate differs from step 5 on" in str(caught.value)
+    assert "the schedule position was not restored" in str(caught.value)
+
+
+class WarmupCounter(keras.layers.Layer):
+    """Training-only state in a raw tf.Variable that Keras does not track."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.steps_seen = tf.Variable(0.0, trainable=False)
+
+    def call(self, x, training=False):
+        if training:
+            self.steps_seen.assign_add(1.0)
+        return x * (1.0 + 0.1 * self.steps_seen)
+
+
+keras.saving.register_keras_serializable(package=models.PACKAGE)(WarmupCounter)
+
+
+def test_custom_layer_training_state_that_the_format_does_not_save_is_named():
+    model = compiled(keras.optimizers.SGD(1e-2), dropout=False, extra_layer=WarmupCounter(name="warmup"))
+    with pytest.raises(RoundTripError) as caught:
+        check_resume_training(model, formats=["keras", "checkpoint"], seed=0)
+    report = caught.value.report
+    # tf.train.Checkpoint tracks the raw variable as an attribute; the .keras archive does not.
+    assert report.formats_passed == ("checkpoint",)
+    assert report.result_for("keras").first_divergence == (
+        "layer 'warmup' attribute 'steps_seen' is 0.0 after reload (was 4.0): "
+        "layer 'warmup' holds training state that the format does not save"
+    )
+
+
+def test_dropout_rng_not_kept_by_any_format_is_aligned_and_noted():
+    report = check_resume_training(compiled(OPTIMIZERS["adam"]()), formats=["keras"], seed=0)
+    assert "dropout RNG state" in report.result_for("keras").notes[0]
+
+
+def test_inference_only_formats_skip_by_default_and_fail_when_named():
+    with pytest.raises(RoundTripError) as caught:
+        check_resume_training(compiled(OPTIMIZERS["sgd_momentum"](), dropout=False), seed=1)
+    report = caught.value.report
+    assert report.formats_passed == ("keras", "checkpoint")  # h5 and weights: see the tests above and below
+    for name in ("savedmodel", "export", "tflite"):
+        assert report.result_for(name).status == "skipped"
+    with pytest.raises(RoundTripError, match="format 'savedmodel' cannot resume training"):
+        check_resume_training(compiled(OPTIMIZERS["sgd_momentum"](), dropout=False), formats=["savedmodel", "keras"])
+
+
+def test_user_model_is_unchanged_and_given_data_is_used():
+    model = compiled(OPTIMIZERS["adam"]())
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((64, 6)).astype("float32"), rng.standard_normal((64, 2)).astype("float32")
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)  # a model with real optimizer state
+    before = models.fingerprint(model)
+    report = check_resume_training(model, x, y, formats=["keras", "checkpoint"], steps_before=3, steps_after=3, batch_size=8)
+    assert report.passed
+    models.assert_same_fingerprint(before, models.fingerprint(model))
+
+
+def test_sparse_categorical_targets_are_generated_for_classifiers():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy())
+    assert check_resume_training(model, formats=["keras"], seed=0).passed
+
+
+def test_misuse():
+    model = models.mlp()
+    with pytest.raises(RoundTripUsageError, match="is not compiled"):
+        check_resume_training(model)
+    model = compiled(OPTIMIZERS["adam"]())
+    with pytest.raises(RoundTripUsageError, match="steps_before must be a whole number >= 1, got 0"):
+        check_resume_training(model, steps_before=0)
+    with pytest.raises(RoundTripUsageError, match="x/y hold 10 samples but 8 steps of batch_size 8 need 64"):
+        check_resume_training(model, np.zeros((10, 6), "float32"), np.zeros((10, 2), "float32"))
+    with pytest.raises(RoundTripUsageError, match="pass both x and y"):
+        check_resume_training(model, np.zeros((64, 6), "float32"))
+
+
+def test_legacy_h5_cannot_continue_training_on_keras_3():
+    with pytest.raises(RoundTripError) as caught:
+        check_resume_training(compiled(OPTIMIZERS["sgd_momentum"](), dropout=False), formats=["h5"], seed=0)
+    first = caught.value.report.result_for("h5").first_divergence
+    assert first.startswith("training cannot continue after reload: ValueError: Unknown variable")
