@@ -17,22 +17,27 @@ from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError
 from pytest_tfroundtrip.formats import available_formats
 
 if TYPE_CHECKING:
+    from pytest_tfroundtrip.custom_check import CustomObjectsReport, check_custom_objects
     from pytest_tfroundtrip.report import FormatResult, RoundTripReport
     from pytest_tfroundtrip.resume import ResumeReport, check_resume_training
     from pytest_tfroundtrip.runner import check_roundtrip
 
 __all__ = [
+    "CustomObjectsReport",
     "FormatResult",
     "ResumeReport",
     "RoundTripError",
     "RoundTripReport",
     "RoundTripUsageError",
     "available_formats",
+    "check_custom_objects",
     "check_resume_training",
     "check_roundtrip",
 ]
 
 _LAZY = {
+    "check_custom_objects": "pytest_tfroundtrip.custom_check",
+    "CustomObjectsReport": "pytest_tfroundtrip.custom_check",
     "check_roundtrip": "pytest_tfroundtrip.runner",
     "check_resume_training": "pytest_tfroundtrip.resume",
     "ResumeReport": "pytest_tfroundtrip.resume",

@@ -159,6 +159,18 @@ class RoundTripFixture:
         settings.setdefault("keep_artifacts", _keep_artifacts(self._request.config))
         return check_resume_training(model, x, y, **settings)
 
+    def check_custom_objects(self, model: Any, **kwargs: Any) -> Any:
+        """Run :func:`pytest_tfroundtrip.check_custom_objects`; the marker's formats/max_examples/seed apply."""
+        __tracebackhide__ = True
+        from pytest_tfroundtrip.custom_check import check_custom_objects
+
+        settings = {k: v for k, v in settings_for(self._request.config, self._request.node).items()
+                    if k in ("formats", "max_examples", "seed", "input_signature")}
+        settings.update(kwargs)
+        settings.setdefault("artifacts_dir", self._artifacts_dir)
+        settings.setdefault("keep_artifacts", _keep_artifacts(self._request.config))
+        return check_custom_objects(model, **settings)
+
     def _record(self, report: Any) -> None:
         if report is None:
             return

@@ -1,0 +1,170 @@
+"""Config audit of custom layers and models: what a reload would get wrong.
+
+For every object in the model tree whose class is not built into Keras:
+``from_config(get_config())`` must rebuild it with an equal, JSON-serializable
+config; every constructor parameter must be in the config (or listed in the
+class attribute ``config_derived_args``); the current attributes must equal
+what the config records; the rebuilt object, given the same weights, must
+compute the same outputs; and no variable may escape Keras's tracking.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pytest_tfroundtrip import _lazy
+
+DERIVED_ARGS_ATTRIBUTE = "config_derived_args"
+_NOT_PARAMETERS = {"self", "kwargs", "args", "name", "dtype", "trainable", "autocast", "input_shape", "input_dim"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem with a custom object, and the fix."""
+
+    check: str  # config | parameter | attribute | state | untracked | registration | lambda
+    cls: str
+    name: str
+    message: str
+    fix: str
+
+    def describe(self) -> str:
+        return f"{self.cls} {self.name!r}: {self.message}. Fix: {self.fix}"
+
+
+def is_builtin(obj: Any) -> bool:
+    return type(obj).__module__.startswith(("keras.", "keras_hub.", "keras_nlp.", "keras_cv.", "tf_keras."))
+
+
+def custom_objects_in(model: Any) -> list[Any]:
+    """The model (if custom) and every custom layer in its tree, once each."""
+    found = [] if is_builtin(model) else [model]
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if not is_builtin(layer) and all(layer is not f for f in found):
+            found.append(layer)
+    return found
+
+
+def lambda_layers_in(model: Any) -> list[Any]:
+    keras = _lazy.keras()
+    return [layer for layer in model._flatten_layers(include_self=False, recursive=True) if isinstance(layer, keras.layers.Lambda)]
+
+
+def audit_config(obj: Any) -> list[Finding]:
+    """Config round trip, JSON, constructor parameters and attribute drift for one object."""
+    cls, name = type(obj).__name__, obj.name
+    findings: list[Finding] = []
+    try:
+        config = obj.get_config()
+    except Exception as error:
+        return [Finding("config", cls, name, f"get_config() raised {type(error).__name__}: {error}",
+                        f"implement {cls}.get_config() returning every constructor argument")]
+    try:
+        json.dumps(_lazy.keras().saving.serialize_keras_object(obj))
+    except Exception as error:
+        findings.append(Finding("config", cls, name, f"the config is not JSON-serializable ({type(error).__name__}: {error})",
+                                f"return plain values from {cls}.get_config() (serialize nested objects with keras.saving.serialize_keras_object)"))
+    try:
+        rebuilt = type(obj).from_config(config)
+        rebuilt_config = rebuilt.get_config()
+    except Exception as error:
+        findings.append(Finding("config", cls, name, f"{cls}.from_config(get_config()) raised {type(error).__name__}: {error}",
+                                f"make {cls}.get_config() return exactly the arguments {cls}.__init__ takes"))
+        rebuilt_config = None
+    if rebuilt_config is not None and _plain(rebuilt_config, name) != _plain(config, name):
+        findings.append(Finding("config", cls, name, "from_config(get_config()) gives a different config",
+                                f"make {cls}.__init__ store every argument unchanged"))
+    findings.extend(_parameter_findings(obj, config))
+    return findings
+
+
+def _plain(config: dict[str, Any], own_name: str) -> str:
+    keep = {k: v for k, v in config.items() if k != "name"}
+    return json.dumps(keep, sort_keys=True, default=repr)
+
+
+def _parameter_findings(obj: Any, config: dict[str, Any]) -> list[Finding]:
+    cls, name = type(obj).__name__, obj.name
+    derived = set(getattr(type(obj), DERIVED_ARGS_ATTRIBUTE, ()))
+    findings = []
+    for parameter in inspect.signature(type(obj).__init__).parameters.values():
+        if parameter.name in _NOT_PARAMETERS or parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
+            continue
+        has_attribute = parameter.name in vars(obj)
+        current = getattr(obj, parameter.name, None)
+        if parameter.name not in config:
+            if parameter.name in derived:
+                continue
+            reload_gets = "no value (reloading raises)" if parameter.default is parameter.empty else f"the default {parameter.default!r}"
+            now = f"current value {_short(current)}, " if has_attribute else ""
+            findings.append(Finding("parameter", cls, name, f"constructor parameter {parameter.name!r} is missing from get_config() ({now}a reload gets {reload_gets})",
+                                    f"add {parameter.name!r} to {cls}.get_config()"))
+        elif has_attribute and _is_plain(current) and not _equal(current, config[parameter.name]):
+            findings.append(Finding("attribute", cls, name,
+                                    f"attribute {parameter.name!r} is {_short(current)} but get_config() records {_short(config[parameter.name])}, "
+                                    f"which is what a reload gets (changed after construction?)",
+                                    f"make {cls}.get_config() return the current self.{parameter.name}, or do not change it after construction"))
+    return findings
+
+
+def _is_plain(value: Any) -> bool:
+    return isinstance(value, (int, float, str, bool, type(None), list, tuple, dict))
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return json.dumps(a, sort_keys=True, default=repr) == json.dumps(b, sort_keys=True, default=repr)
+    except Exception:
+        return a == b
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def untracked_variables(obj: Any) -> list[Finding]:
+    """Variables set as attributes that Keras does not track (not saved, not in weights)."""
+    tracked = {id(v) for v in obj.variables}
+    for variable in obj.variables:
+        value = getattr(variable, "value", None)
+        if value is not None:
+            tracked.add(id(value))
+    findings = []
+    for key, value in vars(obj).items():
+        if hasattr(value, "assign") and hasattr(value, "numpy") and id(value) not in tracked:
+            findings.append(Finding("untracked", type(obj).__name__, obj.name,
+                                    f"variable {key!r} ({getattr(value, 'name', '')}) is not tracked by Keras: no format but tf.train.Checkpoint saves it",
+                                    f"create it with self.add_weight(..., name={key!r}) in {type(obj).__name__}.build()"))
+    return findings
+
+
+def plain_state(obj: Any) -> dict[str, np.ndarray]:
+    """NumPy arrays and numbers kept as public attributes (outside config and weights)."""
+    found = {}
+    for key, value in vars(obj).items():
+        if key.startswith("_") or isinstance(value, bool):
+            continue
+        if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+            found[key] = value
+        elif isinstance(value, (int, float)):
+            found[key] = np.asarray(value)
+    return found
+
+
+def registration_finding(obj: Any) -> Finding | None:
+    """Is the class resolvable by Keras's serialization registry?"""
+    keras = _lazy.keras()
+    cls = type(obj)
+    registered = keras.saving.get_registered_name(cls)
+    if keras.saving.get_registered_object(registered) is cls:
+        return None
+    return Finding("registration", cls.__name__, obj.name,
+                   f"class {cls.__module__}.{cls.__qualname__} is not registered with Keras: .keras and .h5 files cannot find it at load",
+                   f"decorate {cls.__name__} with @keras.saving.register_keras_serializable(package=...) "
+                   "(or pass custom_objects= to load_model)")

@@ -1,0 +1,107 @@
+"""Runs inside the clean process: load artifacts and call them, one request a line.
+
+Started by :mod:`pytest_tfroundtrip.clean_process` with ``python -I`` from an
+empty directory, with the test session's project directories removed from
+``sys.path``.  It answers JSON lines on stdout; outputs travel as ``.npz`` files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+_MISSING_CLASS = re.compile(r"(?:Could not locate class|Unknown layer:?|Unknown object:?|locate function) '?([\w.>]+)'?")
+
+
+def missing_classes(text: str) -> list[str]:
+    """Class names a load error says it could not find.
+
+    Example:
+        >>> missing_classes("TypeError: Could not locate class 'Scale'. Make sure ...")
+        ['Scale']
+        >>> missing_classes("ValueError: Unknown layer: 'my_package>Scale'.")
+        ['Scale']
+    """
+    return sorted({name.split(">")[-1] for name in _MISSING_CLASS.findall(text)})  # "package>Class"
+
+
+def _subject(request: dict[str, Any]) -> Any:
+    from pytest_tfroundtrip.formats.base import Subject
+    from pytest_tfroundtrip.specs import InputSpec, ModelSignature
+
+    specs = tuple(
+        InputSpec(s["name"], tuple(s["shape"]), s["dtype"], tuple(s["int_range"]) if s["int_range"] else None,
+                  tuple(s["vocabulary"]) if s["vocabulary"] is not None else None)
+        for s in request["specs"]
+    )
+    model = None
+    if request.get("model_config") is not None:
+        import keras
+
+        model = keras.saving.deserialize_keras_object(request["model_config"])  # needs the classes
+    return Subject(model, ModelSignature(request["template"], specs), request["output_template"])
+
+
+def _load_and_call(request: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+
+    from pytest_tfroundtrip.formats import get_format
+
+    stage = "load"
+    try:
+        subject = _subject(request)
+        call = get_format(request["format"]).load(subject, Path(request["artifact"]))
+        stage = "call"
+        with np.load(request["inputs"], allow_pickle=False) as data:
+            count = int(data["__count__"])
+            outputs = {}
+            for index in range(count):
+                arrays = {spec.name: _restore(data[f"{index}/{spec.name}"]) for spec in subject.signature.specs}
+                for name, value in subject.flat_outputs(call(arrays)).items():
+                    outputs[f"{index}/{name}"] = value.astype(str) if value.dtype == object else value
+        np.savez(request["outputs"], **outputs)
+        return {"ok": True}
+    except Exception as error:
+        text = f"{type(error).__name__}: {error}"
+        return {"ok": False, "stage": stage, "error": text, "missing_classes": missing_classes(text),
+                "traceback": traceback.format_exc()[-2000:]}
+
+
+def _restore(array: Any) -> Any:
+    return array.astype(object) if array.dtype.kind == "U" else array
+
+
+def serve(init: dict[str, Any]) -> None:
+    """Import what the user allowed, then answer requests until stdin closes."""
+    import importlib
+
+    for module in init.get("imports", []):
+        importlib.import_module(module)
+    import keras
+    import tensorflow as tf
+
+    _reply({"ok": True, "tensorflow": tf.__version__, "keras": keras.__version__, "sys_path": sys.path})
+    for line in sys.stdin:
+        request = json.loads(line)
+        if request.get("op") == "probe_import":  # for tests: is a module invisible here?
+            _reply({"ok": _invisible(request["module"])})
+            continue
+        _reply(_load_and_call(request))
+
+
+def _invisible(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is None
+    except ModuleNotFoundError:  # its parent package is not visible either
+        return True
+
+
+def _reply(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,291 @@
+"""``check_custom_objects``: find custom-layer defects and prove artifacts load in a clean process."""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hypothesis import Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+
+from pytest_tfroundtrip import _lazy
+from pytest_tfroundtrip.audit import (
+    Finding, audit_config, custom_objects_in, lambda_layers_in, plain_state, registration_finding, untracked_variables,
+)
+from pytest_tfroundtrip.clean_process import DEFAULT_TIMEOUT, shared_worker
+from pytest_tfroundtrip.compare import compare_outputs
+from pytest_tfroundtrip.errors import RoundTripError
+from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
+from pytest_tfroundtrip.formats.base import Subject
+from pytest_tfroundtrip.runner import _existing_dir, _tolerance_for, _validate_max_examples, _validate_seed, prepare_subject
+from pytest_tfroundtrip.search import search
+from pytest_tfroundtrip.specs import _signature_from_structure
+from pytest_tfroundtrip.strategies import Example, example_strategy
+from pytest_tfroundtrip.structure import flatten_with_paths
+from pytest_tfroundtrip.tolerances import Tolerance
+
+CLEAN_EXAMPLES = 4
+MATCHES, NEEDS_CLASSES, FAILS = "loads and matches on its own", "needs classes", "fails"
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    """How one format's artifact did in the clean process."""
+
+    format: str
+    verdict: str  # MATCHES | NEEDS_CLASSES | FAILS
+    classes_needed: tuple[str, ...] = ()
+    error: str | None = None
+    max_abs_error: float = 0.0
+
+
+@dataclass(frozen=True)
+class CustomObjectsReport:
+    """Findings on custom objects, and per-format clean-process results."""
+
+    custom_classes: tuple[str, ...]
+    findings: tuple[Finding, ...]
+    clean: tuple[CleanResult, ...]
+    classes_needed: dict[str, tuple[str, ...]]
+    lambda_layers: tuple[str, ...]
+    problems: tuple[str, ...]
+    clean_start_seconds: float = 0.0
+    clean_seconds: float = 0.0
+    artifacts_dir: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.findings and not self.problems
+
+    def clean_result(self, name: str) -> CleanResult:
+        return next(r for r in self.clean if r.format == name)
+
+
+def check_custom_objects(
+    model: Any,
+    *,
+    formats: list[str] | str | None = None,
+    input_signature: Any = None,
+    importable: list[str] | None = None,
+    max_examples: int | None = None,
+    seed: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    clean_python: str | None = None,
+    artifacts_dir: str | Path | None = None,
+    keep_artifacts: bool = False,
+) -> CustomObjectsReport:
+    """Audit custom layers' configs, registration and state; load every artifact in a clean process.
+
+    ``importable``: modules (or directories) the clean process may import, as
+    your serving process would (e.g. ``["myproject.layers"]``).
+
+    Example:
+        >>> import keras
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> check_custom_objects(model, formats=["keras"], max_examples=2).passed
+        True
+    """
+    __tracebackhide__ = True
+    requested = parse_format_names(formats)
+    examples = _validate_max_examples(max_examples)
+    _validate_seed(seed)
+    subject, _notes = prepare_subject(model, input_signature)
+    custom = custom_objects_in(model)
+    findings: list[Finding] = []
+    for obj in custom:
+        findings.extend(audit_config(obj))
+        findings.extend(untracked_variables(obj))
+        registration = registration_finding(obj)
+        if registration is not None:
+            findings.append(registration)
+        if obj is not model:
+            explained = any(f.name == obj.name and f.check in ("parameter", "attribute", "config") for f in findings)
+            findings.extend(_rebuilt_layer_findings(obj, examples, seed, explained))
+    class_names = tuple(sorted({f"{type(o).__module__}.{type(o).__qualname__}" for o in custom}))
+    chosen = [f for f in all_formats() if (requested is None or f.name in requested) and f.unavailable_reason() is None
+              and (requested is not None or f.not_applicable_reason(subject) is None)]
+    needed = {f.name: (class_names if f.preserves.needs_python_classes else ()) for f in chosen}
+    lambdas = tuple(layer.name for layer in lambda_layers_in(model))
+
+    workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-custom-", dir=_existing_dir(artifacts_dir)))
+    started = time.perf_counter()
+    clean, start_seconds = _clean_process_results(subject, chosen, importable, clean_python, timeout, seed, workdir)
+    problems = tuple(_problems(clean, lambdas))
+    report = CustomObjectsReport(class_names, tuple(findings), tuple(clean), needed, lambdas, problems,
+                                 start_seconds, time.perf_counter() - started, workdir)
+    if not report.passed:
+        raise RoundTripError(custom_failure_message(report), report)
+    if not keep_artifacts:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return report
+
+
+def _layer_subject(layer: Any) -> Subject | None:
+    """Inputs of one layer, from its functional node or its build shapes."""
+    structure = None
+    try:
+        structure = layer.input
+    except (AttributeError, ValueError):
+        shapes = getattr(layer, "_build_shapes_dict", None) or {}
+        if len(shapes) == 1:
+            tf = _lazy.tensorflow()
+            structure = tf.TensorSpec([None, *list(next(iter(shapes.values())))[1:]], layer.compute_dtype)
+    if structure is None:
+        return None
+    return Subject(layer, _signature_from_structure(structure, source=f"inputs of layer {layer.name!r}"), None)
+
+
+def _rebuilt_layer_findings(layer: Any, max_examples: int, seed: int | None, explained: bool) -> list[Finding]:
+    """Rebuild from config, give the same weights, compare outputs and plain state.
+
+    ``explained``: a config finding on this layer already accounts for differing outputs.
+    """
+    cls, name = type(layer).__name__, layer.name
+    subject = _layer_subject(layer)
+    if subject is None or not layer.built:
+        return []
+    try:
+        rebuilt = type(layer).from_config(layer.get_config())
+        rebuilt.build_from_config(layer.get_build_config())
+        rebuilt.set_weights(layer.get_weights())
+    except Exception as error:
+        return [Finding("state", cls, name, f"a copy rebuilt from get_config() cannot take the layer's weights ({type(error).__name__}: {error})",
+                        f"make {cls}.get_config() describe the layer fully, so that its weights have the same shapes")]
+    original_state, rebuilt_state = plain_state(layer), plain_state(rebuilt)
+    parameters = set(inspect.signature(type(layer).__init__).parameters)
+    differing = [k for k in original_state if k not in parameters
+                 and (k not in rebuilt_state or not np.array_equal(original_state[k], rebuilt_state[k]))]
+
+    def outputs_of(target: Any):  # type: ignore[no-untyped-def]
+        return lambda arrays: {p or "output": np.asarray(v) for p, v in flatten_with_paths(target(subject.input_tensors(arrays)))}
+
+    outcome = search(outputs_of(layer), {"rebuilt": outputs_of(rebuilt)}, lambda outputs: outputs,
+                     {"rebuilt": lambda output, dtype: Tolerance(0.0, 0.0)}, example_strategy(subject.signature),
+                     max_examples=max_examples, seed=seed)
+    finding = outcome.findings.get("rebuilt")
+    if (finding is None or explained) and not differing:
+        return []
+    which = (f"attribute{'s' if len(differing) > 1 else ''} {', '.join(repr(k) for k in differing)} "
+             f"(set outside the constructor: not in the config, not a weight)") if differing else "state neither its config nor its weights capture"
+    if finding is None:
+        return [Finding("state", cls, name, f"holds {which}; a reloaded copy differs there", f"create it in build() with self.add_weight(trainable=False), or put it in get_config()")]
+    error = finding.comparison.max_abs_error if finding.comparison is not None else float("nan")
+    return [Finding("state", cls, name,
+                    f"a copy rebuilt from its config with the same weights gives different outputs (max abs error {error:.3g} on {finding.example.summary()}): it holds {which}",
+                    "store that state with self.add_weight(trainable=False) in build(), or derive it from config arguments")]
+
+
+def _draw_examples(subject: Subject, count: int, seed: int | None) -> list[Example]:
+    drawn: list[Example] = []
+
+    @settings(max_examples=count, database=None, phases=(Phase.generate,), deadline=None)
+    @given(example_strategy(subject.signature))
+    def collect(example: Example) -> None:
+        drawn.append(example)
+
+    run = hypothesis_seed(seed if seed is not None else 0)(collect)
+    run()
+    return drawn[:count]
+
+
+def _clean_process_results(subject: Subject, chosen: list[Any], importable: list[str] | None, python: str | None,
+                           timeout: float, seed: int | None, workdir: Path) -> tuple[list[CleanResult], float]:
+    keras = _lazy.keras()
+    worker, fresh = shared_worker(importable, python, timeout)
+    examples = _draw_examples(subject, CLEAN_EXAMPLES, seed)
+    inputs_file = workdir / "clean-inputs.npz"
+    payload = {"__count__": np.array(len(examples))}
+    for index, example in enumerate(examples):
+        for name, array in example.arrays.items():
+            payload[f"{index}/{name}"] = array.astype(str) if array.dtype == object else array
+    np.savez(inputs_file, **payload)
+    expected = [subject.flat_outputs(keras_call(subject, e)) for e in examples]
+    specs = [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype, "int_range": s.int_range,
+              "vocabulary": list(s.vocabulary) if s.vocabulary is not None else None} for s in subject.signature.specs]
+    results = []
+    for fmt in chosen:
+        directory = workdir / fmt.name
+        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            artifact = fmt.save(subject, directory)
+        except Exception as error:
+            results.append(CleanResult(fmt.name, FAILS, error=f"saving failed: {type(error).__name__}: {error}"))
+            continue
+        outputs_file = directory / "clean-outputs.npz"
+        needs_model = fmt.name in ("weights", "checkpoint")
+        answer = worker.request({
+            "format": fmt.name, "artifact": str(artifact), "inputs": str(inputs_file), "outputs": str(outputs_file),
+            "specs": specs, "template": subject.signature.template, "output_template": subject.output_template,
+            "model_config": keras.saving.serialize_keras_object(subject.model) if needs_model else None,
+        }, what=f"loading the {fmt.name} artifact")
+        results.append(_judge(fmt.name, answer, expected, outputs_file))
+    return results, worker.started_seconds if fresh else 0.0
+
+
+def keras_call(subject: Subject, example: Example) -> Any:
+    from pytest_tfroundtrip.formats.base import call_keras_model
+
+    return call_keras_model(subject.model, subject, example.arrays)
+
+
+def _judge(name: str, answer: dict[str, Any], expected: list[dict[str, np.ndarray]], outputs_file: Path) -> CleanResult:
+    if not answer["ok"]:
+        if answer.get("missing_classes"):
+            return CleanResult(name, NEEDS_CLASSES, tuple(answer["missing_classes"]), answer["error"])
+        return CleanResult(name, FAILS, error=f"{answer['stage']} failed: {answer['error']}")
+    tolerance_for = _tolerance_for(get_format(name).tolerance_family, None, None)
+    worst = 0.0
+    with np.load(outputs_file, allow_pickle=False) as data:
+        for index, want in enumerate(expected):
+            got = {k: (data[f"{index}/{k}"].astype(object) if data[f"{index}/{k}"].dtype.kind == "U" else data[f"{index}/{k}"]) for k in want}
+            comparison = compare_outputs(want, got, tolerance_for)
+            if not comparison.ok:
+                bad = comparison.failures[0]
+                return CleanResult(name, FAILS, error=f"outputs differ from the original model in the clean process "
+                                                      f"(output {bad.output!r}: {bad.problem} mismatch, max abs error {bad.max_abs_error:.3g})")
+            worst = max(worst, comparison.max_abs_error)
+    return CleanResult(name, MATCHES, max_abs_error=worst)
+
+
+def _problems(clean: list[CleanResult], lambdas: tuple[str, ...]) -> list[str]:
+    problems = []
+    for result in clean:
+        if result.verdict == FAILS:
+            problems.append(f"[{result.format}] in a clean process: {result.error}")
+        elif result.verdict == NEEDS_CLASSES and not get_format(result.format).preserves.needs_python_classes:
+            problems.append(f"[{result.format}] needs Python classes {list(result.classes_needed)} in a clean process, "
+                            "but this format should load without them")
+    if lambdas:
+        refused = [r.format for r in clean if r.error and ("safe_mode" in r.error or "Lambda" in r.error)]
+        if refused:
+            problems.append(
+                f"Lambda layers {list(lambdas)}: {', '.join(refused)} refuse them under Keras safe mode "
+                f"(load_model(..., safe_mode=False) loads them if you trust the file); "
+                f"{', '.join(r.format for r in clean if r.verdict == MATCHES) or 'no format'} reload them. "
+                "Fix: replace each Lambda with a small registered keras.layers.Layer subclass"
+            )
+    return problems
+
+
+def custom_failure_message(report: CustomObjectsReport) -> str:
+    """Every finding with its fix, then the clean-process table."""
+    lines = [f"Custom objects: {len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}"
+             + (f" and {len(report.problems)} clean-process problem{'s' if len(report.problems) != 1 else ''}" if report.problems else "")]
+    for finding in report.findings:
+        lines.append(f"  - {finding.describe()}")
+    for problem in report.problems:
+        lines.append(f"  - {problem}")
+    lines.append("")
+    lines.append("Clean process (installed packages only" + (", plus importable=" if False else "") + "):")
+    for result in report.clean:
+        detail = f": {', '.join(result.classes_needed)}" if result.verdict == NEEDS_CLASSES else (f": {result.error}" if result.error else "")
+        lines.append(f"  {result.format:<11} {result.verdict}{detail}")
+    if report.artifacts_dir:
+        lines.append(f"Artifacts kept in {report.artifacts_dir}")
+    return "\n".join(lines)

@@ -1,0 +1,173 @@
+"""Custom objects: each kind of finding, sound layers passing, the clean process."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pytest_tfroundtrip import RoundTripError, check_custom_objects
+from pytest_tfroundtrip.clean_process import CleanProcessError, CleanWorker, shared_worker
+from tests import models
+
+
+@keras.saving.register_keras_serializable(package=models.PACKAGE)
+class AutoConfigScale(keras.layers.Layer):
+    """No get_config: Keras 3 records constructor arguments at construction."""
+
+    def __init__(self, factor=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, x):
+        return x * self.factor
+
+
+@keras.saving.register_keras_serializable(package=models.PACKAGE)
+class Offset(keras.layers.Layer):
+    """State outside config and weights: a NumPy array users overwrite after construction."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.offset = np.zeros(4, "float32")
+
+    def call(self, x):
+        return x + self.offset
+
+
+@keras.saving.register_keras_serializable(package=models.PACKAGE)
+class UntrackedCounter(keras.layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.calls = tf.Variable(0.0, trainable=False)
+
+    def call(self, x):
+        return x + 0.0 * self.calls
+
+
+class UnregisteredScale(keras.layers.Layer):
+    def call(self, x):
+        return x * 2.0
+
+
+def findings_of(model, **kwargs):
+    with pytest.raises(RoundTripError) as caught:
+        check_custom_objects(model, max_examples=5, seed=0, **kwargs)
+    return caught.value.report, str(caught.value)
+
+
+def test_sound_custom_layer_passes_every_check_and_names_the_classes_each_format_needs():
+    report = check_custom_objects(models.with_layer(models.Scale(factor=2.0)), max_examples=5, seed=0)
+    assert report.findings == () and report.problems == ()
+    assert report.custom_classes == ("tests.models.Scale",)
+    for name in ("savedmodel", "export", "tflite"):
+        assert report.clean_result(name).verdict == "loads and matches on its own"
+        assert report.classes_needed[name] == ()
+    for name in ("keras", "h5", "weights", "checkpoint"):
+        assert report.clean_result(name).verdict == "needs classes"
+        assert report.clean_result(name).classes_needed == ("Scale",)
+        assert report.classes_needed[name] == ("tests.models.Scale",)
+
+
+def test_config_missing_a_constructor_argument():
+    report, text = findings_of(models.with_layer(models.ForgetfulScale(factor=3.0)), formats=["keras"])
+    assert [f.check for f in report.findings] == ["parameter"]
+    assert ("ForgetfulScale 'forgetful_scale': constructor parameter 'factor' is missing from get_config() "
+            "(current value 3.0, a reload gets the default 1.0). Fix: add 'factor' to ForgetfulScale.get_config()") in text
+
+
+def test_attribute_changed_after_construction():
+    layer = AutoConfigScale(factor=2.0, name="scale")
+    model = models.with_layer(layer)
+    layer.factor = 5.0
+    report, text = findings_of(model, formats=["savedmodel"])
+    assert [f.check for f in report.findings] == ["attribute"]
+    assert "attribute 'factor' is 5.0 but get_config() records 2.0, which is what a reload gets" in text
+
+
+def test_state_outside_config_and_weights():
+    layer = Offset(name="offset_layer")
+    model = models.with_layer(layer)
+    layer.offset = np.full(4, 3.0, "float32")
+    report, text = findings_of(model, formats=["savedmodel"])
+    assert [f.check for f in report.findings] == ["state"]
+    assert "Offset 'offset_layer': a copy rebuilt from its config with the same weights gives different outputs" in text
+    assert "attribute 'offset' (set outside the constructor" in text
+
+
+def test_untracked_variable():
+    report, text = findings_of(models.with_layer(UntrackedCounter(name="counter")), formats=["savedmodel"])
+    assert [f.check for f in report.findings] == ["untracked"]
+    assert "variable 'calls'" in text and "is not tracked by Keras" in text and "self.add_weight" in text
+
+
+def test_unregistered_class_is_named_and_needs_classes_in_the_clean_process():
+    report, text = findings_of(models.with_layer(UnregisteredScale(name="twice")), formats=["keras", "export"])
+    assert [f.check for f in report.findings] == ["registration"]
+    assert "decorate UnregisteredScale with @keras.saving.register_keras_serializable" in text
+    assert report.clean_result("keras").verdict == "needs classes"
+    assert report.clean_result("keras").classes_needed == ("UnregisteredScale",)
+    assert report.clean_result("export").verdict == "loads and matches on its own"
+
+
+def test_importable_module_lets_the_clean_process_load_the_keras_file(tmp_path, monkeypatch):
+    (tmp_path / "served_layers.py").write_text(textwrap.dedent("""
+        import keras
+
+        @keras.saving.register_keras_serializable(package="served")
+        class Double(keras.layers.Layer):
+            def call(self, x):
+                return x * 2.0
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import served_layers
+
+    model = models.with_layer(served_layers.Double())
+    without = check_custom_objects(model, formats=["keras"], max_examples=2, seed=0)
+    assert without.clean_result("keras").verdict == "needs classes"  # tmp_path is this session's, not installed
+    with_module = check_custom_objects(model, formats=["keras"], importable=["served_layers"], max_examples=2, seed=0)
+    assert with_module.clean_result("keras").verdict == "loads and matches on its own"
+    monkeypatch.delitem(sys.modules, "served_layers")
+
+
+def test_lambda_layers_report_safe_mode_refusals_and_the_fix():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Lambda(lambda x: x * 2.0, name="times_two")(inputs)))
+    report, text = findings_of(model, formats=["keras", "savedmodel"])
+    assert report.lambda_layers == ("times_two",)
+    assert "Lambda layers ['times_two']: keras refuse them under Keras safe mode" in text
+    assert "savedmodel reload them" in text and "registered keras.layers.Layer subclass" in text
+
+
+def test_clean_process_cannot_see_this_sessions_modules():
+    worker, _fresh = shared_worker(None, None, 120.0)
+    invisible = lambda module: worker.request({"op": "probe_import", "module": module}, "probing")["ok"]  # noqa: E731
+    assert invisible("tests.models") and invisible("tests") and invisible("conftest")
+    assert not invisible("numpy") and not invisible("pytest_tfroundtrip.formats")
+    project_root = str(Path(__file__).resolve().parents[1])
+    assert project_root not in worker.info["sys_path"] and "" not in worker.info["sys_path"]
+
+
+def test_clean_process_that_cannot_start_fails_loudly():
+    with pytest.raises(CleanProcessError, match="could not start the clean process"):
+        CleanWorker(python="/nonexistent/python")
+    with pytest.raises(CleanProcessError, match=r"exited (before|while) starting .*exit code 1"):
+        CleanWorker(python="/bin/false")
+
+
+def test_clean_process_timeout_is_a_clear_error():
+    with pytest.raises(CleanProcessError, match="did not answer within 0 s while starting"):
+        CleanWorker(timeout=0.05)
+
+
+def test_model_is_not_modified():
+    model = models.with_layer(models.Scale(factor=2.0))
+    before = models.fingerprint(model)
+    check_custom_objects(model, formats=["keras", "export"], max_examples=3, seed=0)
+    models.assert_same_fingerprint(before, models.fingerprint(model))
