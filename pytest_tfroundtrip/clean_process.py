@@ -137,7 +137,10 @@ class CleanWorker:
         return json.loads(line)
 
     def _fail(self, message: str) -> None:
-        code = self._process.poll()
+        try:  # it is exiting: wait for it, so the exit code and all its output are known
+            code = self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            code = None
         self._stderr.seek(0)
         output = self._stderr.read().decode("utf-8", "replace")[-4000:]
         self.close()

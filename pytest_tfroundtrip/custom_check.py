@@ -22,13 +22,15 @@ from pytest_tfroundtrip.clean_process import DEFAULT_TIMEOUT, shared_worker
 from pytest_tfroundtrip.compare import compare_outputs
 from pytest_tfroundtrip.errors import RoundTripError
 from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
-from pytest_tfroundtrip.formats.base import Subject
-from pytest_tfroundtrip.runner import _existing_dir, _tolerance_for, _validate_max_examples, _validate_seed, prepare_subject
+from pytest_tfroundtrip.formats.base import Subject, call_keras_model
+from pytest_tfroundtrip.arguments import existing_dir, validate_max_examples, validate_seed
+from pytest_tfroundtrip.report import result_named
+from pytest_tfroundtrip.runner import prepare_subject
 from pytest_tfroundtrip.search import search
-from pytest_tfroundtrip.specs import _signature_from_structure
+from pytest_tfroundtrip.specs import signature_from_structure
 from pytest_tfroundtrip.strategies import Example, example_strategy
 from pytest_tfroundtrip.structure import flatten_with_paths
-from pytest_tfroundtrip.tolerances import Tolerance
+from pytest_tfroundtrip.tolerances import Tolerance, tolerance_function
 
 CLEAN_EXAMPLES = 4
 MATCHES, NEEDS_CLASSES, FAILS = "loads and matches on its own", "needs classes", "fails"
@@ -64,7 +66,7 @@ class CustomObjectsReport:
         return not self.findings and not self.problems
 
     def clean_result(self, name: str) -> CleanResult:
-        return next(r for r in self.clean if r.format == name)
+        return result_named(self.clean, name)
 
 
 def check_custom_objects(
@@ -93,8 +95,8 @@ def check_custom_objects(
     """
     __tracebackhide__ = True
     requested = parse_format_names(formats)
-    examples = _validate_max_examples(max_examples)
-    _validate_seed(seed)
+    examples = validate_max_examples(max_examples)
+    validate_seed(seed)
     subject, _notes = prepare_subject(model, input_signature)
     custom = custom_objects_in(model)
     findings: list[Finding] = []
@@ -113,7 +115,7 @@ def check_custom_objects(
     needed = {f.name: (class_names if f.preserves.needs_python_classes else ()) for f in chosen}
     lambdas = tuple(layer.name for layer in lambda_layers_in(model))
 
-    workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-custom-", dir=_existing_dir(artifacts_dir)))
+    workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-custom-", dir=existing_dir(artifacts_dir)))
     started = time.perf_counter()
     clean, start_seconds = _clean_process_results(subject, chosen, importable, clean_python, timeout, seed, workdir)
     problems = tuple(_problems(clean, lambdas))
@@ -138,7 +140,7 @@ def _layer_subject(layer: Any) -> Subject | None:
             structure = tf.TensorSpec([None, *list(next(iter(shapes.values())))[1:]], layer.compute_dtype)
     if structure is None:
         return None
-    return Subject(layer, _signature_from_structure(structure, source=f"inputs of layer {layer.name!r}"), None)
+    return Subject(layer, signature_from_structure(structure, source=f"inputs of layer {layer.name!r}"), None)
 
 
 def _rebuilt_layer_findings(layer: Any, max_examples: int, seed: int | None, explained: bool) -> list[Finding]:
@@ -174,7 +176,7 @@ def _rebuilt_layer_findings(layer: Any, max_examples: int, seed: int | None, exp
     which = (f"attribute{'s' if len(differing) > 1 else ''} {', '.join(repr(k) for k in differing)} "
              f"(set outside the constructor: not in the config, not a weight)") if differing else "state neither its config nor its weights capture"
     if finding is None:
-        return [Finding("state", cls, name, f"holds {which}; a reloaded copy differs there", f"create it in build() with self.add_weight(trainable=False), or put it in get_config()")]
+        return [Finding("state", cls, name, f"holds {which}; a reloaded copy differs there", "create it in build() with self.add_weight(trainable=False), or put it in get_config()")]
     error = finding.comparison.max_abs_error if finding.comparison is not None else float("nan")
     return [Finding("state", cls, name,
                     f"a copy rebuilt from its config with the same weights gives different outputs (max abs error {error:.3g} on {finding.example.summary()}): it holds {which}",
@@ -205,7 +207,7 @@ def _clean_process_results(subject: Subject, chosen: list[Any], importable: list
         for name, array in example.arrays.items():
             payload[f"{index}/{name}"] = array.astype(str) if array.dtype == object else array
     np.savez(inputs_file, **payload)
-    expected = [subject.flat_outputs(keras_call(subject, e)) for e in examples]
+    expected = [subject.flat_outputs(call_keras_model(subject.model, subject, e.arrays)) for e in examples]
     specs = [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype, "int_range": s.int_range,
               "vocabulary": list(s.vocabulary) if s.vocabulary is not None else None} for s in subject.signature.specs]
     results = []
@@ -228,18 +230,12 @@ def _clean_process_results(subject: Subject, chosen: list[Any], importable: list
     return results, worker.started_seconds if fresh else 0.0
 
 
-def keras_call(subject: Subject, example: Example) -> Any:
-    from pytest_tfroundtrip.formats.base import call_keras_model
-
-    return call_keras_model(subject.model, subject, example.arrays)
-
-
 def _judge(name: str, answer: dict[str, Any], expected: list[dict[str, np.ndarray]], outputs_file: Path) -> CleanResult:
     if not answer["ok"]:
         if answer.get("missing_classes"):
             return CleanResult(name, NEEDS_CLASSES, tuple(answer["missing_classes"]), answer["error"])
         return CleanResult(name, FAILS, error=f"{answer['stage']} failed: {answer['error']}")
-    tolerance_for = _tolerance_for(get_format(name).tolerance_family, None, None)
+    tolerance_for = tolerance_function(get_format(name).tolerance_family, None, None)
     worst = 0.0
     with np.load(outputs_file, allow_pickle=False) as data:
         for index, want in enumerate(expected):
@@ -282,7 +278,7 @@ def custom_failure_message(report: CustomObjectsReport) -> str:
     for problem in report.problems:
         lines.append(f"  - {problem}")
     lines.append("")
-    lines.append("Clean process (installed packages only" + (", plus importable=" if False else "") + "):")
+    lines.append("Clean process (installed packages and importable= only):")
     for result in report.clean:
         detail = f": {', '.join(result.classes_needed)}" if result.verdict == NEEDS_CLASSES else (f": {result.error}" if result.error else "")
         lines.append(f"  {result.format:<11} {result.verdict}{detail}")

@@ -31,3 +31,21 @@ class RoundTripUsageError(ValueError):
         ...
         pytest_tfroundtrip.errors.RoundTripUsageError: rtol must be >= 0, got -1.0
     """
+
+
+def describe_exception(error: BaseException) -> str:
+    """An exception's type and text, its cause, and the frame that raised it.
+
+    Example:
+        >>> describe_exception(ValueError("bad")).splitlines()[0]
+        'ValueError: bad'
+    """
+    import traceback
+
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f"\n(raised in {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    text = f"{type(error).__name__}: {error}"
+    cause = error.__cause__
+    if cause is not None and str(cause) not in text:
+        text += f"\ncaused by {type(cause).__name__}: {cause}"
+    return text + where

@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
+from pytest_tfroundtrip.arguments import DEFAULT_MAX_EXAMPLES
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats import all_formats, available_formats, parse_format_names
 
-DEFAULT_MAX_EXAMPLES = 20  # keep equal to runner.DEFAULT_MAX_EXAMPLES (runner imports hypothesis)
 MARKER = "tf_roundtrip"
 MARKER_KEYWORDS = ("formats", "rtol", "atol", "max_examples", "input_signature", "inputs", "seed")
 USER_PROPERTY = "tf_roundtrip"

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError
+from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, describe_exception
 from pytest_tfroundtrip.formats import get_format
 from pytest_tfroundtrip.formats.base import ReloadedCall, Subject
 from pytest_tfroundtrip.structure import describe_structure, flatten_with_paths
@@ -70,7 +70,7 @@ def reload_model(model: Any, format: str, directory: str | Path, *, input_signat
         (4, 2)
     """
     __tracebackhide__ = True
-    from pytest_tfroundtrip.runner import _error_text, prepare_subject
+    from pytest_tfroundtrip.runner import prepare_subject
 
     fmt = get_format(format)
     reason = fmt.unavailable_reason()
@@ -85,5 +85,5 @@ def reload_model(model: Any, format: str, directory: str | Path, *, input_signat
         stage = "reloading"
         call = fmt.load(subject, artifact)
     except Exception as error:
-        raise RoundTripError(f"[{fmt.name}] {stage} failed:\n    {_error_text(error)}\n    artifact directory: {target}") from error
+        raise RoundTripError(f"[{fmt.name}] {stage} failed:\n    {describe_exception(error)}\n    artifact directory: {target}") from error
     return ReloadedModel(fmt.name, artifact, subject, call)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pytest_tfroundtrip.compare import Comparison
 
@@ -86,7 +87,12 @@ class RoundTripReport:
         return tuple(r.format for r in self.results if r.status == PASSED)
 
     def result_for(self, name: str) -> FormatResult:
-        for result in self.results:
-            if result.format == name:
-                return result
-        raise KeyError(f"no result for format {name!r}; formats in this report: {[r.format for r in self.results]}")
+        return result_named(self.results, name)
+
+
+def result_named(results: tuple[Any, ...], name: str) -> Any:
+    """The result whose ``format`` is ``name``; a KeyError listing the formats otherwise."""
+    for result in results:
+        if result.format == name:
+            return result
+    raise KeyError(f"no result for format {name!r}; formats in this report: {[r.format for r in results]}")

@@ -19,12 +19,13 @@ from typing import Any
 import numpy as np
 
 from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError
+from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, describe_exception
 from pytest_tfroundtrip.formats import all_formats, parse_format_names
 from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject
-from pytest_tfroundtrip.report import FAILED, PASSED, SKIPPED
+from pytest_tfroundtrip.report import FAILED, PASSED, SKIPPED, result_named
 from pytest_tfroundtrip.resume_diagnosis import Divergence, diagnose
-from pytest_tfroundtrip.runner import _error_text, _existing_dir, _validate_seed, prepare_subject
+from pytest_tfroundtrip.arguments import existing_dir, validate_seed
+from pytest_tfroundtrip.runner import prepare_subject
 from pytest_tfroundtrip.tolerances import validate_tolerance_argument
 from pytest_tfroundtrip.training import (
     align_random_state, check_data_structure, copy_with_state, generated_data, make_batches, python_state, rebuild_compiled,
@@ -74,10 +75,7 @@ class ResumeReport:
         return tuple(r.format for r in self.results if r.status == PASSED)
 
     def result_for(self, name: str) -> ResumeResult:
-        for result in self.results:
-            if result.format == name:
-                return result
-        raise KeyError(f"no result for format {name!r}")
+        return result_named(self.results, name)
 
 
 def check_resume_training(
@@ -115,7 +113,7 @@ def check_resume_training(
             raise RoundTripUsageError(f"{name} must be a whole number >= 1, got {value!r}")
     validate_tolerance_argument("rtol", rtol)
     validate_tolerance_argument("atol", atol)
-    _validate_seed(seed)
+    validate_seed(seed)
     require_compiled(model)
     subject, _notes = prepare_subject(model, input_signature)
     seed = 0 if seed is None else seed
@@ -134,7 +132,7 @@ def check_resume_training(
     reference_losses, reference_rates = train_steps(reference_model, batches)
     reference = state_of(reference_model)
 
-    workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-resume-", dir=_existing_dir(artifacts_dir)))
+    workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-resume-", dir=existing_dir(artifacts_dir)))
     results = []
     for fmt in all_formats():
         if requested is not None and fmt.name not in requested:
@@ -171,14 +169,14 @@ def _resume_one(
         artifact = fmt.save_for_training(candidate, directory)
         resumed = fmt.load_for_training(artifact, lambda: rebuild_compiled(model, subject))
     except Exception as error:
-        return ResumeResult(fmt.name, FAILED, (Divergence("reload", f"saving or reloading for training failed: {_error_text(error)}"),),
+        return ResumeResult(fmt.name, FAILED, (Divergence("reload", f"saving or reloading for training failed: {describe_exception(error)}"),),
                             artifact=directory)
     rng_reset = align_random_state(candidate, resumed)
     reloaded_state, reloaded_python = state_of(resumed), python_state(resumed)
     try:
         later_losses, later_rates = train_steps(resumed, batches[steps_before:])
     except Exception as error:
-        return ResumeResult(fmt.name, FAILED, (Divergence("reload", f"training cannot continue after reload: {_error_text(error)}"),),
+        return ResumeResult(fmt.name, FAILED, (Divergence("reload", f"training cannot continue after reload: {describe_exception(error)}"),),
                             artifact=artifact)
     final = state_of(resumed)
     divergences = diagnose(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,8 @@ import numpy as np
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.domains import infer_domains
-from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError
+from pytest_tfroundtrip.arguments import existing_dir, validate_max_examples, validate_seed
+from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, describe_exception
 from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
 from pytest_tfroundtrip.formats.base import (
     ReloadedCall, RoundTripFormat, Subject, call_keras_model, minimal_arrays, output_template_of,
@@ -28,11 +28,11 @@ from pytest_tfroundtrip.specs import signature_from_model
 from pytest_tfroundtrip.strategies import Example, example_strategy, normalise_overrides
 from pytest_tfroundtrip.tolerances import (
     ToleranceArgument,
-    conditioning_step, check_override_names, resolve_tolerance, validate_tolerance_argument,
+    check_override_names,
+    conditioning_step,
+    tolerance_function,
+    validate_tolerance_argument,
 )
-
-DEFAULT_MAX_EXAMPLES = 20
-
 
 def check_roundtrip(
     model: Any,
@@ -67,15 +67,15 @@ def check_roundtrip(
     requested = parse_format_names(formats)
     validate_tolerance_argument("rtol", rtol)
     validate_tolerance_argument("atol", atol)
-    examples = _validate_max_examples(max_examples)
-    _validate_seed(seed)
+    examples = validate_max_examples(max_examples)
+    validate_seed(seed)
     subject, notes = prepare_subject(model, input_signature)
     check_override_names("rtol", rtol, subject.output_names)
     check_override_names("atol", atol, subject.output_names)
     overrides = normalise_overrides(subject.signature, inputs)
     chosen, skipped = _choose_formats(requested, subject)
 
-    workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-", dir=_existing_dir(artifacts_dir)))
+    workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-", dir=existing_dir(artifacts_dir)))
     results: dict[str, FormatResult] = dict(skipped)
     reloaded: dict[str, ReloadedCall] = {}
     for fmt in chosen:
@@ -90,7 +90,7 @@ def check_roundtrip(
         reloaded=reloaded,
         flatten=subject.flat_outputs,
         tolerance_for={
-            name: _tolerance_for(get_format(name).tolerance_family, rtol, atol) for name in reloaded
+            name: tolerance_function(get_format(name).tolerance_family, rtol, atol) for name in reloaded
         },
         strategy=example_strategy(subject.signature, overrides),
         max_examples=examples,
@@ -163,27 +163,6 @@ def _short_repr(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _validate_max_examples(max_examples: int | None) -> int:
-    if max_examples is None:
-        return DEFAULT_MAX_EXAMPLES
-    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
-        raise RoundTripUsageError(f"max_examples must be a whole number >= 1, got {max_examples!r}")
-    return max_examples
-
-
-def _validate_seed(seed: int | None) -> None:
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise RoundTripUsageError(f"seed must be an int or None, got {seed!r}")
-
-
-def _existing_dir(artifacts_dir: str | Path | None) -> str | None:
-    if artifacts_dir is None:
-        return None
-    path = Path(artifacts_dir)
-    path.mkdir(parents=True, exist_ok=True)
-    return str(path)
-
-
 def _choose_formats(requested: list[str] | None, subject: Subject) -> tuple[list[RoundTripFormat], dict[str, FormatResult]]:
     """Formats to run, and results for those skipped (with the reason)."""
     chosen, skipped = [], {}
@@ -206,30 +185,15 @@ def _save_and_load(fmt: RoundTripFormat, subject: Subject, directory: Path) -> F
     try:
         artifact = fmt.save(subject, directory)
     except Exception as error:
-        return FormatResult(fmt.name, FAILED, artifact=directory, failure=FormatFailure(SAVE, _error_text(error)))
+        return FormatResult(fmt.name, FAILED, artifact=directory, failure=FormatFailure(SAVE, describe_exception(error)))
     saved = time.perf_counter()
     try:
         call = fmt.load(subject, artifact)
     except Exception as error:
         return FormatResult(fmt.name, FAILED, save_seconds=saved - started, artifact=artifact,
-                            failure=FormatFailure(LOAD, _error_text(error)))
+                            failure=FormatFailure(LOAD, describe_exception(error)))
     return call, FormatResult(fmt.name, PASSED, save_seconds=saved - started,
                               load_seconds=time.perf_counter() - saved, artifact=artifact)
-
-
-def _error_text(error: BaseException) -> str:
-    """The original exception's text, with the frame that raised it."""
-    frames = traceback.extract_tb(error.__traceback__)
-    where = f"\n(raised in {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
-    text = f"{type(error).__name__}: {error}"
-    cause = error.__cause__
-    if cause is not None and str(cause) not in text:
-        text += f"\ncaused by {type(cause).__name__}: {cause}"
-    return text + where
-
-
-def _tolerance_for(family: str, rtol: ToleranceArgument, atol: ToleranceArgument):  # type: ignore[no-untyped-def]
-    return lambda output, dtype: resolve_tolerance(family, dtype, output, rtol, atol)
 
 
 def _search_results(outcome: SearchOutcome, results: Mapping[str, FormatResult], workdir: Path) -> dict[str, FormatResult]:

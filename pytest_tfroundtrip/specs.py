@@ -99,7 +99,7 @@ def signature_from_model(model: Any, input_signature: Any = None) -> ModelSignat
             "Pass input_signature=, for example "
             "input_signature=tf.TensorSpec(shape=(None, 784), dtype=tf.float32)."
         )
-    return _signature_from_structure(structure, source="model.inputs")
+    return signature_from_structure(structure, source="model.inputs")
 
 
 def model_input_structure(model: Any) -> Any:
@@ -121,10 +121,10 @@ def _signature_from_user(input_signature: Any) -> ModelSignature:
     if isinstance(input_signature, (Mapping, list, tuple)) and not input_signature:
         raise RoundTripUsageError("input_signature is empty; give at least one tf.TensorSpec or keras.Input")
     _reject_bare_shapes(input_signature, "input_signature")
-    return _signature_from_structure(input_signature, source="input_signature")
+    return signature_from_structure(input_signature, source="input_signature")
 
 
-def _signature_from_structure(structure: Any, source: str) -> ModelSignature:
+def signature_from_structure(structure: Any, source: str) -> ModelSignature:
     leaves = flatten_with_paths(structure)
     single = len(leaves) == 1 and leaves[0][0] == ""
     specs: list[InputSpec] = []

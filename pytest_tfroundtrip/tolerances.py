@@ -115,6 +115,11 @@ def resolve_tolerance(
     )
 
 
+def tolerance_function(family: str, rtol: ToleranceArgument, atol: ToleranceArgument):  # type: ignore[no-untyped-def]
+    """``(output, dtype) -> Tolerance`` for one format family and the user's overrides."""
+    return lambda output, dtype: resolve_tolerance(family, dtype, output, rtol, atol)
+
+
 def _pick(value: ToleranceArgument, output: str) -> float | None:
     if isinstance(value, Mapping):
         return value.get(output)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
 MODEL_FIXTURE = """
 import keras, numpy as np, pytest
 

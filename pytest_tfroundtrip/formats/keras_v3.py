@@ -18,21 +18,25 @@ class KerasFormat(RoundTripFormat):
     preserves = Preserves(architecture=True, weights=True, optimizer_state=True, needs_python_classes=True, resumes_training=True)
     saved_with = 'model.save("model.keras")'
     reloaded_with = 'keras.models.load_model("model.keras")'
+    filename = "model.keras"
 
-    def save(self, subject: Subject, directory: Path) -> Path:
-        path = directory / "model.keras"
-        subject.model.save(path)
+    def _write(self, model: Any, directory: Path) -> Path:
+        path = directory / self.filename
+        model.save(path)
         return path
 
-    def save_for_training(self, model: Any, directory: Path) -> Path:
-        return self.save(Subject(model, None, None), directory)  # type: ignore[arg-type]
+    def save(self, subject: Subject, directory: Path) -> Path:
+        return self._write(subject.model, directory)
 
-    def load_for_training(self, artifact: Path, rebuild: Callable[[], Any]) -> Any:
-        return _lazy.keras().models.load_model(artifact)
+    def save_for_training(self, model: Any, directory: Path) -> Path:
+        return self._write(model, directory)
 
     def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
         reloaded = _lazy.keras().models.load_model(artifact)
         return lambda arrays: call_keras_model(reloaded, subject, arrays)
+
+    def load_for_training(self, artifact: Path, rebuild: Callable[[], Any]) -> Any:
+        return _lazy.keras().models.load_model(artifact)
 
 
 FORMAT = KerasFormat()

@@ -24,13 +24,16 @@ class WeightsFormat(RoundTripFormat):
     def unavailable_reason(self) -> str | None:
         return super().unavailable_reason() or (None if _lazy.is_installed("h5py") else "h5py is not installed")
 
-    def save(self, subject: Subject, directory: Path) -> Path:
+    def _write(self, model: Any, directory: Path) -> Path:
         path = directory / "model.weights.h5"
-        subject.model.save_weights(path)
+        model.save_weights(path)
         return path
 
+    def save(self, subject: Subject, directory: Path) -> Path:
+        return self._write(subject.model, directory)
+
     def save_for_training(self, model: Any, directory: Path) -> Path:
-        return self.save(Subject(model, None, None), directory)  # type: ignore[arg-type]
+        return self._write(model, directory)
 
     def load_for_training(self, artifact: Path, rebuild: Callable[[], Any]) -> Any:
         model = rebuild()  # user code: build, compile (a fresh optimizer), load_weights
