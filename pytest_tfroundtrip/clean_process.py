@@ -14,31 +14,25 @@ import importlib.util
 import json
 import os
 import selectors
-import site
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from pytest_tfroundtrip.clean_worker import installed_roots
+
 DEFAULT_TIMEOUT = 180.0
 
+# Only our own package's directory is on sys.path when this runs: the worker
+# module then removes the session's directories from the rest before serving.
 _BOOTSTRAP = """
-import json, os, site, sys, sysconfig
+import json, sys
 init = json.loads(sys.stdin.readline())
-forbidden = [os.path.realpath(p) for p in init["forbidden"]]
-installed = [os.path.realpath(p) for p in site.getsitepackages() + [site.getusersitepackages()]
-             + [sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")]]
-def under(real, roots):
-    return any(real == r or real.startswith(r + os.sep) for r in roots)
-def allowed(entry):
-    real = os.path.realpath(entry or os.getcwd())
-    return under(real, installed) or not under(real, forbidden)
-sys.path[:] = init["paths"] + [p for p in sys.path if p and allowed(p)]
-from pytest_tfroundtrip.clean_worker import serve
-serve(init)
+sys.path.insert(0, init["paths"][0])
+from pytest_tfroundtrip.clean_worker import start
+start(init)
 """
 
 
@@ -46,15 +40,9 @@ class CleanProcessError(RuntimeError):
     """The clean process could not start, crashed, or did not answer in time."""
 
 
-def _installed_roots() -> list[str]:
-    roots = set(site.getsitepackages()) | {site.getusersitepackages()}
-    roots |= {value for key, value in sysconfig.get_paths().items() if key in ("stdlib", "platstdlib", "purelib", "platlib")}
-    return sorted(os.path.realpath(r) for r in roots if r)
-
-
 def forbidden_paths(extra: list[str] | None = None) -> list[str]:
     """This session's own directories: cwd and sys.path entries outside installed roots."""
-    roots = _installed_roots()
+    roots = installed_roots()
     candidates = [os.getcwd()] + [p for p in sys.path if p] + list(extra or [])
     forbidden = []
     for entry in candidates:

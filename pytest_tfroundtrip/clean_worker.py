@@ -75,6 +75,47 @@ def _restore(array: Any) -> Any:
     return array.astype(object) if array.dtype.kind == "U" else array
 
 
+def allowed_sys_path(entries: list[str], forbidden: list[str], installed: list[str], cwd: str) -> list[str]:
+    """Drop entries inside the session's directories, unless inside an installed root.
+
+    Example:
+        >>> allowed_sys_path(["/p", "/p/venv/site-packages", "/p/src", "/usr/lib"], ["/p"], ["/p/venv/site-packages"], "/tmp")
+        ['/p/venv/site-packages', '/usr/lib']
+    """
+    import os
+
+    def under(path: str, roots: list[str]) -> bool:
+        return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+    kept = []
+    for entry in entries:
+        real = os.path.realpath(entry or cwd)
+        if entry and (under(real, installed) or not under(real, forbidden)):
+            kept.append(entry)
+    return kept
+
+
+def installed_roots() -> list[str]:
+    """This interpreter's site-packages and standard library directories."""
+    import os
+    import site
+    import sysconfig
+
+    roots = site.getsitepackages() + [site.getusersitepackages()]
+    roots += [sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")]
+    return sorted({os.path.realpath(root) for root in roots if root})
+
+
+def start(init: dict[str, Any]) -> None:
+    """Set up sys.path (own package, importable=, installed roots), then serve."""
+    import os
+
+    forbidden = [os.path.realpath(path) for path in init["forbidden"]]
+    rest = allowed_sys_path(sys.path[1:], forbidden, installed_roots(), os.getcwd())
+    sys.path[:] = list(init["paths"]) + [entry for entry in rest if entry not in init["paths"]]
+    serve(init)
+
+
 def serve(init: dict[str, Any]) -> None:
     """Import what the user allowed, then answer requests until stdin closes."""
     import importlib

@@ -12,7 +12,8 @@ import pytest
 import tensorflow as tf
 
 from pytest_tfroundtrip import RoundTripError, check_custom_objects
-from pytest_tfroundtrip.clean_process import CleanProcessError, CleanWorker, shared_worker
+from pytest_tfroundtrip.clean_process import CleanProcessError, CleanWorker, forbidden_paths, shared_worker
+from pytest_tfroundtrip.clean_worker import allowed_sys_path, installed_roots
 from tests import models
 
 
@@ -152,6 +153,25 @@ def test_clean_process_cannot_see_this_sessions_modules():
     assert not invisible("numpy") and not invisible("pytest_tfroundtrip.formats")
     project_root = str(Path(__file__).resolve().parents[1])
     assert project_root not in worker.info["sys_path"] and "" not in worker.info["sys_path"]
+
+
+def test_sys_path_filter_drops_session_directories_but_keeps_installed_roots(tmp_path):
+    project = tmp_path / "project"
+    venv_site = project / ".venv" / "lib" / "site-packages"
+    for directory in (project / "src", project / "tests", venv_site):
+        directory.mkdir(parents=True)
+    entries = ["", str(project), str(project / "src"), str(project / "tests"), str(venv_site), "/usr/lib/python3"]
+    kept = allowed_sys_path(entries, [str(project)], [str(venv_site)], cwd=str(project))
+    assert kept == [str(venv_site), "/usr/lib/python3"]  # e.g. a .pth adding the project is dropped
+
+
+def test_forbidden_paths_cover_the_working_directory_and_session_entries(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path / "extra"))
+    (tmp_path / "extra").mkdir()
+    forbidden = forbidden_paths()
+    assert str(tmp_path.resolve()) in forbidden and str((tmp_path / "extra").resolve()) in forbidden
+    assert not any(root in forbidden for root in installed_roots())
 
 
 def test_clean_process_that_cannot_start_fails_loudly():
