@@ -28,7 +28,7 @@ class InputSpec:
 
     Example:
         >>> InputSpec("pixels", (None, 784), "float32").describe()
-        "pixels: shape (None, 784), float32"
+        'pixels: shape (None, 784), float32'
     """
 
     name: str

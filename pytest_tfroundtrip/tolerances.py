@@ -26,7 +26,7 @@ class Tolerance:
     """How far an output may move: relative, absolute, and relative to its peak.
 
     Example:
-        >>> Tolerance(rtol=1e-5, atol=1e-6).allowed(expected=2.0, peak=2.0)
+        >>> round(Tolerance(rtol=1e-5, atol=1e-6).allowed(expected=2.0, peak=2.0), 12)
         2.1e-05
     """
 
