@@ -14,6 +14,7 @@ import importlib.util
 import json
 import os
 import selectors
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -70,10 +71,9 @@ def importable_entries(importable: list[str] | None) -> tuple[list[str], list[st
     return paths, modules
 
 
-def _own_package_dir() -> str:
-    """A directory exposing only this package (not the project it may sit in)."""
+def _own_package_dir(holder: Path) -> str:
+    """``holder`` exposing only this package (not the project it may sit in)."""
     package = Path(__file__).resolve().parent
-    holder = Path(tempfile.mkdtemp(prefix="tf-roundtrip-pkg-"))
     (holder / package.name).symlink_to(package, target_is_directory=True)
     return str(holder)
 
@@ -87,19 +87,23 @@ class CleanWorker:
         self.timeout = timeout
         self.started_seconds = 0.0
         self._stderr = tempfile.TemporaryFile()
-        self._workdir = tempfile.mkdtemp(prefix="tf-roundtrip-clean-")
+        self._workdir = tempfile.mkdtemp(prefix="tf-roundtrip-clean-")  # removed by close()
+        package_holder, empty_cwd = Path(self._workdir) / "package", Path(self._workdir) / "cwd"
+        package_holder.mkdir()
+        empty_cwd.mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         started = time.perf_counter()
         try:
             self._process = subprocess.Popen(
-                [python or sys.executable, "-I", "-c", _BOOTSTRAP], cwd=self._workdir, env=env,
+                [python or sys.executable, "-I", "-c", _BOOTSTRAP], cwd=empty_cwd, env=env,
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
             )
         except OSError as error:
+            shutil.rmtree(self._workdir, ignore_errors=True)
             raise CleanProcessError(f"could not start the clean process ({python or sys.executable}): {error}") from error
         forbidden = [f for f in forbidden_paths(forbidden_extra) if f not in paths]
-        self.info = self._exchange({"paths": [_own_package_dir()] + paths, "forbidden": forbidden, "imports": modules},
+        self.info = self._exchange({"paths": [_own_package_dir(package_holder)] + paths, "forbidden": forbidden, "imports": modules},
                                    what="starting (importing TensorFlow)")
         self.started_seconds = time.perf_counter() - started
 
@@ -142,6 +146,7 @@ class CleanWorker:
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
+        shutil.rmtree(self._workdir, ignore_errors=True)
 
 
 _WORKERS: dict[tuple[Any, ...], CleanWorker] = {}
