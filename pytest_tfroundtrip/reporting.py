@@ -6,6 +6,10 @@ from pytest_tfroundtrip.compare import OutputComparison
 from pytest_tfroundtrip.report import FAILED, SKIPPED, FormatResult, RoundTripReport
 
 
+MAX_ERROR_LINES = 12
+MAX_LINE = 400
+
+
 def failure_message(report: RoundTripReport) -> str:
     """The ``RoundTripError`` text: every failing format, then the others.
 
@@ -43,7 +47,10 @@ def _format_failure(result: FormatResult) -> list[str]:
     assert failure is not None
     lines = [f"[{result.format}] {_stage_title(failure.stage)}"]
     if failure.comparison is None:
-        lines.extend("    " + line for line in failure.message.splitlines())
+        message_lines = failure.message.splitlines()
+        lines.extend("    " + line[:MAX_LINE] for line in message_lines[:MAX_ERROR_LINES])
+        if len(message_lines) > MAX_ERROR_LINES:
+            lines.append(f"    ... ({len(message_lines) - MAX_ERROR_LINES} more lines; report.result_for({result.format!r}).failure.message has them all)")
     else:
         for output in failure.comparison.failures:
             lines.extend(_output_lines(output))

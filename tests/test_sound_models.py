@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -79,3 +80,27 @@ def test_reload_model_takes_the_models_own_inputs(fmt, tmp_path):
     assert set(actual) == {"logits", "score"}
     for name in actual:
         np.testing.assert_allclose(actual[name], np.asarray(expected[name]), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float64"])
+def test_low_and_high_precision_models_survive_and_tflite_is_skipped(dtype):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((5,), dtype=dtype)
+    model = keras.Model(inputs, keras.layers.Dense(3, dtype=dtype)(inputs))
+    report = check_roundtrip(model, max_examples=5, seed=0)
+    assert report.result_for("tflite").status == "skipped"
+    assert f"do not compute in {dtype}" in report.result_for("tflite").skip_reason
+    assert set(report.formats_passed) == set(ALL) - {"tflite"}
+
+
+def test_bfloat16_model_legacy_h5_cannot_reload_and_long_errors_are_capped():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((5,), dtype="bfloat16")
+    model = keras.Model(inputs, keras.layers.Dense(3, dtype="bfloat16")(inputs))
+    with pytest.raises(RoundTripError) as caught:
+        check_roundtrip(model, formats=["keras", "h5", "tflite"], max_examples=5, seed=0)
+    report = caught.value.report
+    assert report.formats_passed == ("keras",)
+    assert "No cast function available" in report.result_for("h5").failure.message
+    assert report.result_for("tflite").failure.stage == "save"  # named explicitly: tried, and fails
+    assert "more lines; report.result_for('tflite').failure.message has them all" in str(caught.value)

@@ -24,6 +24,8 @@ from pytest_tfroundtrip.tolerances import TFLITE
 
 
 MAX_INTERPRETERS = 16
+# Measured: the converter rejects MatMul/BiasAdd in these dtypes (they need Select TF ops).
+UNSUPPORTED_COMPUTE_DTYPES = frozenset({"float16", "bfloat16", "float64"})
 
 
 class TFLiteFormat(RoundTripFormat):
@@ -37,6 +39,11 @@ class TFLiteFormat(RoundTripFormat):
     def not_applicable_reason(self, subject: Subject) -> str | None:
         if any(spec.dtype == STRING_DTYPE for spec in subject.signature.specs):
             return "TFLite built-in ops do not take string inputs (name 'tflite' in formats= to try anyway)"
+        layers = subject.model._flatten_layers(include_self=True, recursive=True)
+        unsupported = sorted({layer.compute_dtype for layer in layers} & UNSUPPORTED_COMPUTE_DTYPES)
+        if unsupported:
+            return (f"TFLite built-in ops do not compute in {', '.join(unsupported)} "
+                    "(name 'tflite' in formats= to try anyway)")
         return None
 
     def save(self, subject: Subject, directory: Path) -> Path:
