@@ -76,14 +76,17 @@ def audit_config(obj: Any) -> list[Finding]:
         findings.append(Finding("config", cls, name, f"{cls}.from_config(get_config()) raised {type(error).__name__}: {error}",
                                 f"make {cls}.get_config() return exactly the arguments {cls}.__init__ takes"))
         rebuilt_config = None
-    if rebuilt_config is not None and _plain(rebuilt_config, name) != _plain(config, name):
-        findings.append(Finding("config", cls, name, "from_config(get_config()) gives a different config",
-                                f"make {cls}.__init__ store every argument unchanged"))
+    if rebuilt_config is not None and _plain(rebuilt_config) != _plain(config):
+        drift = [f"{key!r}: {_short(config.get(key))} becomes {_short(rebuilt_config.get(key))}"
+                 for key in sorted(set(config) | set(rebuilt_config))
+                 if key != "name" and not _equal(config.get(key), rebuilt_config.get(key))]
+        findings.append(Finding("config", cls, name, f"from_config(get_config()) gives a different config ({'; '.join(drift)})",
+                                f"make {cls}.__init__ store every argument unchanged (derive other values in separate attributes)"))
     findings.extend(_parameter_findings(obj, config))
     return findings
 
 
-def _plain(config: dict[str, Any], own_name: str) -> str:
+def _plain(config: dict[str, Any]) -> str:
     keep = {k: v for k, v in config.items() if k != "name"}
     return json.dumps(keep, sort_keys=True, default=repr)
 

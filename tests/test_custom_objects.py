@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from pytest_tfroundtrip import RoundTripError, check_custom_objects
+from pytest_tfroundtrip.audit import audit_config
 from pytest_tfroundtrip.clean_process import CleanProcessError, CleanWorker, forbidden_paths, shared_worker
 from pytest_tfroundtrip.clean_worker import allowed_sys_path, installed_roots
 from tests import models
@@ -99,6 +100,47 @@ def test_state_outside_config_and_weights():
     assert [f.check for f in report.findings] == ["state"]
     assert "Offset 'offset_layer': a copy rebuilt from its config with the same weights gives different outputs" in text
     assert "attribute 'offset' (set outside the constructor" in text
+
+
+class _Helper:
+    pass
+
+
+class NotSerializable(keras.layers.Layer):
+    def __init__(self, helper=None, **kwargs):
+        super().__init__(**kwargs)
+        self.helper = helper
+
+    def call(self, x):
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "helper": self.helper}
+
+
+class DoublesOnRebuild(keras.layers.Layer):
+    def __init__(self, units=2, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units * 2  # stores a derived value under the argument's name
+
+    def call(self, x):
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+def test_config_that_is_not_json_serializable():
+    findings = audit_config(NotSerializable(helper=_Helper(), name="odd"))
+    assert [f.check for f in findings] == ["config"]
+    assert "the config is not JSON-serializable (TypeError: Cannot serialize object" in findings[0].describe()
+    assert "Fix: return plain values from NotSerializable.get_config()" in findings[0].describe()
+
+
+def test_config_that_changes_when_rebuilt():
+    findings = audit_config(DoublesOnRebuild(units=3, name="doubler"))
+    assert [f.check for f in findings] == ["config"]
+    assert "from_config(get_config()) gives a different config ('units': 6 becomes 12)" in findings[0].describe()
 
 
 def test_untracked_variable():

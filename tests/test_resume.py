@@ -31,7 +31,10 @@ def compiled(optimizer, *, dropout=True, extra_layer=None):
 
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 def test_keras_and_checkpoint_resume_exactly(optimizer):
-    report = check_resume_training(compiled(OPTIMIZERS[optimizer]()), formats=["keras", "checkpoint"], seed=0)
+    model = compiled(OPTIMIZERS[optimizer]())
+    before = models.fingerprint(model)
+    report = check_resume_training(model, formats=["keras", "checkpoint"], seed=0)
+    models.assert_same_fingerprint(before, models.fingerprint(model))
     assert report.formats_passed == ("keras", "checkpoint")
     for result in report.results:
         assert result.max_weight_error == 0.0 and result.max_optimizer_error == 0.0
@@ -39,8 +42,11 @@ def test_keras_and_checkpoint_resume_exactly(optimizer):
 
 
 def test_weights_file_into_a_fresh_optimizer_diverges_with_an_explanation():
+    model = compiled(OPTIMIZERS["adam"]())
+    before = models.fingerprint(model)
     with pytest.raises(RoundTripError) as caught:
-        check_resume_training(compiled(OPTIMIZERS["adam"]()), formats=["keras", "weights"], steps_before=4, seed=0)
+        check_resume_training(model, formats=["keras", "weights"], steps_before=4, seed=0)
+    models.assert_same_fingerprint(before, models.fingerprint(model))
     report = caught.value.report
     assert report.formats_passed == ("keras",)
     weights = report.result_for("weights")
