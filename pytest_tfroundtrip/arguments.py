@@ -18,9 +18,21 @@ def validate_max_examples(max_examples: int | None) -> int:
     """
     if max_examples is None:
         return DEFAULT_MAX_EXAMPLES
-    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
-        raise RoundTripUsageError(f"max_examples must be a whole number >= 1, got {max_examples!r}")
-    return max_examples
+    return validate_positive_int("max_examples", max_examples)
+
+
+def validate_positive_int(name: str, value: object) -> int:
+    """``value`` if it is a whole number >= 1 (not a bool); a clear error otherwise.
+
+    Example:
+        >>> validate_positive_int("batch_size", 0)
+        Traceback (most recent call last):
+        ...
+        pytest_tfroundtrip.errors.RoundTripUsageError: batch_size must be a whole number >= 1, got 0
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise RoundTripUsageError(f"{name} must be a whole number >= 1, got {value!r}")
+    return value
 
 
 def validate_seed(seed: int | None) -> None:

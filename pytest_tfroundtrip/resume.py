@@ -24,7 +24,7 @@ from pytest_tfroundtrip.formats import all_formats, parse_format_names
 from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject
 from pytest_tfroundtrip.report import FAILED, PASSED, SKIPPED, result_named
 from pytest_tfroundtrip.resume_diagnosis import Divergence, diagnose
-from pytest_tfroundtrip.arguments import existing_dir, validate_seed
+from pytest_tfroundtrip.arguments import existing_dir, validate_positive_int, validate_seed
 from pytest_tfroundtrip.runner import prepare_subject
 from pytest_tfroundtrip.tolerances import validate_tolerance_argument
 from pytest_tfroundtrip.training import (
@@ -109,8 +109,7 @@ def check_resume_training(
     __tracebackhide__ = True
     requested = parse_format_names(formats)
     for name, value in (("steps_before", steps_before), ("steps_after", steps_after), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise RoundTripUsageError(f"{name} must be a whole number >= 1, got {value!r}")
+        validate_positive_int(name, value)
     validate_tolerance_argument("rtol", rtol)
     validate_tolerance_argument("atol", atol)
     validate_seed(seed)
@@ -121,14 +120,14 @@ def check_resume_training(
     if (x is None) != (y is None):
         raise RoundTripUsageError("pass both x and y, or neither (then data is generated from the input signature)")
     if x is None:
-        x, y = generated_data(model, subject, batch_size * total, seed)
+        x, y = generated_data(subject, batch_size * total, seed)
     check_data_structure(subject.signature, x)
     batches = make_batches(x, y, batch_size, total)
     tolerance = (DEFAULT_RTOL if rtol is None else float(rtol), DEFAULT_ATOL if atol is None else float(atol))
 
     keras = _lazy.keras()
     keras.utils.set_random_seed(seed)
-    reference_model = copy_with_state(model, subject)
+    reference_model = copy_with_state(subject)
     reference_losses, reference_rates = train_steps(reference_model, batches)
     reference = state_of(reference_model)
 
@@ -162,12 +161,12 @@ def _resume_one(
     keras = _lazy.keras()
     directory.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
-    candidate = copy_with_state(model, subject)
+    candidate = copy_with_state(subject)
     first_losses, first_rates = train_steps(candidate, batches[:steps_before])
     saved_state, saved_python = state_of(candidate), python_state(candidate)
     try:
         artifact = fmt.save_for_training(candidate, directory)
-        resumed = fmt.load_for_training(artifact, lambda: rebuild_compiled(model, subject))
+        resumed = fmt.load_for_training(artifact, lambda: rebuild_compiled(subject))
     except Exception as error:
         return ResumeResult(fmt.name, FAILED, (Divergence("reload", f"saving or reloading for training failed: {describe_exception(error)}"),),
                             artifact=directory)

@@ -10,7 +10,7 @@ import numpy as np
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.errors import RoundTripUsageError
-from pytest_tfroundtrip.formats.base import Subject, call_keras_model, minimal_arrays
+from pytest_tfroundtrip.formats.base import Subject, call_keras_model, fresh_model_like
 from pytest_tfroundtrip.specs import STRING_DTYPE, ModelSignature
 from pytest_tfroundtrip.structure import flatten_with_paths, map_leaves
 
@@ -32,20 +32,19 @@ def require_compiled(model: Any) -> None:
         )
 
 
-def rebuild_compiled(model: Any, subject: Subject) -> Any:
-    """A fresh model of the same architecture, compiled like ``model`` (fresh optimizer)."""
-    fresh = type(model).from_config(model.get_config())
-    if not fresh.built or (model.weights and not fresh.weights):
-        call_keras_model(fresh, subject, minimal_arrays(subject.signature))
+def rebuild_compiled(subject: Subject) -> Any:
+    """A fresh model of the same architecture, compiled like the model (fresh optimizer)."""
+    fresh = fresh_model_like(subject)
     # As user code does: compile() leaves the optimizer unbuilt (compile_from_config would build it).
     keras = _lazy.keras()
-    fresh.compile(**keras.saving.deserialize_keras_object(model.get_compile_config()))
+    fresh.compile(**keras.saving.deserialize_keras_object(subject.model.get_compile_config()))
     return fresh
 
 
-def copy_with_state(model: Any, subject: Subject) -> Any:
-    """A compiled copy with ``model``'s weights and optimizer state; ``model`` is only read."""
-    copy = rebuild_compiled(model, subject)
+def copy_with_state(subject: Subject) -> Any:
+    """A compiled copy with the model's weights and optimizer state; the model is only read."""
+    model = subject.model
+    copy = rebuild_compiled(subject)
     copy.set_weights(model.get_weights())
     source = model.optimizer
     if getattr(source, "built", False):
@@ -122,15 +121,14 @@ def make_batches(x: Any, y: Any, batch_size: int, steps: int) -> list[tuple[Any,
     ]
 
 
-def generated_data(model: Any, subject: Subject, samples: int, seed: int) -> tuple[Any, Any]:
+def generated_data(subject: Subject, samples: int, seed: int) -> tuple[Any, Any]:
     """Inputs from the signature's domains; targets shaped like the outputs, fitting the loss."""
     rng = np.random.default_rng(seed)
-    x = subject.signature.pack({spec.name: _draw(spec, samples, rng) for spec in subject.signature.specs})
-    outputs = call_keras_model(model, subject, {spec.name: _draw(spec, samples, np.random.default_rng(seed))
-                                                 for spec in subject.signature.specs})
-    loss_name = repr(model.get_compile_config().get("loss", "")).lower()
+    arrays = {spec.name: _draw(spec, samples, rng) for spec in subject.signature.specs}
+    outputs = call_keras_model(subject.model, subject, arrays)
+    loss_name = repr(subject.model.get_compile_config().get("loss", "")).lower()
     y = map_leaves(lambda out: _target_like(np.asarray(out), loss_name, rng), outputs)
-    return x, y
+    return subject.signature.pack(arrays), y
 
 
 def _draw(spec: Any, samples: int, rng: np.random.Generator) -> np.ndarray:
