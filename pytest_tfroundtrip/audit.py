@@ -131,32 +131,46 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def untracked_variables(obj: Any) -> list[Finding]:
-    """Variables set as attributes that Keras does not track (not saved, not in weights)."""
+def tracked_variable_ids(obj: Any) -> set[int]:
+    """Ids of the variables Keras tracks for ``obj`` (and the backend variables inside them)."""
     tracked = {id(v) for v in obj.variables}
     for variable in obj.variables:
         value = getattr(variable, "value", None)
         if value is not None:
             tracked.add(id(value))
+    return tracked
+
+
+def _is_variable(value: Any) -> bool:
+    return hasattr(value, "assign") and hasattr(value, "numpy")
+
+
+def untracked_variables(obj: Any) -> list[Finding]:
+    """Variables set as attributes that Keras does not track (not saved, not in weights)."""
+    tracked = tracked_variable_ids(obj)
     findings = []
     for key, value in vars(obj).items():
-        if hasattr(value, "assign") and hasattr(value, "numpy") and id(value) not in tracked:
+        if _is_variable(value) and id(value) not in tracked:
             findings.append(Finding("untracked", type(obj).__name__, obj.name,
                                     f"variable {key!r} ({getattr(value, 'name', '')}) is not tracked by Keras: no format but tf.train.Checkpoint saves it",
                                     f"create it with self.add_weight(..., name={key!r}) in {type(obj).__name__}.build()"))
     return findings
 
 
-def plain_state(obj: Any) -> dict[str, np.ndarray]:
-    """NumPy arrays and numbers kept as public attributes (outside config and weights)."""
+def attribute_state(obj: Any, untracked_from: set[int] | None = None) -> dict[str, np.ndarray]:
+    """Copies of what ``obj`` keeps in public attributes outside config and weights.
+
+    NumPy arrays and numbers; with ``untracked_from`` (tracked variable ids), also
+    the values of variables that are not among them.
+    """
     found = {}
     for key, value in vars(obj).items():
         if key.startswith("_") or isinstance(value, bool):
             continue
-        if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-            found[key] = value
-        elif isinstance(value, (int, float)):
-            found[key] = np.asarray(value)
+        if isinstance(value, (int, float)) or (isinstance(value, np.ndarray) and value.dtype.kind in "biuf"):
+            found[key] = np.array(value, copy=True)
+        elif untracked_from is not None and _is_variable(value) and id(value) not in untracked_from:
+            found[key] = np.array(value.numpy(), copy=True)
     return found
 
 

@@ -16,7 +16,7 @@ from hypothesis import seed as hypothesis_seed
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.audit import (
-    Finding, audit_config, custom_objects_in, lambda_layers_in, plain_state, registration_finding, untracked_variables,
+    Finding, attribute_state, audit_config, custom_objects_in, lambda_layers_in, registration_finding, untracked_variables,
 )
 from pytest_tfroundtrip.clean_process import DEFAULT_TIMEOUT, shared_worker
 from pytest_tfroundtrip.compare import compare_outputs
@@ -159,7 +159,7 @@ def _rebuilt_layer_findings(layer: Any, max_examples: int, seed: int | None, exp
     except Exception as error:
         return [Finding("state", cls, name, f"a copy rebuilt from get_config() cannot take the layer's weights ({type(error).__name__}: {error})",
                         f"make {cls}.get_config() describe the layer fully, so that its weights have the same shapes")]
-    original_state, rebuilt_state = plain_state(layer), plain_state(rebuilt)
+    original_state, rebuilt_state = attribute_state(layer), attribute_state(rebuilt)
     parameters = set(inspect.signature(type(layer).__init__).parameters)
     differing = [k for k in original_state if k not in parameters
                  and (k not in rebuilt_state or not np.array_equal(original_state[k], rebuilt_state[k]))]

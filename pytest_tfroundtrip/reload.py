@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, describe_exception
+from pytest_tfroundtrip.errors import RoundTripError, describe_exception
 from pytest_tfroundtrip.formats import get_format
 from pytest_tfroundtrip.formats.base import ReloadedCall, Subject
-from pytest_tfroundtrip.structure import describe_structure, flatten_with_paths
 
 
 class FormatUnavailable(Exception):
@@ -35,19 +33,7 @@ class ReloadedModel:
         return self.call(self._by_name(inputs))
 
     def _by_name(self, inputs: Any) -> dict[str, np.ndarray]:
-        template = self.subject.signature.template
-        names = [name for _path, name in flatten_with_paths(template)]
-        given = flatten_with_paths(inputs)
-        if len(given) != len(names) or (isinstance(template, Mapping) != isinstance(inputs, Mapping)):
-            raise RoundTripUsageError(
-                f"the model takes {describe_structure(template)} ({names}), got {describe_structure(inputs)}"
-            )
-        if isinstance(inputs, Mapping):
-            missing = set(names) - {path for path, _ in given}
-            if missing:
-                raise RoundTripUsageError(f"inputs are missing {sorted(missing)}; the model takes {names}")
-            return {path: _as_array(value) for path, value in given}
-        return {name: _as_array(value) for name, (_path, value) in zip(names, given)}
+        return {name: _as_array(value) for name, value in self.subject.signature.by_name(inputs).items()}
 
 
 def _as_array(value: Any) -> np.ndarray:

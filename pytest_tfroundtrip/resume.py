@@ -28,7 +28,7 @@ from pytest_tfroundtrip.arguments import existing_dir, validate_positive_int, va
 from pytest_tfroundtrip.runner import prepare_subject
 from pytest_tfroundtrip.tolerances import validate_tolerance_argument
 from pytest_tfroundtrip.training import (
-    align_random_state, check_data_structure, copy_with_state, generated_data, make_batches, python_state, rebuild_compiled,
+    align_random_state, copy_with_state, generated_data, make_batches, python_state, rebuild_compiled,
     require_compiled, state_of, train_steps,
 )
 
@@ -121,7 +121,7 @@ def check_resume_training(
         raise RoundTripUsageError("pass both x and y, or neither (then data is generated from the input signature)")
     if x is None:
         x, y = generated_data(subject, batch_size * total, seed)
-    check_data_structure(subject.signature, x)
+    subject.signature.by_name(x, what="x")
     batches = make_batches(x, y, batch_size, total)
     tolerance = (DEFAULT_RTOL if rtol is None else float(rtol), DEFAULT_ATOL if atol is None else float(atol))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pytest_tfroundtrip.errors import RoundTripUsageError
-from pytest_tfroundtrip.structure import flatten_with_paths, pack_like
+from pytest_tfroundtrip.structure import describe_structure, flatten_with_paths, pack_like
 
 STRING_DTYPE = "string"
 
@@ -72,6 +72,27 @@ class ModelSignature:
     def pack(self, arrays_by_name: Mapping[str, Any]) -> Any:
         """Arrange arrays (keyed by input name) in the model's input structure."""
         return pack_like(self.template, [arrays_by_name[name] for name in self.names])
+
+    def by_name(self, value: Any, what: str = "inputs") -> dict[str, Any]:
+        """The leaves of ``value`` keyed by input name, if it has the model's input structure.
+
+        Example:
+            >>> signature = ModelSignature({"a": "a", "b": "b"}, (InputSpec("a", (None,), "int32"), InputSpec("b", (None,), "int32")))
+            >>> signature.by_name({"b": 2, "a": 1})
+            {'a': 1, 'b': 2}
+        """
+        names = self.names
+        given = flatten_with_paths(value)
+        if len(given) != len(names) or isinstance(self.template, Mapping) != isinstance(value, Mapping):
+            raise RoundTripUsageError(
+                f"{what} must match the model's inputs, {describe_structure(self.template)} {names}; got {describe_structure(value)}"
+            )
+        if isinstance(value, Mapping):
+            missing = sorted(set(names) - {path for path, _leaf in given})
+            if missing:
+                raise RoundTripUsageError(f"{what} are missing {missing}; the model takes {names}")
+            return dict(given)
+        return {name: leaf for name, (_path, leaf) in zip(names, given)}
 
     def with_specs(self, specs: list[InputSpec]) -> ModelSignature:
         return replace(self, specs=tuple(specs))

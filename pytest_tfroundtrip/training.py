@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from pytest_tfroundtrip import _lazy
+from pytest_tfroundtrip.audit import attribute_state, tracked_variable_ids
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats.base import Subject, call_keras_model, fresh_model_like
-from pytest_tfroundtrip.specs import STRING_DTYPE, ModelSignature
+from pytest_tfroundtrip.specs import STRING_DTYPE
 from pytest_tfroundtrip.structure import flatten_with_paths, map_leaves
 
 
@@ -154,29 +154,7 @@ def _target_like(output: np.ndarray, loss_name: str, rng: np.random.Generator) -
 
 
 def python_state(model: Any) -> dict[str, dict[str, Any]]:
-    """State each layer keeps outside Keras's variables: numbers, arrays, raw tf.Variables."""
-    tracked = {id(v) for v in model.variables}
-    found: dict[str, dict[str, Any]] = {}
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        values = {}
-        for key, value in vars(layer).items():
-            if key.startswith("_") or isinstance(value, bool):
-                continue
-            if isinstance(value, (int, float)) or (isinstance(value, np.ndarray) and value.dtype.kind in "biuf"):
-                values[key] = np.array(value, copy=True)
-            elif hasattr(value, "assign") and hasattr(value, "numpy") and id(value) not in tracked:
-                values[key] = np.array(value.numpy(), copy=True)  # a variable Keras does not track
-        if values:
-            found[layer.name] = values
-    return found
-
-
-def describe_data(x: Any) -> str:
-    return ", ".join(f"{path or 'x'} {np.asarray(a).shape}" for path, a in flatten_with_paths(x))
-
-
-def check_data_structure(signature: ModelSignature, x: Any) -> None:
-    names = [name for _p, name in flatten_with_paths(signature.template)]
-    given = flatten_with_paths(x)
-    if len(given) != len(names) or isinstance(signature.template, Mapping) != isinstance(x, Mapping):
-        raise RoundTripUsageError(f"x must match the model's inputs {names}, got {describe_data(x)}")
+    """Per layer, state kept outside Keras's variables: numbers, arrays, raw tf.Variables."""
+    tracked = tracked_variable_ids(model)
+    states = {layer.name: attribute_state(layer, tracked) for layer in model._flatten_layers(include_self=False, recursive=True)}
+    return {name: state for name, state in states.items() if state}

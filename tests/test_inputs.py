@@ -9,6 +9,7 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pytest_tfroundtrip import RoundTripUsageError
 from pytest_tfroundtrip.domains import infer_domains
 from pytest_tfroundtrip.specs import InputSpec, ModelSignature, signature_from_model
 from pytest_tfroundtrip.strategies import example_strategy, normalise_overrides
@@ -110,3 +111,13 @@ def test_overrides_take_arrays_or_strategies_and_fix_the_batch():
     strategy = st.integers(1, 3).map(lambda n: np.full((n, 6), 7.0, "float32"))
     overrides = normalise_overrides(signature, {"features": strategy})
     assert all(np.all(e.arrays["features"] == 7.0) for e in draw_many(example_strategy(signature, overrides), 10))
+
+
+def test_inputs_in_the_wrong_structure_are_rejected_by_name():
+    signature = signature_from_model(models.dict_multi_io())
+    with pytest.raises(RoundTripUsageError, match=r"inputs must match the model's inputs, dict\(features, tokens\)"):
+        signature.by_name([np.zeros((1, 6)), np.zeros((1, 2))])
+    with pytest.raises(RoundTripUsageError, match=r"inputs are missing \['tokens'\]"):
+        signature.by_name({"features": np.zeros((1, 6)), "other": np.zeros((1, 2))})
+    single = signature_from_model(models.mlp())
+    assert list(single.by_name(np.zeros((1, 784)))) == single.names

@@ -136,6 +136,8 @@ def test_misuse():
         check_resume_training(model, steps_before=0)
     with pytest.raises(RoundTripUsageError, match="x/y hold 10 samples but 8 steps of batch_size 8 need 64"):
         check_resume_training(model, np.zeros((10, 6), "float32"), np.zeros((10, 2), "float32"))
+    with pytest.raises(RoundTripUsageError, match=r"x must match the model's inputs, tensor"):
+        check_resume_training(model, {"a": np.zeros((64, 6), "float32")}, np.zeros((64, 2), "float32"))
     with pytest.raises(RoundTripUsageError, match="pass both x and y"):
         check_resume_training(model, np.zeros((64, 6), "float32"))
 
