@@ -49,6 +49,7 @@ def _subject(request: dict[str, Any]) -> Any:
 def _load_and_call(request: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
 
+    from pytest_tfroundtrip.arrays import model_strings, savable
     from pytest_tfroundtrip.formats import get_format
 
     stage = "load"
@@ -60,19 +61,15 @@ def _load_and_call(request: dict[str, Any]) -> dict[str, Any]:
             count = int(data["__count__"])
             outputs = {}
             for index in range(count):
-                arrays = {spec.name: _restore(data[f"{index}/{spec.name}"]) for spec in subject.signature.specs}
+                arrays = {spec.name: model_strings(data[f"{index}/{spec.name}"]) for spec in subject.signature.specs}
                 for name, value in subject.flat_outputs(call(arrays)).items():
-                    outputs[f"{index}/{name}"] = value.astype(str) if value.dtype == object else value
+                    outputs[f"{index}/{name}"] = savable(value)
         np.savez(request["outputs"], **outputs)
         return {"ok": True}
     except Exception as error:
         text = f"{type(error).__name__}: {error}"
         return {"ok": False, "stage": stage, "error": text, "missing_classes": missing_classes(text),
                 "traceback": traceback.format_exc()[-2000:]}
-
-
-def _restore(array: Any) -> Any:
-    return array.astype(object) if array.dtype.kind == "U" else array
 
 
 def allowed_sys_path(entries: list[str], forbidden: list[str], installed: list[str], cwd: str) -> list[str]:

@@ -15,6 +15,7 @@ from hypothesis import Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 
 from pytest_tfroundtrip import _lazy
+from pytest_tfroundtrip.arrays import model_strings, savable
 from pytest_tfroundtrip.audit import (
     Finding, attribute_state, audit_config, custom_objects_in, lambda_layers_in, registration_finding, untracked_variables,
 )
@@ -205,7 +206,7 @@ def _clean_process_results(subject: Subject, chosen: list[Any], importable: list
     payload = {"__count__": np.array(len(examples))}
     for index, example in enumerate(examples):
         for name, array in example.arrays.items():
-            payload[f"{index}/{name}"] = array.astype(str) if array.dtype == object else array
+            payload[f"{index}/{name}"] = savable(array)
     np.savez(inputs_file, **payload)
     expected = [subject.flat_outputs(call_keras_model(subject.model, subject, e.arrays)) for e in examples]
     specs = [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype, "int_range": s.int_range,
@@ -220,11 +221,11 @@ def _clean_process_results(subject: Subject, chosen: list[Any], importable: list
             results.append(CleanResult(fmt.name, FAILS, error=f"saving failed: {type(error).__name__}: {error}"))
             continue
         outputs_file = directory / "clean-outputs.npz"
-        needs_model = fmt.name in ("weights", "checkpoint")
         answer = worker.request({
             "format": fmt.name, "artifact": str(artifact), "inputs": str(inputs_file), "outputs": str(outputs_file),
             "specs": specs, "template": subject.signature.template, "output_template": subject.output_template,
-            "model_config": keras.saving.serialize_keras_object(subject.model) if needs_model else None,
+            # Formats that keep no architecture load into a model built in code: send its config.
+            "model_config": None if fmt.preserves.architecture else keras.saving.serialize_keras_object(subject.model),
         }, what=f"loading the {fmt.name} artifact")
         results.append(_judge(fmt.name, answer, expected, outputs_file))
     return results, worker.started_seconds if fresh else 0.0
@@ -239,7 +240,7 @@ def _judge(name: str, answer: dict[str, Any], expected: list[dict[str, np.ndarra
     worst = 0.0
     with np.load(outputs_file, allow_pickle=False) as data:
         for index, want in enumerate(expected):
-            got = {k: (data[f"{index}/{k}"].astype(object) if data[f"{index}/{k}"].dtype.kind == "U" else data[f"{index}/{k}"]) for k in want}
+            got = {k: model_strings(data[f"{index}/{k}"]) for k in want}
             comparison = compare_outputs(want, got, tolerance_for)
             if not comparison.ok:
                 bad = comparison.failures[0]

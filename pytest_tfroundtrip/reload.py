@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from pytest_tfroundtrip.arrays import model_strings
 from pytest_tfroundtrip.errors import RoundTripError, describe_exception
 from pytest_tfroundtrip.formats import get_format
 from pytest_tfroundtrip.formats.base import ReloadedCall, Subject
@@ -37,8 +38,7 @@ class ReloadedModel:
 
 
 def _as_array(value: Any) -> np.ndarray:
-    array = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
-    return array.astype(object) if array.dtype.kind in "US" else array
+    return model_strings(value.numpy() if hasattr(value, "numpy") else value)
 
 
 def reload_model(model: Any, format: str, directory: str | Path, *, input_signature: Any = None) -> ReloadedModel:

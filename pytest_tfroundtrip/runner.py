@@ -13,6 +13,7 @@ import numpy as np
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.domains import infer_domains
+from pytest_tfroundtrip.arrays import savable
 from pytest_tfroundtrip.arguments import existing_dir, validate_max_examples, validate_seed
 from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, describe_exception
 from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
@@ -223,7 +224,7 @@ def _failure_of(name: str, finding: Finding, workdir: Path) -> FormatFailure:
 
 def save_example(example: Example, path: Path) -> Path:
     """Write an example's arrays to ``.npz`` (strings as unicode arrays)."""
-    arrays = {name: (a.astype(str) if a.dtype == object else a) for name, a in example.arrays.items()}
+    arrays = {name: savable(a) for name, a in example.arrays.items()}
     np.savez(path, **arrays)
     return path
 

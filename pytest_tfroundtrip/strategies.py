@@ -19,6 +19,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from pytest_tfroundtrip.errors import RoundTripUsageError
+from pytest_tfroundtrip.arrays import model_strings
 from pytest_tfroundtrip.specs import STRING_DTYPE, InputSpec, ModelSignature
 
 MAX_BATCH = 8
@@ -121,9 +122,7 @@ def normalise_overrides(signature: ModelSignature, inputs: Any) -> dict[str, Any
 
 def check_override_array(spec: InputSpec, value: Any) -> np.ndarray:
     """Return ``value`` as an array after checking it fits ``spec``."""
-    array = np.asarray(value)
-    if array.dtype.kind in "US":
-        array = array.astype(object)
+    array = model_strings(value)
     problem = _mismatch(spec, array)
     if problem:
         raise RoundTripUsageError(
