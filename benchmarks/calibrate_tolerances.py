@@ -24,9 +24,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from pytest_tfroundtrip.formats import all_formats  # noqa: E402
-from pytest_tfroundtrip.runner import prepare_subject  # noqa: E402
-from pytest_tfroundtrip.strategies import example_strategy  # noqa: E402
-from pytest_tfroundtrip.tolerances import default_tolerance  # noqa: E402
+from pytest_tfroundtrip.checks.roundtrip import prepare_subject  # noqa: E402
+from pytest_tfroundtrip.inputs.strategies import example_strategy  # noqa: E402
+from pytest_tfroundtrip.results.tolerances import default_tolerance  # noqa: E402
 
 
 def lstm_model() -> keras.Model:

@@ -17,10 +17,10 @@ from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError
 from pytest_tfroundtrip.formats import available_formats
 
 if TYPE_CHECKING:
-    from pytest_tfroundtrip.custom_check import CustomObjectsReport, check_custom_objects
-    from pytest_tfroundtrip.report import FormatResult, RoundTripReport
-    from pytest_tfroundtrip.resume import ResumeReport, check_resume_training
-    from pytest_tfroundtrip.runner import check_roundtrip
+    from pytest_tfroundtrip.checks.custom_objects import CustomObjectsReport, check_custom_objects
+    from pytest_tfroundtrip.results.report import FormatResult, RoundTripReport
+    from pytest_tfroundtrip.checks.resume import ResumeReport, check_resume_training
+    from pytest_tfroundtrip.checks.roundtrip import check_roundtrip
 
 __all__ = [
     "CustomObjectsReport",
@@ -36,13 +36,13 @@ __all__ = [
 ]
 
 _LAZY = {
-    "check_custom_objects": "pytest_tfroundtrip.custom_check",
-    "CustomObjectsReport": "pytest_tfroundtrip.custom_check",
-    "check_roundtrip": "pytest_tfroundtrip.runner",
-    "check_resume_training": "pytest_tfroundtrip.resume",
-    "ResumeReport": "pytest_tfroundtrip.resume",
-    "RoundTripReport": "pytest_tfroundtrip.report",
-    "FormatResult": "pytest_tfroundtrip.report",
+    "check_custom_objects": "pytest_tfroundtrip.checks.custom_objects",
+    "CustomObjectsReport": "pytest_tfroundtrip.checks.custom_objects",
+    "check_roundtrip": "pytest_tfroundtrip.checks.roundtrip",
+    "check_resume_training": "pytest_tfroundtrip.checks.resume",
+    "ResumeReport": "pytest_tfroundtrip.checks.resume",
+    "RoundTripReport": "pytest_tfroundtrip.results.report",
+    "FormatResult": "pytest_tfroundtrip.results.report",
 }
 
 

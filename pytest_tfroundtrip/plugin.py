@@ -133,7 +133,7 @@ class RoundTripFixture:
         """Run :func:`pytest_tfroundtrip.check_roundtrip` with this test's settings."""
         __tracebackhide__ = True
         from pytest_tfroundtrip.errors import RoundTripError
-        from pytest_tfroundtrip.runner import check_roundtrip
+        from pytest_tfroundtrip.checks.roundtrip import check_roundtrip
 
         settings = settings_for(self._request.config, self._request.node)
         settings.update(kwargs)
@@ -150,7 +150,7 @@ class RoundTripFixture:
     def check_resume_training(self, model: Any, x: Any = None, y: Any = None, **kwargs: Any) -> Any:
         """Run :func:`pytest_tfroundtrip.check_resume_training`; the marker's formats/rtol/atol/seed apply."""
         __tracebackhide__ = True
-        from pytest_tfroundtrip.resume import check_resume_training
+        from pytest_tfroundtrip.checks.resume import check_resume_training
 
         settings = {k: v for k, v in settings_for(self._request.config, self._request.node).items()
                     if k in ("formats", "rtol", "atol", "seed", "input_signature")}
@@ -162,7 +162,7 @@ class RoundTripFixture:
     def check_custom_objects(self, model: Any, **kwargs: Any) -> Any:
         """Run :func:`pytest_tfroundtrip.check_custom_objects`; the marker's formats/max_examples/seed apply."""
         __tracebackhide__ = True
-        from pytest_tfroundtrip.custom_check import check_custom_objects
+        from pytest_tfroundtrip.checks.custom_objects import check_custom_objects
 
         settings = {k: v for k, v in settings_for(self._request.config, self._request.node).items()
                     if k in ("formats", "max_examples", "seed", "input_signature")}

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from pytest_tfroundtrip.arrays import model_strings
+from pytest_tfroundtrip.inputs.arrays import model_strings
 from pytest_tfroundtrip.errors import RoundTripError, describe_exception
 from pytest_tfroundtrip.formats import get_format
 from pytest_tfroundtrip.formats.base import ReloadedCall, Subject
@@ -56,7 +56,7 @@ def reload_model(model: Any, format: str, directory: str | Path, *, input_signat
         (4, 2)
     """
     __tracebackhide__ = True
-    from pytest_tfroundtrip.runner import prepare_subject
+    from pytest_tfroundtrip.checks.roundtrip import prepare_subject
 
     fmt = get_format(format)
     reason = fmt.unavailable_reason()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_tfroundtrip.compare import MAX_TABLE_ROWS, compare_arrays, compare_outputs
-from pytest_tfroundtrip.tolerances import Tolerance, default_tolerance, resolve_tolerance
+from pytest_tfroundtrip.results.compare import MAX_TABLE_ROWS, compare_arrays, compare_outputs
+from pytest_tfroundtrip.results.tolerances import Tolerance, default_tolerance, resolve_tolerance
 
 EXACT = Tolerance(0.0, 0.0)
 

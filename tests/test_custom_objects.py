@@ -12,9 +12,9 @@ import pytest
 import tensorflow as tf
 
 from pytest_tfroundtrip import RoundTripError, check_custom_objects
-from pytest_tfroundtrip.audit import audit_config
-from pytest_tfroundtrip.clean_process import CleanProcessError, CleanWorker, forbidden_paths, shared_worker
-from pytest_tfroundtrip.clean_worker import allowed_sys_path, installed_roots
+from pytest_tfroundtrip.checks.config_audit import audit_config
+from pytest_tfroundtrip.isolation.clean_process import CleanProcessError, CleanWorker, forbidden_paths, shared_worker
+from pytest_tfroundtrip.isolation.worker import allowed_sys_path, installed_roots
 from tests import models
 
 

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_tfroundtrip import RoundTripUsageError
-from pytest_tfroundtrip.domains import infer_domains
-from pytest_tfroundtrip.specs import InputSpec, ModelSignature, signature_from_model
-from pytest_tfroundtrip.strategies import example_strategy, normalise_overrides
+from pytest_tfroundtrip.inputs.domains import infer_domains
+from pytest_tfroundtrip.inputs.specs import InputSpec, ModelSignature, signature_from_model
+from pytest_tfroundtrip.inputs.strategies import example_strategy, normalise_overrides
 from tests import models
 
 

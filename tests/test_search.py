@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from pytest_tfroundtrip.search import search
-from pytest_tfroundtrip.specs import InputSpec, ModelSignature
-from pytest_tfroundtrip.strategies import example_strategy
-from pytest_tfroundtrip.tolerances import default_tolerance
+from pytest_tfroundtrip.checks.search import search
+from pytest_tfroundtrip.inputs.specs import InputSpec, ModelSignature
+from pytest_tfroundtrip.inputs.strategies import example_strategy
+from pytest_tfroundtrip.results.tolerances import default_tolerance
 
 SIGNATURE = ModelSignature("x", (InputSpec("x", (None, 3), "float32"),))
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.specs import STRING_DTYPE, ModelSignature
+from pytest_tfroundtrip.inputs.specs import STRING_DTYPE, ModelSignature
 from pytest_tfroundtrip.structure import flatten_with_paths, map_leaves, pack_like
 
 ReloadedCall = Callable[[Mapping[str, np.ndarray]], Any]

@@ -12,7 +12,7 @@ from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject
 from pytest_tfroundtrip.formats.savedmodel import outputs_in_model_structure
 from pytest_tfroundtrip.structure import pack_like
-from pytest_tfroundtrip.tolerances import GRAPH
+from pytest_tfroundtrip.results.tolerances import GRAPH
 
 
 class ExportFormat(RoundTripFormat):

@@ -8,7 +8,7 @@ from typing import Any
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject, call_keras_model
-from pytest_tfroundtrip.tolerances import EXACT
+from pytest_tfroundtrip.results.tolerances import EXACT
 
 
 class KerasFormat(RoundTripFormat):

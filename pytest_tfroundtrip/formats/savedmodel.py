@@ -18,9 +18,9 @@ import numpy as np
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject, to_numpy
-from pytest_tfroundtrip.specs import STRING_DTYPE
+from pytest_tfroundtrip.inputs.specs import STRING_DTYPE
 from pytest_tfroundtrip.structure import pack_like
-from pytest_tfroundtrip.tolerances import GRAPH
+from pytest_tfroundtrip.results.tolerances import GRAPH
 
 SIGNATURE_KEY = "serving_default"
 

@@ -19,8 +19,8 @@ from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats import export
 from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject
 from pytest_tfroundtrip.formats.savedmodel import match_input_names, outputs_in_model_structure
-from pytest_tfroundtrip.specs import STRING_DTYPE
-from pytest_tfroundtrip.tolerances import TFLITE
+from pytest_tfroundtrip.inputs.specs import STRING_DTYPE
+from pytest_tfroundtrip.results.tolerances import TFLITE
 
 
 MAX_INTERPRETERS = 16

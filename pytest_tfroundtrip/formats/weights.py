@@ -10,7 +10,7 @@ from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import (
     Preserves, ReloadedCall, RoundTripFormat, Subject, call_keras_model, fresh_model_like,
 )
-from pytest_tfroundtrip.tolerances import EXACT
+from pytest_tfroundtrip.results.tolerances import EXACT
 
 
 class WeightsFormat(RoundTripFormat):

@@ -1,6 +1,6 @@
 """Runs inside the clean process: load artifacts and call them, one request a line.
 
-Started by :mod:`pytest_tfroundtrip.clean_process` with ``python -I`` from an
+Started by :mod:`pytest_tfroundtrip.isolation.clean_process` with ``python -I`` from an
 empty directory, with the test session's project directories removed from
 ``sys.path``.  It answers JSON lines on stdout; outputs travel as ``.npz`` files.
 """
@@ -31,7 +31,7 @@ def missing_classes(text: str) -> list[str]:
 
 def _subject(request: dict[str, Any]) -> Any:
     from pytest_tfroundtrip.formats.base import Subject
-    from pytest_tfroundtrip.specs import InputSpec, ModelSignature
+    from pytest_tfroundtrip.inputs.specs import InputSpec, ModelSignature
 
     specs = tuple(
         InputSpec(s["name"], tuple(s["shape"]), s["dtype"], tuple(s["int_range"]) if s["int_range"] else None,
@@ -49,7 +49,7 @@ def _subject(request: dict[str, Any]) -> Any:
 def _load_and_call(request: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
 
-    from pytest_tfroundtrip.arrays import model_strings, savable
+    from pytest_tfroundtrip.inputs.arrays import model_strings, savable
     from pytest_tfroundtrip.formats import get_format
 
     stage = "load"

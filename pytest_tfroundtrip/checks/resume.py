@@ -22,12 +22,12 @@ from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, describe_exception
 from pytest_tfroundtrip.formats import all_formats, parse_format_names
 from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject
-from pytest_tfroundtrip.report import FAILED, PASSED, SKIPPED, result_named
-from pytest_tfroundtrip.resume_diagnosis import Divergence, diagnose
+from pytest_tfroundtrip.results.report import FAILED, PASSED, SKIPPED, result_named
+from pytest_tfroundtrip.checks.resume_diagnosis import Divergence, diagnose
 from pytest_tfroundtrip.arguments import existing_dir, validate_positive_int, validate_seed
-from pytest_tfroundtrip.runner import prepare_subject
-from pytest_tfroundtrip.tolerances import validate_tolerance_argument
-from pytest_tfroundtrip.training import (
+from pytest_tfroundtrip.checks.roundtrip import prepare_subject
+from pytest_tfroundtrip.results.tolerances import validate_tolerance_argument
+from pytest_tfroundtrip.checks.training import (
     align_random_state, copy_with_state, generated_data, make_batches, python_state, rebuild_compiled,
     require_compiled, state_of, train_steps,
 )

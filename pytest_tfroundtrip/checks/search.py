@@ -20,10 +20,10 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Flaky
 from hypothesis.strategies import SearchStrategy
 
-from pytest_tfroundtrip.compare import Comparison, compare_outputs
+from pytest_tfroundtrip.results.compare import Comparison, compare_outputs
 from pytest_tfroundtrip.formats.base import ReloadedCall
-from pytest_tfroundtrip.strategies import Example
-from pytest_tfroundtrip.tolerances import Tolerance
+from pytest_tfroundtrip.inputs.strategies import Example
+from pytest_tfroundtrip.results.tolerances import Tolerance
 
 ToleranceFor = Callable[[str, str], Tolerance]
 

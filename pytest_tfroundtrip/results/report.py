@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_tfroundtrip.compare import Comparison
+from pytest_tfroundtrip.results.compare import Comparison
 
 PASSED = "passed"
 FAILED = "failed"

@@ -12,22 +12,22 @@ from typing import Any
 import numpy as np
 
 from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.domains import infer_domains
-from pytest_tfroundtrip.arrays import savable
+from pytest_tfroundtrip.inputs.domains import infer_domains
+from pytest_tfroundtrip.inputs.arrays import savable
 from pytest_tfroundtrip.arguments import existing_dir, validate_max_examples, validate_seed
 from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, describe_exception
 from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
 from pytest_tfroundtrip.formats.base import (
     ReloadedCall, RoundTripFormat, Subject, call_keras_model, minimal_arrays, output_template_of,
 )
-from pytest_tfroundtrip.report import (
+from pytest_tfroundtrip.results.report import (
     CALL, FAILED, LOAD, MISMATCH, PASSED, SAVE, SKIPPED, FormatFailure, FormatResult, RoundTripReport,
 )
-from pytest_tfroundtrip.reporting import failure_message
-from pytest_tfroundtrip.search import Finding, SearchOutcome, search
-from pytest_tfroundtrip.specs import signature_from_model
-from pytest_tfroundtrip.strategies import Example, example_strategy, normalise_overrides
-from pytest_tfroundtrip.tolerances import (
+from pytest_tfroundtrip.results.failure_text import failure_message
+from pytest_tfroundtrip.checks.search import Finding, SearchOutcome, search
+from pytest_tfroundtrip.inputs.specs import signature_from_model
+from pytest_tfroundtrip.inputs.strategies import Example, example_strategy, normalise_overrides
+from pytest_tfroundtrip.results.tolerances import (
     ToleranceArgument,
     check_override_names,
     conditioning_step,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pytest_tfroundtrip.tolerances import Tolerance
+from pytest_tfroundtrip.results.tolerances import Tolerance
 
 MAX_TABLE_ROWS = 10
 

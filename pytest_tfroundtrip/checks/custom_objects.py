@@ -15,23 +15,23 @@ from hypothesis import Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 
 from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.arrays import model_strings, savable
-from pytest_tfroundtrip.audit import (
+from pytest_tfroundtrip.inputs.arrays import model_strings, savable
+from pytest_tfroundtrip.checks.config_audit import (
     Finding, attribute_state, audit_config, custom_objects_in, lambda_layers_in, registration_finding, untracked_variables,
 )
-from pytest_tfroundtrip.clean_process import DEFAULT_TIMEOUT, shared_worker
-from pytest_tfroundtrip.compare import compare_outputs
+from pytest_tfroundtrip.isolation.clean_process import DEFAULT_TIMEOUT, shared_worker
+from pytest_tfroundtrip.results.compare import compare_outputs
 from pytest_tfroundtrip.errors import RoundTripError
 from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
 from pytest_tfroundtrip.formats.base import Subject, call_keras_model
 from pytest_tfroundtrip.arguments import existing_dir, validate_max_examples, validate_seed
-from pytest_tfroundtrip.report import result_named
-from pytest_tfroundtrip.runner import prepare_subject
-from pytest_tfroundtrip.search import search
-from pytest_tfroundtrip.specs import signature_from_structure
-from pytest_tfroundtrip.strategies import Example, example_strategy
+from pytest_tfroundtrip.results.report import result_named
+from pytest_tfroundtrip.checks.roundtrip import prepare_subject
+from pytest_tfroundtrip.checks.search import search
+from pytest_tfroundtrip.inputs.specs import signature_from_structure
+from pytest_tfroundtrip.inputs.strategies import Example, example_strategy
 from pytest_tfroundtrip.structure import flatten_with_paths
-from pytest_tfroundtrip.tolerances import Tolerance, tolerance_function
+from pytest_tfroundtrip.results.tolerances import Tolerance, tolerance_function
 
 CLEAN_EXAMPLES = 4
 MATCHES, NEEDS_CLASSES, FAILS = "loads and matches on its own", "needs classes", "fails"

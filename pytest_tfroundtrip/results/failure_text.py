@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pytest_tfroundtrip.compare import OutputComparison
-from pytest_tfroundtrip.report import FAILED, SKIPPED, FormatResult, RoundTripReport
+from pytest_tfroundtrip.results.compare import OutputComparison
+from pytest_tfroundtrip.results.report import FAILED, SKIPPED, FormatResult, RoundTripReport
 
 
 MAX_ERROR_LINES = 12
@@ -14,7 +14,7 @@ def failure_message(report: RoundTripReport) -> str:
     """The ``RoundTripError`` text: every failing format, then the others.
 
     Example:
-        >>> from pytest_tfroundtrip.report import FormatFailure, FormatResult
+        >>> from pytest_tfroundtrip.results.report import FormatFailure, FormatResult
         >>> bad = FormatResult("h5", "failed", failure=FormatFailure("load", "ValueError: Unknown layer"))
         >>> print(failure_message(RoundTripReport((bad,), examples=0)).splitlines()[0])
         Round trip failed for 1 of 1 format: h5

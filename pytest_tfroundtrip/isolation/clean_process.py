@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pytest_tfroundtrip.clean_worker import installed_roots
+from pytest_tfroundtrip.isolation.worker import installed_roots
 
 DEFAULT_TIMEOUT = 180.0
 
@@ -32,7 +32,7 @@ _BOOTSTRAP = """
 import json, sys
 init = json.loads(sys.stdin.readline())
 sys.path.insert(0, init["paths"][0])
-from pytest_tfroundtrip.clean_worker import start
+from pytest_tfroundtrip.isolation.worker import start
 start(init)
 """
 
@@ -73,7 +73,7 @@ def importable_entries(importable: list[str] | None) -> tuple[list[str], list[st
 
 def _own_package_dir(holder: Path) -> str:
     """``holder`` exposing only this package (not the project it may sit in)."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # pytest_tfroundtrip/, above isolation/
     (holder / package.name).symlink_to(package, target_is_directory=True)
     return str(holder)
 

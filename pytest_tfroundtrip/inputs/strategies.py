@@ -19,8 +19,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from pytest_tfroundtrip.errors import RoundTripUsageError
-from pytest_tfroundtrip.arrays import model_strings
-from pytest_tfroundtrip.specs import STRING_DTYPE, InputSpec, ModelSignature
+from pytest_tfroundtrip.inputs.arrays import model_strings
+from pytest_tfroundtrip.inputs.specs import STRING_DTYPE, InputSpec, ModelSignature
 
 MAX_BATCH = 8
 MAX_UNKNOWN_DIM = 8
@@ -86,7 +86,7 @@ def normalise_overrides(signature: ModelSignature, inputs: Any) -> dict[str, Any
 
     Example:
         >>> import numpy as np
-        >>> from pytest_tfroundtrip.specs import InputSpec, ModelSignature
+        >>> from pytest_tfroundtrip.inputs.specs import InputSpec, ModelSignature
         >>> signature = ModelSignature("x", (InputSpec("x", (None, 2), "float32"),))
         >>> sorted(normalise_overrides(signature, np.zeros((1, 2), "float32")))
         ['x']
@@ -161,7 +161,7 @@ def example_strategy(
     vary per example.
 
     Example:
-        >>> from pytest_tfroundtrip.specs import InputSpec, ModelSignature
+        >>> from pytest_tfroundtrip.inputs.specs import InputSpec, ModelSignature
         >>> signature = ModelSignature("x", (InputSpec("x", (None, 3), "float32"),))
         >>> example_strategy(signature).example().arrays["x"].shape[1]
         3

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 
 from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.audit import attribute_state, tracked_variable_ids
+from pytest_tfroundtrip.checks.config_audit import attribute_state, tracked_variable_ids
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats.base import Subject, call_keras_model, fresh_model_like
-from pytest_tfroundtrip.specs import STRING_DTYPE
+from pytest_tfroundtrip.inputs.specs import STRING_DTYPE
 from pytest_tfroundtrip.structure import flatten_with_paths, map_leaves
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from pytest_tfroundtrip.specs import STRING_DTYPE, InputSpec, ModelSignature, model_input_structure
+from pytest_tfroundtrip.inputs.specs import STRING_DTYPE, InputSpec, ModelSignature, model_input_structure
 from pytest_tfroundtrip.structure import flatten_with_paths
 
 DEFAULT_INT_RANGE = (-1000, 1000)
@@ -25,7 +25,7 @@ def infer_domains(model: Any, signature: ModelSignature) -> ModelSignature:
         >>> import keras
         >>> ids = keras.Input((5,), dtype="int32")
         >>> model = keras.Model(ids, keras.layers.Embedding(50, 4)(ids))
-        >>> from pytest_tfroundtrip.specs import signature_from_model
+        >>> from pytest_tfroundtrip.inputs.specs import signature_from_model
         >>> infer_domains(model, signature_from_model(model)).specs[0].int_range
         (0, 49)
     """

@@ -1,0 +1,1 @@
+"""Comparing outputs, tolerances, result objects and failure text."""
