@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pytest_tfroundtrip.checks.search import search
+from pytest_tfroundtrip.checks.search import SearchPlan, search
 from pytest_tfroundtrip.inputs.specs import InputSpec, ModelSignature
 from pytest_tfroundtrip.inputs.strategies import example_strategy
 from pytest_tfroundtrip.results.tolerances import default_tolerance
@@ -34,9 +34,9 @@ def run(reloaded, perturbed_formats, calls=None):
             calls.append(1)
         return sensitive(arrays)
 
-    return search(reference, reloaded, lambda outputs: outputs, {name: graph_tolerance for name in reloaded},
-                  example_strategy(SIGNATURE), max_examples=10, seed=0,
-                  perturbation_for={name: STEP for name in perturbed_formats})
+    return search(SearchPlan(reference, reloaded, lambda outputs: outputs, {name: graph_tolerance for name in reloaded},
+                             example_strategy(SIGNATURE), max_examples=10, seed=0,
+                             perturbation_for={name: STEP for name in perturbed_formats}))
 
 
 def test_ill_conditioned_inputs_are_not_blamed_on_reassociating_formats():
@@ -57,8 +57,8 @@ def test_a_real_defect_is_still_caught_on_well_conditioned_inputs():
     def defective(arrays):
         return {"y": arrays["x"] * 2.5}
 
-    outcome = search(reference, {"graph": defective}, lambda outputs: outputs, {"graph": graph_tolerance},
-                     example_strategy(SIGNATURE), max_examples=10, seed=0, perturbation_for={"graph": STEP})
+    outcome = search(SearchPlan(reference, {"graph": defective}, lambda outputs: outputs, {"graph": graph_tolerance},
+                                example_strategy(SIGNATURE), max_examples=10, seed=0, perturbation_for={"graph": STEP}))
     assert set(outcome.findings) == {"graph"}
     assert outcome.stats["graph"].ill_conditioned == 0
 
@@ -75,9 +75,9 @@ def test_every_failing_format_is_found_each_with_its_input():
             raise ValueError("fixed batch")
         return reference(arrays)
 
-    outcome = search(reference, {"a": wrong_when_large, "b": wrong_batch, "ok": reference}, lambda o: o,
-                     {n: graph_tolerance for n in ("a", "b", "ok")}, example_strategy(SIGNATURE),
-                     max_examples=30, seed=1)
+    outcome = search(SearchPlan(reference, {"a": wrong_when_large, "b": wrong_batch, "ok": reference}, lambda o: o,
+                                {n: graph_tolerance for n in ("a", "b", "ok")}, example_strategy(SIGNATURE),
+                                max_examples=30, seed=1))
     assert set(outcome.findings) == {"a", "b"}
     assert outcome.findings["b"].error == "ValueError: fixed batch"
     assert outcome.findings["b"].example.arrays["x"].shape[0] == 2  # shrunk to the smallest failing batch

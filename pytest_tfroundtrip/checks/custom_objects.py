@@ -27,7 +27,7 @@ from pytest_tfroundtrip.formats.base import Subject, call_keras_model
 from pytest_tfroundtrip.arguments import existing_dir, validate_max_examples, validate_seed
 from pytest_tfroundtrip.results.report import result_named
 from pytest_tfroundtrip.checks.roundtrip import prepare_subject
-from pytest_tfroundtrip.checks.search import search
+from pytest_tfroundtrip.checks.search import SearchPlan, search
 from pytest_tfroundtrip.inputs.specs import signature_from_structure
 from pytest_tfroundtrip.inputs.strategies import Example, example_strategy
 from pytest_tfroundtrip.structure import flatten_with_paths
@@ -168,9 +168,9 @@ def _rebuilt_layer_findings(layer: Any, max_examples: int, seed: int | None, exp
     def outputs_of(target: Any):  # type: ignore[no-untyped-def]
         return lambda arrays: {p or "output": np.asarray(v) for p, v in flatten_with_paths(target(subject.input_tensors(arrays)))}
 
-    outcome = search(outputs_of(layer), {"rebuilt": outputs_of(rebuilt)}, lambda outputs: outputs,
-                     {"rebuilt": lambda output, dtype: Tolerance(0.0, 0.0)}, example_strategy(subject.signature),
-                     max_examples=max_examples, seed=seed)
+    outcome = search(SearchPlan(outputs_of(layer), {"rebuilt": outputs_of(rebuilt)}, lambda outputs: outputs,
+                                {"rebuilt": lambda output, dtype: Tolerance(0.0, 0.0)}, example_strategy(subject.signature),
+                                max_examples=max_examples, seed=seed))
     finding = outcome.findings.get("rebuilt")
     if (finding is None or explained) and not differing:
         return []

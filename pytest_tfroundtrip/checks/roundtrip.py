@@ -24,7 +24,7 @@ from pytest_tfroundtrip.results.report import (
     CALL, FAILED, LOAD, MISMATCH, PASSED, SAVE, SKIPPED, FormatFailure, FormatResult, RoundTripReport,
 )
 from pytest_tfroundtrip.results.failure_text import failure_message
-from pytest_tfroundtrip.checks.search import Finding, SearchOutcome, search
+from pytest_tfroundtrip.checks.search import Finding, SearchOutcome, SearchPlan, search
 from pytest_tfroundtrip.inputs.specs import signature_from_model
 from pytest_tfroundtrip.inputs.strategies import Example, example_strategy, normalise_overrides
 from pytest_tfroundtrip.results.tolerances import (
@@ -86,7 +86,7 @@ def check_roundtrip(
         else:
             reloaded[fmt.name], results[fmt.name] = outcome
 
-    outcome = search(
+    outcome = search(SearchPlan(
         reference=lambda arrays: subject.flat_outputs(call_keras_model(subject.model, subject, arrays)),
         reloaded=reloaded,
         flatten=subject.flat_outputs,
@@ -99,7 +99,7 @@ def check_roundtrip(
         perturbation_for={
             name: step for name in reloaded if (step := conditioning_step(get_format(name).tolerance_family)) is not None
         },
-    )
+    ))
     if outcome.model_error is not None:
         error, example = outcome.model_error
         raise RoundTripUsageError(

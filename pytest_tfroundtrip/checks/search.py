@@ -79,29 +79,49 @@ class _ModelRejectsInput(Exception):
         self.error, self.example = error, example
 
 
-def search(
-    reference: Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]],
-    reloaded: Mapping[str, ReloadedCall],
-    flatten: Callable[[object], dict[str, np.ndarray]],
-    tolerance_for: Mapping[str, ToleranceFor],
-    strategy: SearchStrategy[Example],
-    max_examples: int,
-    seed: int | None,
-    perturbation_for: Mapping[str, float] | None = None,
-) -> SearchOutcome:
-    """Search for inputs on which a reloaded format differs from the model.
+@dataclass(frozen=True)
+class SearchPlan:
+    """What one search compares, on which inputs, with which tolerances.
 
-    Formats in ``perturbation_for`` (graph and TFLite, which reassociate sums
-    and fold weights) are not judged on inputs where the model is
-    ill-conditioned: a relative change of the float inputs by that format's
-    step moves the original model's output beyond that format's tolerance.
+    ``reference`` computes the original model's flat outputs; ``reloaded``
+    maps format names to reloaded calls, whose outputs ``flatten`` turns into
+    the same flat form.  Formats in ``perturbation_for`` (graph and TFLite,
+    which reassociate sums and fold weights) are not judged on inputs where
+    the model is ill-conditioned: a relative change of the float inputs by
+    that format's step moves the original model's output beyond that format's
+    tolerance.
+
+    Example:
+        >>> import numpy as np
+        >>> from pytest_tfroundtrip.inputs.specs import InputSpec, ModelSignature
+        >>> from pytest_tfroundtrip.inputs.strategies import example_strategy
+        >>> from pytest_tfroundtrip.results.tolerances import Tolerance
+        >>> double = lambda arrays: {"y": arrays["x"] * 2}
+        >>> plan = SearchPlan(double, {"copy": double}, lambda outputs: outputs,
+        ...                   {"copy": lambda output, dtype: Tolerance(0.0, 0.0)},
+        ...                   example_strategy(ModelSignature("x", (InputSpec("x", (None, 2), "float32"),))),
+        ...                   max_examples=3, seed=0)
+        >>> search(plan).findings
+        {}
     """
-    outcome = SearchOutcome(stats={name: FormatStats() for name in reloaded})
+
+    reference: Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]]
+    reloaded: Mapping[str, ReloadedCall]
+    flatten: Callable[[object], dict[str, np.ndarray]]
+    tolerance_for: Mapping[str, ToleranceFor]
+    strategy: SearchStrategy[Example]
+    max_examples: int
+    seed: int | None
+    perturbation_for: Mapping[str, float] = field(default_factory=dict)
+
+
+def search(plan: SearchPlan) -> SearchOutcome:
+    """Search for inputs on which a reloaded format differs from the model."""
+    outcome = SearchOutcome(stats={name: FormatStats() for name in plan.reloaded})
     cache: dict[str, dict[str, np.ndarray]] = {}
-    pending = dict(reloaded)
+    pending = dict(plan.reloaded)
     while pending:
-        result = _one_run(reference, pending, flatten, tolerance_for, strategy, max_examples, seed, cache, outcome.stats,
-                          dict(perturbation_for or {}))
+        result = _one_run(plan, pending, cache, outcome.stats)
         if isinstance(result, _NotDeterministic):
             outcome.nondeterminism = (result.comparison, result.example)
             break
@@ -117,17 +137,12 @@ def search(
 
 
 def _one_run(
-    reference: Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]],
+    plan: SearchPlan,
     pending: Mapping[str, ReloadedCall],
-    flatten: Callable[[object], dict[str, np.ndarray]],
-    tolerance_for: Mapping[str, ToleranceFor],
-    strategy: SearchStrategy[Example],
-    max_examples: int,
-    seed: int | None,
     cache: dict[str, dict[str, np.ndarray]],
     stats: dict[str, FormatStats],
-    perturbation_for: Mapping[str, float],
 ) -> dict[str, Finding] | _NotDeterministic | _ModelRejectsInput:
+    reference, tolerance_for, perturbation_for = plan.reference, plan.tolerance_for, plan.perturbation_for
     failing_seen: set[str] = set()
     last_raised: list[Exception] = []
 
@@ -149,7 +164,7 @@ def _one_run(
         for name in names:
             started = time.perf_counter()
             try:
-                actual = flatten(pending[name](example.arrays))
+                actual = plan.flatten(pending[name](example.arrays))
             except Exception as error:
                 findings[name] = Finding(example, error=f"{type(error).__name__}: {error}")
                 continue
@@ -176,7 +191,7 @@ def _one_run(
         raise error
 
     run = settings(
-        max_examples=max_examples,
+        max_examples=plan.max_examples,
         deadline=None,
         database=None,
         report_multiple_bugs=False,
@@ -184,9 +199,9 @@ def _one_run(
         verbosity=Verbosity.quiet,
         phases=(Phase.explicit, Phase.generate, Phase.shrink),
         print_blob=False,
-    )(given(strategy)(check))
-    if seed is not None:
-        run = hypothesis_seed(seed)(run)
+    )(given(plan.strategy)(check))
+    if plan.seed is not None:
+        run = hypothesis_seed(plan.seed)(run)
     try:
         run()
     except _FoundFailures as found:
