@@ -24,7 +24,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from pytest_tfroundtrip.formats import all_formats  # noqa: E402
-from pytest_tfroundtrip.checks.roundtrip import prepare_subject  # noqa: E402
+from pytest_tfroundtrip.checks.subject import prepare_subject  # noqa: E402
 from pytest_tfroundtrip.inputs.strategies import example_strategy  # noqa: E402
 from pytest_tfroundtrip.results.tolerances import default_tolerance  # noqa: E402
 
@@ -57,7 +57,7 @@ MODELS = {
 def measure(name: str, examples: int) -> None:
     keras.utils.set_random_seed(0)
     model = MODELS[name]()
-    subject, _ = prepare_subject(model, None)
+    subject = prepare_subject(model, None).subject
     strategy = example_strategy(subject.signature, max_batch=4)
     drawn = [strategy.example() for _ in range(examples)]
     expected = [subject.flat_outputs(model(subject.input_tensors(e.arrays), training=False)) for e in drawn]

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from pytest_tfroundtrip.inputs.arrays import model_strings
 from pytest_tfroundtrip.errors import RoundTripError, describe_exception
 from pytest_tfroundtrip.formats import get_format
 from pytest_tfroundtrip.formats.base import ReloadedCall, Subject
+from pytest_tfroundtrip.inputs.arrays import model_strings
 
 
 class FormatUnavailable(Exception):
@@ -56,13 +56,13 @@ def reload_model(model: Any, format: str, directory: str | Path, *, input_signat
         (4, 2)
     """
     __tracebackhide__ = True
-    from pytest_tfroundtrip.checks.roundtrip import prepare_subject
+    from pytest_tfroundtrip.checks.subject import prepare_subject
 
     fmt = get_format(format)
     reason = fmt.unavailable_reason()
     if reason is not None:
         raise FormatUnavailable(f"format {format!r} is not available here: {reason}")
-    subject, _notes = prepare_subject(model, input_signature)
+    subject = prepare_subject(model, input_signature).subject
     target = Path(directory) / fmt.name
     target.mkdir(parents=True, exist_ok=True)
     stage = "saving"

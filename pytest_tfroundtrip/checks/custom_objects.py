@@ -15,23 +15,33 @@ from hypothesis import Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 
 from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.inputs.arrays import model_strings, savable
-from pytest_tfroundtrip.checks.config_audit import (
-    Finding, attribute_state, audit_config, custom_objects_in, lambda_layers_in, registration_finding, untracked_variables,
+from pytest_tfroundtrip.arguments import (
+    existing_dir,
+    validate_max_examples,
+    validate_seed,
 )
-from pytest_tfroundtrip.isolation.clean_process import DEFAULT_TIMEOUT, shared_worker
-from pytest_tfroundtrip.results.compare import compare_outputs
+from pytest_tfroundtrip.checks.config_audit import (
+    Finding,
+    attribute_state,
+    audit_config,
+    custom_objects_in,
+    lambda_layers_in,
+    registration_finding,
+    untracked_variables,
+)
+from pytest_tfroundtrip.checks.search import SearchPlan, search
+from pytest_tfroundtrip.checks.subject import prepare_subject
 from pytest_tfroundtrip.errors import RoundTripError
 from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
 from pytest_tfroundtrip.formats.base import Subject, call_keras_model
-from pytest_tfroundtrip.arguments import existing_dir, validate_max_examples, validate_seed
-from pytest_tfroundtrip.results.report import result_named
-from pytest_tfroundtrip.checks.roundtrip import prepare_subject
-from pytest_tfroundtrip.checks.search import SearchPlan, search
+from pytest_tfroundtrip.inputs.arrays import model_strings, savable
 from pytest_tfroundtrip.inputs.specs import signature_from_structure
 from pytest_tfroundtrip.inputs.strategies import Example, example_strategy
-from pytest_tfroundtrip.structure import flatten_with_paths
+from pytest_tfroundtrip.isolation.clean_process import DEFAULT_TIMEOUT, shared_worker
+from pytest_tfroundtrip.results.compare import compare_outputs
+from pytest_tfroundtrip.results.report import result_named
 from pytest_tfroundtrip.results.tolerances import Tolerance, tolerance_function
+from pytest_tfroundtrip.structure import flatten_with_paths
 
 CLEAN_EXAMPLES = 4
 MATCHES, NEEDS_CLASSES, FAILS = "loads and matches on its own", "needs classes", "fails"
@@ -98,7 +108,7 @@ def check_custom_objects(
     requested = parse_format_names(formats)
     examples = validate_max_examples(max_examples)
     validate_seed(seed)
-    subject, _notes = prepare_subject(model, input_signature)
+    subject = prepare_subject(model, input_signature).subject
     custom = custom_objects_in(model)
     findings: list[Finding] = []
     for obj in custom:
@@ -209,8 +219,7 @@ def _clean_process_results(subject: Subject, chosen: list[Any], importable: list
             payload[f"{index}/{name}"] = savable(array)
     np.savez(inputs_file, **payload)
     expected = [subject.flat_outputs(call_keras_model(subject.model, subject, e.arrays)) for e in examples]
-    specs = [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype, "int_range": s.int_range,
-              "vocabulary": list(s.vocabulary) if s.vocabulary is not None else None} for s in subject.signature.specs]
+    specs = [s.as_dict() for s in subject.signature.specs]
     results = []
     for fmt in chosen:
         directory = workdir / fmt.name

@@ -19,18 +19,33 @@ from typing import Any
 import numpy as np
 
 from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, describe_exception
+from pytest_tfroundtrip.arguments import (
+    existing_dir,
+    validate_positive_int,
+    validate_seed,
+)
+from pytest_tfroundtrip.checks.resume_diagnosis import Divergence, diagnose
+from pytest_tfroundtrip.checks.subject import prepare_subject
+from pytest_tfroundtrip.checks.training import (
+    align_random_state,
+    copy_with_state,
+    generated_data,
+    make_batches,
+    python_state,
+    rebuild_compiled,
+    require_compiled,
+    state_of,
+    train_steps,
+)
+from pytest_tfroundtrip.errors import (
+    RoundTripError,
+    RoundTripUsageError,
+    describe_exception,
+)
 from pytest_tfroundtrip.formats import all_formats, parse_format_names
 from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject
 from pytest_tfroundtrip.results.report import FAILED, PASSED, SKIPPED, result_named
-from pytest_tfroundtrip.checks.resume_diagnosis import Divergence, diagnose
-from pytest_tfroundtrip.arguments import existing_dir, validate_positive_int, validate_seed
-from pytest_tfroundtrip.checks.roundtrip import prepare_subject
 from pytest_tfroundtrip.results.tolerances import validate_tolerance_argument
-from pytest_tfroundtrip.checks.training import (
-    align_random_state, copy_with_state, generated_data, make_batches, python_state, rebuild_compiled,
-    require_compiled, state_of, train_steps,
-)
 
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 1e-7
@@ -114,7 +129,7 @@ def check_resume_training(
     validate_tolerance_argument("atol", atol)
     validate_seed(seed)
     require_compiled(model)
-    subject, _notes = prepare_subject(model, input_signature)
+    subject = prepare_subject(model, input_signature).subject
     seed = 0 if seed is None else seed
     total = steps_before + steps_after
     if (x is None) != (y is None):

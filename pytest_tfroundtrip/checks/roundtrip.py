@@ -11,22 +11,41 @@ from typing import Any
 
 import numpy as np
 
-from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.inputs.domains import infer_domains
-from pytest_tfroundtrip.inputs.arrays import savable
-from pytest_tfroundtrip.arguments import existing_dir, validate_max_examples, validate_seed
-from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, describe_exception
+from pytest_tfroundtrip.arguments import (
+    existing_dir,
+    validate_max_examples,
+    validate_seed,
+)
+from pytest_tfroundtrip.checks.search import Finding, SearchOutcome, SearchPlan, search
+from pytest_tfroundtrip.checks.subject import prepare_subject
+from pytest_tfroundtrip.errors import (
+    RoundTripError,
+    RoundTripUsageError,
+    describe_exception,
+)
 from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
 from pytest_tfroundtrip.formats.base import (
-    ReloadedCall, RoundTripFormat, Subject, call_keras_model, minimal_arrays, output_template_of,
+    ReloadedCall,
+    RoundTripFormat,
+    Subject,
+    call_keras_model,
 )
-from pytest_tfroundtrip.results.report import (
-    CALL, FAILED, LOAD, MISMATCH, PASSED, SAVE, SKIPPED, FormatFailure, FormatResult, RoundTripReport,
-)
+from pytest_tfroundtrip.inputs.arrays import savable
+from pytest_tfroundtrip.inputs.probing import inputs_code
+from pytest_tfroundtrip.inputs.strategies import Example, example_strategy
 from pytest_tfroundtrip.results.failure_text import failure_message
-from pytest_tfroundtrip.checks.search import Finding, SearchOutcome, SearchPlan, search
-from pytest_tfroundtrip.inputs.specs import signature_from_model
-from pytest_tfroundtrip.inputs.strategies import Example, example_strategy, normalise_overrides
+from pytest_tfroundtrip.results.report import (
+    CALL,
+    FAILED,
+    LOAD,
+    MISMATCH,
+    PASSED,
+    SAVE,
+    SKIPPED,
+    FormatFailure,
+    FormatResult,
+    RoundTripReport,
+)
 from pytest_tfroundtrip.results.tolerances import (
     ToleranceArgument,
     check_override_names,
@@ -34,6 +53,7 @@ from pytest_tfroundtrip.results.tolerances import (
     tolerance_function,
     validate_tolerance_argument,
 )
+
 
 def check_roundtrip(
     model: Any,
@@ -70,10 +90,10 @@ def check_roundtrip(
     validate_tolerance_argument("atol", atol)
     examples = validate_max_examples(max_examples)
     validate_seed(seed)
-    subject, notes = prepare_subject(model, input_signature)
+    prepared = prepare_subject(model, input_signature, inputs)
+    subject, overrides, notes = prepared.subject, prepared.overrides, list(prepared.notes)
     check_override_names("rtol", rtol, subject.output_names)
     check_override_names("atol", atol, subject.output_names)
-    overrides = normalise_overrides(subject.signature, inputs)
     chosen, skipped = _choose_formats(requested, subject)
 
     workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-", dir=existing_dir(artifacts_dir)))
@@ -103,8 +123,9 @@ def check_roundtrip(
     if outcome.model_error is not None:
         error, example = outcome.model_error
         raise RoundTripUsageError(
-            f"the original model raised {type(error).__name__} on a generated input ({example.summary()}): {error}. "
-            "Narrow the inputs with inputs= (a hypothesis strategy or arrays per input) or input_signature="
+            f"the original model raised {type(error).__name__} on a generated input ({example.summary()}): {error}\n"
+            f"The inputs were drawn from: {subject.signature.describe()}. Narrow them with inputs=, for example:\n\n"
+            f"{inputs_code(subject.signature, overrides)}"
         ) from error
     results.update(_search_results(outcome, results, workdir))
     report = RoundTripReport(
@@ -122,46 +143,6 @@ def check_roundtrip(
         shutil.rmtree(workdir, ignore_errors=True)
         report = _without_artifacts(report)
     return report
-
-
-def prepare_subject(model: Any, input_signature: Any) -> tuple[Subject, list[str]]:
-    """Validate the model, read its signature, and name its outputs.
-
-    An unbuilt model with an ``input_signature`` is checked through a copy
-    built from that signature: building the user's model would modify it.
-    """
-    keras = _lazy.keras()
-    if not isinstance(model, keras.Model):
-        raise RoundTripUsageError(
-            f"check_roundtrip takes a keras.Model, got {type(model).__module__}.{type(model).__qualname__}: "
-            f"{_short_repr(model)}. Wrap layers in a model (keras.Sequential([keras.Input(shape), layer]))."
-        )
-    notes: list[str] = []
-    if not model.built:
-        if input_signature is None:
-            raise RoundTripUsageError(
-                f"model {model.name!r} is not built, so its inputs and weights are unknown. "
-                "Call it on an input, call model.build(input_shape), or pass input_signature="
-            )
-        signature = infer_domains(model, signature_from_model(model, input_signature))
-        model = keras.models.clone_model(model)
-        notes.append("the model was not built: a copy built from input_signature was checked")
-        call_keras_model(model, Subject(model, signature, None), minimal_arrays(signature))
-    signature = infer_domains(model, signature_from_model(model, input_signature))
-    probe = Subject(model, signature, None, input_signature)
-    try:
-        outputs = call_keras_model(model, probe, minimal_arrays(signature))
-    except Exception as error:
-        raise RoundTripUsageError(
-            f"the model cannot be called on an input matching its signature ({signature.describe()}): "
-            f"{type(error).__name__}: {error}. Pass input_signature= describing what the model takes."
-        ) from error
-    return Subject(model, signature, output_template_of(model, outputs), input_signature), notes
-
-
-def _short_repr(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _choose_formats(requested: list[str] | None, subject: Subject) -> tuple[list[RoundTripFormat], dict[str, FormatResult]]:

@@ -127,22 +127,12 @@ def fresh_model_like(subject: Subject) -> Any:
             "Weights-only formats need a model rebuildable from get_config()/from_config()."
         ) from error
     if not fresh.built or not fresh.weights and subject.model.weights:
-        call_keras_model(fresh, subject, minimal_arrays(subject.signature))
+        from pytest_tfroundtrip.inputs.probing import (
+            probe_arrays,  # imports hypothesis: not at plugin load
+        )
+
+        call_keras_model(fresh, subject, probe_arrays(subject.signature))
     return fresh
-
-
-def minimal_arrays(signature: ModelSignature) -> dict[str, np.ndarray]:
-    """Batch 1, unknown dimensions 1, values zero / first vocabulary entry."""
-    arrays = {}
-    for spec in signature.specs:
-        shape = tuple(1 if dim is None else dim for dim in spec.shape)
-        if spec.dtype == STRING_DTYPE:
-            first = spec.vocabulary[0] if spec.vocabulary else ""
-            arrays[spec.name] = np.full(shape, first, dtype=object)
-        else:
-            low = spec.int_range[0] if spec.int_range else 0
-            arrays[spec.name] = np.full(shape, low if spec.vocabulary is None else spec.vocabulary[0]).astype(spec.dtype)
-    return arrays
 
 
 class CannotResumeTraining(Exception):

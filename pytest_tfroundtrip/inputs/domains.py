@@ -1,25 +1,38 @@
 """Infer the values a model accepts for each input from the layers consuming it.
 
-An ``Embedding(input_dim=100)`` accepts integers in [0, 99]; a ``StringLookup``
-accepts any string but only its vocabulary exercises the learned rows.  Inputs
-are generated inside these domains (plus out-of-vocabulary values where the
-layer maps them to an OOV bucket).
+An ``Embedding(input_dim=100)`` accepts integers in [0, 99], also when it sits
+inside another layer (keras-hub's ``TokenAndPositionEmbedding`` holds a
+``ReversibleEmbedding``, a subclass of ``Embedding``); a ``StringLookup``
+accepts any string but only its vocabulary exercises the learned rows; a
+position embedding bounds the sequence length; inputs named like masks
+(``padding_mask``, ``attention_mask``) take 0/1 with at least one kept
+position per row.  What static inference cannot tell, :mod:`probing` finds
+out by calling the model.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from pytest_tfroundtrip.inputs.specs import STRING_DTYPE, InputSpec, ModelSignature, model_input_structure
+from pytest_tfroundtrip import _lazy
+from pytest_tfroundtrip.inputs.specs import (
+    STRING_DTYPE,
+    InputSpec,
+    ModelSignature,
+    model_input_structure,
+)
 from pytest_tfroundtrip.structure import flatten_with_paths
 
 DEFAULT_INT_RANGE = (-1000, 1000)
 OUT_OF_VOCABULARY_STRINGS = ("", "out-of-vocabulary", "ünïcödé ✓")
+_MASK_NAME = re.compile(r"(^|[_/.-])(padding_|attention_|input_|sequence_|token_)?mask$", re.IGNORECASE)
 
 
 def infer_domains(model: Any, signature: ModelSignature) -> ModelSignature:
-    """Attach integer ranges and vocabularies to ``signature``'s specs.
+    """Attach integer ranges, vocabularies, mask roles and length bounds to ``signature``'s specs.
 
     Example:
         >>> import keras
@@ -33,14 +46,32 @@ def infer_domains(model: Any, signature: ModelSignature) -> ModelSignature:
     if len(consumers) != len(signature.specs):
         consumers = [[] for _ in signature.specs]
     all_layers = _all_layers(model)
+    length_bound = _sequence_length_bound(all_layers)
     specs = []
     for spec, direct in zip(signature.specs, consumers):
-        if not (_is_integer(spec.dtype) or spec.dtype == STRING_DTYPE):
-            specs.append(spec)
-            continue
-        layers = direct or _fallback_layers(all_layers, spec.dtype)
-        specs.append(_narrow(spec, layers))
+        if is_mask_like(spec):
+            spec = replace(spec, role="mask", int_range=None if spec.dtype == "bool" else (0, 1),
+                           domain_source=f"the input name {spec.name!r}")
+        elif _is_integer(spec.dtype) or spec.dtype == STRING_DTYPE:
+            layers = list(_with_nested(direct)) or _lookup_layers(all_layers, spec.dtype)
+            spec = _narrow(spec, layers)
+        if length_bound is not None and len(spec.shape) >= 2 and spec.shape[1] is None:
+            bound, _label = length_bound
+            spec = replace(spec, max_dims=(None, bound) + (None,) * (len(spec.shape) - 2))
+        specs.append(spec)
     return signature.with_specs(specs)
+
+
+def is_mask_like(spec: InputSpec) -> bool:
+    """An integer or boolean input named like a padding or attention mask.
+
+    Example:
+        >>> is_mask_like(InputSpec("padding_mask", (None, None), "int32"))
+        True
+        >>> is_mask_like(InputSpec("masked_ids", (None, None), "int32"))
+        False
+    """
+    return (spec.dtype == "bool" or _is_integer(spec.dtype)) and bool(_MASK_NAME.search(spec.name))
 
 
 def _is_integer(dtype: str) -> bool:
@@ -52,6 +83,13 @@ def _all_layers(model: Any) -> list[Any]:
     if flatten is None:
         return []
     return list(flatten(include_self=False, recursive=True))
+
+
+def _with_nested(layers: list[Any]) -> Iterator[Any]:
+    """Each layer, then the layers nested inside it (sub-layers, functional sub-models)."""
+    for layer in layers:
+        yield layer
+        yield from _all_layers(layer)
 
 
 def _consumers_in_flat_order(model: Any) -> list[list[Any]]:
@@ -71,25 +109,39 @@ def _consumers_in_flat_order(model: Any) -> list[list[Any]]:
     return consumers
 
 
-def _fallback_layers(layers: list[Any], dtype: str) -> list[Any]:
+def _sequence_length_bound(layers: list[Any]) -> tuple[int, str] | None:
+    """The shortest ``sequence_length`` of a learned position embedding (keras-hub's and similar)."""
+    bounds = [
+        (int(layer.sequence_length), f"{type(layer).__name__} {layer.name!r}")
+        for layer in layers
+        if type(layer).__name__.endswith("PositionEmbedding") and isinstance(getattr(layer, "sequence_length", None), int)
+    ]
+    return min(bounds) if bounds else None
+
+
+def _lookup_layers(layers: list[Any], dtype: str) -> list[Any]:
     """Without a graph (subclassed models), use the model's lookup layers."""
-    wanted = ("Embedding", "CategoryEncoding", "IntegerLookup") if dtype != STRING_DTYPE else ("StringLookup", "TextVectorization")
-    return [layer for layer in layers if type(layer).__name__ in wanted]
+    keras = _lazy.keras()
+    wanted: tuple[type, ...] = (
+        (keras.layers.Embedding, keras.layers.CategoryEncoding, keras.layers.IntegerLookup) if dtype != STRING_DTYPE
+        else (keras.layers.StringLookup, keras.layers.TextVectorization)
+    )
+    return [layer for layer in layers if isinstance(layer, wanted)]
 
 
 def _narrow(spec: InputSpec, layers: list[Any]) -> InputSpec:
+    keras = _lazy.keras()
     for layer in layers:
-        kind = type(layer).__name__
-        label = f"{kind} {layer.name!r}"
-        if kind == "Embedding" and _is_integer(spec.dtype):
+        label = f"{type(layer).__name__} {layer.name!r}"
+        if isinstance(layer, keras.layers.Embedding) and _is_integer(spec.dtype):
             return replace(spec, int_range=(0, int(layer.input_dim) - 1), domain_source=label)
-        if kind == "CategoryEncoding" and _is_integer(spec.dtype):
+        if isinstance(layer, keras.layers.CategoryEncoding) and _is_integer(spec.dtype):
             return replace(spec, int_range=(0, int(layer.num_tokens) - 1), domain_source=label)
-        if kind in ("IntegerLookup", "StringLookup"):
+        if isinstance(layer, (keras.layers.IntegerLookup, keras.layers.StringLookup)):
             vocabulary = tuple(_plain(v) for v in layer.get_vocabulary(include_special_tokens=False))
             extra = _out_of_vocabulary(spec.dtype, vocabulary)
             return replace(spec, vocabulary=vocabulary + extra, domain_source=label)
-        if kind == "TextVectorization" and spec.dtype == STRING_DTYPE:
+        if isinstance(layer, keras.layers.TextVectorization) and spec.dtype == STRING_DTYPE:
             words = tuple(w for w in (_plain(v) for v in layer.get_vocabulary(include_special_tokens=False)) if w)
             return replace(spec, vocabulary=words + ("unseenword",), free_text=True, domain_source=label)
     if _is_integer(spec.dtype):

@@ -14,7 +14,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pytest_tfroundtrip.errors import RoundTripUsageError
-from pytest_tfroundtrip.structure import describe_structure, flatten_with_paths, pack_like
+from pytest_tfroundtrip.structure import (
+    describe_structure,
+    flatten_with_paths,
+    pack_like,
+)
 
 STRING_DTYPE = "string"
 
@@ -25,6 +29,9 @@ class InputSpec:
 
     ``int_range`` (inclusive bounds) and ``vocabulary`` narrow the values that
     generated inputs take, so that they stay inside what the model accepts.
+    ``role`` is ``"mask"`` for attention/padding masks (0/1 or boolean, at
+    least one kept position per row).  ``max_dims`` bounds unknown dimensions
+    (for example a position embedding's sequence length), per axis.
 
     Example:
         >>> InputSpec("pixels", (None, 784), "float32").describe()
@@ -38,6 +45,35 @@ class InputSpec:
     vocabulary: tuple[Any, ...] | None = None
     free_text: bool = False
     domain_source: str | None = field(default=None, compare=False)
+    role: str | None = None
+    max_dims: tuple[int | None, ...] | None = None
+
+    def bound_of(self, axis: int) -> int | None:
+        """The largest size axis ``axis`` may take, if the model bounds it."""
+        return self.max_dims[axis] if self.max_dims is not None and axis < len(self.max_dims) else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values (for JSON), rebuilt by :meth:`from_dict`.
+
+        Example:
+            >>> spec = InputSpec("ids", (None, None), "int32", int_range=(0, 9), max_dims=(None, 32))
+            >>> InputSpec.from_dict(spec.as_dict()) == spec
+            True
+        """
+        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype,
+                "int_range": list(self.int_range) if self.int_range is not None else None,
+                "vocabulary": list(self.vocabulary) if self.vocabulary is not None else None,
+                "free_text": self.free_text, "domain_source": self.domain_source, "role": self.role,
+                "max_dims": list(self.max_dims) if self.max_dims is not None else None}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> InputSpec:
+        def as_tuple(value: Any) -> Any:
+            return tuple(value) if value is not None else None
+
+        return cls(data["name"], tuple(data["shape"]), data["dtype"], as_tuple(data.get("int_range")),
+                   as_tuple(data.get("vocabulary")), bool(data.get("free_text")), data.get("domain_source"),
+                   data.get("role"), as_tuple(data.get("max_dims")))
 
     def describe(self) -> str:
         text = f"{self.name}: shape {_shape_text(self.shape)}, {self.dtype}"
@@ -45,6 +81,11 @@ class InputSpec:
             text += f", values in [{self.int_range[0]}, {self.int_range[1]}]"
         if self.vocabulary is not None:
             text += f", vocabulary of {len(self.vocabulary)}"
+        if self.role == "mask":
+            text += ", a mask (0/1, at least one kept per row)"
+        bounded = [f"axis {axis} at most {bound}" for axis, bound in enumerate(self.max_dims or ()) if bound is not None]
+        if bounded:
+            text += ", " + ", ".join(bounded)
         if self.domain_source:
             text += f" (from {self.domain_source})"
         return text

@@ -178,7 +178,9 @@ def example_strategy(
             arrays[name] = check_override_array(spec, value)
             recipes[name] = "given"
         batch = _batch_of_overrides(arrays) or draw(st.integers(1, max_batch))
-        unknown = draw(st.lists(st.integers(1, max_unknown_dim), min_size=_max_rank(signature), max_size=_max_rank(signature)))
+        given_dims = unknown_dims_of(signature, arrays)
+        unknown = [given_dims.get(axis) or draw(st.integers(1, min(max_unknown_dim, bound or max_unknown_dim)))
+                   for axis, bound in enumerate(axis_bounds(signature))]
         for spec in signature.specs:
             if spec.name in arrays:
                 continue
@@ -195,6 +197,60 @@ def _batch_of_overrides(arrays: Mapping[str, np.ndarray]) -> int | None:
     return batches.pop() if len(batches) == 1 else None
 
 
+def unknown_dims_of(signature: ModelSignature, arrays: Mapping[str, np.ndarray]) -> dict[int, int]:
+    """Sizes that given arrays fix for the unknown dimensions (by axis), so generated inputs match them."""
+    fixed: dict[int, int] = {}
+    for spec in signature.specs:
+        array = arrays.get(spec.name)
+        if array is None:
+            continue
+        for axis, dim in enumerate(spec.shape):
+            if axis and dim is None and axis < array.ndim:
+                fixed.setdefault(axis, int(array.shape[axis]))
+    return fixed
+
+
+def axis_bounds(signature: ModelSignature) -> list[int | None]:
+    """Per axis, the smallest bound any input puts on an unknown dimension (None: unbounded).
+
+    Example:
+        >>> from pytest_tfroundtrip.inputs.specs import InputSpec, ModelSignature
+        >>> ids = InputSpec("ids", (None, None), "int32", max_dims=(None, 32))
+        >>> axis_bounds(ModelSignature("ids", (ids,)))
+        [None, 32]
+    """
+    bounds: list[int | None] = [None] * _max_rank(signature)
+    for spec in signature.specs:
+        for axis in range(len(spec.shape)):
+            bound = spec.bound_of(axis)
+            if bound is not None:
+                bounds[axis] = bound if bounds[axis] is None else min(bound, bounds[axis])  # type: ignore[type-var]
+    return bounds
+
+
+MASK_KINDS = ("all kept", "prefix", "random")
+
+
+def mask_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: str, kind: str = "random") -> np.ndarray:
+    """A padding/attention mask: 1 (kept) or 0, at least one kept position per row, as real masks are.
+
+    Example:
+        >>> mask = mask_array(np.random.default_rng(0), (4, 6), "int32", "prefix")
+        >>> bool((mask[:, 0] == 1).all()) and mask.dtype == np.int32
+        True
+    """
+    if kind == "all kept" or len(shape) < 2:
+        kept = np.ones(shape, dtype=bool)
+    elif kind == "prefix":  # right padding: the first n positions are kept
+        lengths = rng.integers(1, shape[-1] + 1, size=shape[:-1])
+        kept = np.arange(shape[-1]) < lengths[..., None]
+    else:
+        kept = rng.random(shape) < 0.6
+        first = rng.integers(0, shape[-1], size=shape[:-1])
+        np.put_along_axis(kept, first[..., None], True, axis=-1)
+    return kept if dtype == "bool" else kept.astype(dtype)
+
+
 def _max_rank(signature: ModelSignature) -> int:
     return max(len(spec.shape) for spec in signature.specs)
 
@@ -203,6 +259,9 @@ def _draw_array(draw: Any, spec: InputSpec, shape: tuple[int, ...]) -> tuple[np.
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     if spec.vocabulary is not None:
         return _vocabulary_array(draw, rng, spec, shape)
+    if spec.role == "mask":
+        kind = draw(st.sampled_from(MASK_KINDS))
+        return mask_array(rng, shape, spec.dtype, kind), f"mask, {kind}"
     if spec.dtype == "bool":
         probability = draw(st.sampled_from((0.5, 0.0, 1.0)))
         return rng.random(shape) < probability, f"bool, p(true)={probability}"

@@ -33,11 +33,7 @@ def _subject(request: dict[str, Any]) -> Any:
     from pytest_tfroundtrip.formats.base import Subject
     from pytest_tfroundtrip.inputs.specs import InputSpec, ModelSignature
 
-    specs = tuple(
-        InputSpec(s["name"], tuple(s["shape"]), s["dtype"], tuple(s["int_range"]) if s["int_range"] else None,
-                  tuple(s["vocabulary"]) if s["vocabulary"] is not None else None)
-        for s in request["specs"]
-    )
+    specs = tuple(InputSpec.from_dict(s) for s in request["specs"])
     model = None
     if request.get("model_config") is not None:
         import keras
@@ -49,8 +45,8 @@ def _subject(request: dict[str, Any]) -> Any:
 def _load_and_call(request: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
 
-    from pytest_tfroundtrip.inputs.arrays import model_strings, savable
     from pytest_tfroundtrip.formats import get_format
+    from pytest_tfroundtrip.inputs.arrays import model_strings, savable
 
     stage = "load"
     try:

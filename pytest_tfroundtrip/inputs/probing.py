@@ -1,0 +1,189 @@
+"""Find out by calling the model what static inference could not tell.
+
+The first call on a model uses :func:`probe_arrays` (batch 1, unknown
+dimensions 1, zero or the smallest value of each domain, masks fully kept,
+and the user's ``inputs=`` where given).  Integer inputs whose range no layer
+told are then tried at both ends of the default range and narrowed, input by
+input, by a binary search for the largest value the model accepts.  A model
+that rejects its inputs gets an error with the ``inputs=`` code to write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from pytest_tfroundtrip.errors import RoundTripUsageError
+from pytest_tfroundtrip.inputs.specs import STRING_DTYPE, InputSpec, ModelSignature
+from pytest_tfroundtrip.inputs.strategies import (
+    axis_bounds,
+    check_override_array,
+    unknown_dims_of,
+)
+
+ModelCall = Callable[[Mapping[str, np.ndarray]], Any]
+PROBED = "probing the model"
+
+
+def given_arrays(signature: ModelSignature, overrides: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """One concrete array per ``inputs=`` override (the simplest value of a strategy).
+
+    Example:
+        >>> from hypothesis import strategies as st
+        >>> from hypothesis.extra import numpy as hnp
+        >>> signature = ModelSignature("x", (InputSpec("x", (None, 2), "int32"),))
+        >>> given_arrays(signature, {"x": hnp.arrays("int32", (1, 2), elements=st.integers(3, 9))})["x"].tolist()
+        [[3, 3]]
+    """
+    from hypothesis import HealthCheck, find, settings
+    from hypothesis import strategies as st
+
+    specs = {spec.name: spec for spec in signature.specs}
+    arrays = {}
+    for name, value in overrides.items():
+        if isinstance(value, st.SearchStrategy):
+            value = find(value, lambda _drawn: True,
+                         settings=settings(database=None, max_examples=10, suppress_health_check=list(HealthCheck)))
+        arrays[name] = check_override_array(specs[name], value)
+    return arrays
+
+
+def probe_arrays(signature: ModelSignature, given: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """The first input a check feeds the model: small, inside every domain, honouring ``given``.
+
+    Example:
+        >>> signature = ModelSignature({"ids": "ids", "padding_mask": "padding_mask"}, (
+        ...     InputSpec("ids", (None, None), "int32", int_range=(0, 9)),
+        ...     InputSpec("padding_mask", (None, None), "int32", role="mask")))
+        >>> {k: v.tolist() for k, v in probe_arrays(signature).items()}
+        {'ids': [[0]], 'padding_mask': [[1]]}
+    """
+    given = dict(given or {})
+    batches = {a.shape[0] for a in given.values() if a.ndim}
+    batch = batches.pop() if len(batches) == 1 else 1
+    dims = unknown_dims_of(signature, given)
+    arrays = {}
+    for spec in signature.specs:
+        if spec.name in given:
+            arrays[spec.name] = given[spec.name]
+            continue
+        shape = tuple(batch if axis == 0 else (dims.get(axis, 1) if dim is None else dim) for axis, dim in enumerate(spec.shape))
+        arrays[spec.name] = smallest_array(spec, shape)
+    return arrays
+
+
+def smallest_array(spec: InputSpec, shape: tuple[int, ...]) -> np.ndarray:
+    """Zero, the lowest value of the range, the first vocabulary entry, or a fully kept mask."""
+    if spec.dtype == STRING_DTYPE:
+        return np.full(shape, spec.vocabulary[0] if spec.vocabulary else "", dtype=object)
+    if spec.role == "mask":
+        return np.ones(shape, dtype=spec.dtype)
+    if spec.vocabulary is not None:
+        return np.full(shape, spec.vocabulary[0]).astype(spec.dtype)
+    low, high = spec.int_range or (0, 0)
+    return np.full(shape, 0 if low <= 0 <= high else low).astype(spec.dtype)
+
+
+def narrow_by_calling(call: ModelCall, signature: ModelSignature, given: Mapping[str, np.ndarray]) -> ModelSignature:
+    """Integer ranges the model accepts, found by calling it; raises with ``inputs=`` code if none works.
+
+    Integer inputs whose range no layer told (the default range), that the
+    user did not give and that are not masks, are checked at both ends of
+    their range and narrowed by binary search where the model rejects them.
+    Each probe is one model call on a batch of 1.
+    """
+    base_error = _rejection(call, probe_arrays(signature, given))
+    if base_error is not None:
+        raise rejected_inputs_error(signature, base_error, given)
+    base = probe_arrays(signature, given)
+    narrowed = []
+    for spec in signature.specs:
+        if not _unknown_integer_range(spec, given):
+            narrowed.append(spec)
+            continue
+        low, high = spec.int_range or (0, 0)
+        accepts = lambda value, name=spec.name: _rejection(call, {**base, name: np.full_like(base[name], value)}) is None  # noqa: E731
+        top = high if accepts(high) else _largest_accepted(accepts, high)
+        bottom = low if low >= 0 or accepts(low) else 0
+        if (bottom, top) != (low, high):
+            spec = replace(spec, int_range=(bottom, top), domain_source=PROBED)
+        narrowed.append(spec)
+    return signature.with_specs(narrowed)
+
+
+def _unknown_integer_range(spec: InputSpec, given: Mapping[str, np.ndarray]) -> bool:
+    return (spec.name not in given and spec.role != "mask" and spec.vocabulary is None and spec.domain_source is None
+            and spec.dtype.startswith(("int", "uint")))
+
+
+def _largest_accepted(accepts: Callable[[int], bool], high: int) -> int:
+    """Binary search in [0, high) for the largest value accepted (0 is known to be, ``high`` is not)."""
+    low, high = 0, high - 1
+    while low < high:
+        middle = (low + high + 1) // 2
+        if accepts(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _rejection(call: ModelCall, arrays: Mapping[str, np.ndarray]) -> BaseException | None:
+    try:
+        call(arrays)
+    except Exception as error:  # the model's own error, shown to the user if nothing works
+        return error
+    return None
+
+
+def rejected_inputs_error(signature: ModelSignature, error: BaseException, given: Mapping[str, np.ndarray]) -> RoundTripUsageError:
+    """A usage error naming the rejected inputs, with the ``inputs=`` code that fixes it."""
+    described = signature.describe()
+    text = f"{type(error).__name__}: {error}".strip()
+    if len(text) > 600:
+        text = text[:597] + "..."
+    usage = RoundTripUsageError(
+        f"the model cannot be called on an input matching its signature ({described}): {text}\n"
+        f"Tell the check what the model takes with inputs= (arrays, or hypothesis strategies), for example:\n\n"
+        f"{inputs_code(signature, given)}"
+    )
+    usage.__cause__ = error
+    return usage
+
+
+def inputs_code(signature: ModelSignature, given: Mapping[str, np.ndarray] | None = None) -> str:
+    """Python code passing ``inputs=`` for every input not already given.
+
+    Example:
+        >>> signature = ModelSignature("ids", (InputSpec("ids", (None, None), "int32", int_range=(0, 99)),))
+        >>> print(inputs_code(signature))
+        from hypothesis import strategies as st
+        from hypothesis.extra import numpy as hnp
+        check_roundtrip(model, inputs={
+            "ids": hnp.arrays("int32", (2, 8), elements=st.integers(0, 99)),  # adjust to what the model takes
+        })
+    """
+    bounds = axis_bounds(signature)
+    lines = ["from hypothesis import strategies as st", "from hypothesis.extra import numpy as hnp",
+             "check_roundtrip(model, inputs={"]
+    for spec in signature.specs:
+        if given and spec.name in given:
+            continue
+        shape = tuple(2 if axis == 0 else (min(8, bounds[axis] or 8) if dim is None else dim) for axis, dim in enumerate(spec.shape))
+        lines.append(f"    {spec.name!r}: {_value_code(spec, shape)},  # adjust to what the model takes".replace("'", '"', 2))
+    lines.append("})")
+    return "\n".join(lines)
+
+
+def _value_code(spec: InputSpec, shape: tuple[int, ...]) -> str:
+    if spec.role == "mask" or spec.dtype == "bool":
+        return f"np.ones({shape}, {spec.dtype!r})".replace("'", '"')
+    if spec.dtype == STRING_DTYPE:
+        return f"np.full({shape}, \"some text\", dtype=object)"
+    if spec.dtype.startswith(("int", "uint")):
+        low, high = spec.int_range if spec.int_range and spec.domain_source else (0, 99)
+        return f"hnp.arrays(\"{spec.dtype}\", {shape}, elements=st.integers({low}, {high}))"
+    return f"hnp.arrays(\"{spec.dtype}\", {shape}, elements=st.floats(-1, 1, width=32))"
