@@ -5,53 +5,30 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pytest_tfroundtrip.arguments import (
-    existing_dir,
-    validate_max_examples,
-    validate_seed,
-)
-from pytest_tfroundtrip.checks.search import Finding, SearchOutcome, SearchPlan, search
+from pytest_tfroundtrip.arguments import existing_dir, validate_max_examples, validate_seed
+from pytest_tfroundtrip.checks.diagnosis import first_differing_layer, weight_difference
+from pytest_tfroundtrip.checks.search import Finding, SearchOutcome, SearchPlan, ToleranceFor, search
 from pytest_tfroundtrip.checks.subject import prepare_subject
-from pytest_tfroundtrip.errors import (
-    RoundTripError,
-    RoundTripUsageError,
-    describe_exception,
-)
+from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, describe_exception
 from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
-from pytest_tfroundtrip.formats.base import (
-    ReloadedCall,
-    RoundTripFormat,
-    Subject,
-    call_keras_model,
-)
-from pytest_tfroundtrip.inputs.arrays import savable
+from pytest_tfroundtrip.formats.base import KerasReload, ReloadedCall, RoundTripFormat, Subject, call_keras_model
+from pytest_tfroundtrip.inputs.arrays import model_strings, savable
 from pytest_tfroundtrip.inputs.probing import inputs_code
 from pytest_tfroundtrip.inputs.strategies import Example, example_strategy
+from pytest_tfroundtrip.results.compare import compare_outputs
 from pytest_tfroundtrip.results.failure_text import failure_message
 from pytest_tfroundtrip.results.report import (
-    CALL,
-    FAILED,
-    LOAD,
-    MISMATCH,
-    PASSED,
-    SAVE,
-    SKIPPED,
-    FormatFailure,
-    FormatResult,
-    RoundTripReport,
+    CALL, FAILED, LOAD, MISMATCH, PASSED, SAVE, SKIPPED, WEIGHTS, FormatFailure, FormatResult, RoundTripReport,
 )
 from pytest_tfroundtrip.results.tolerances import (
-    ToleranceArgument,
-    check_override_names,
-    conditioning_step,
-    tolerance_function,
-    validate_tolerance_argument,
+    ToleranceArgument, check_override_names, conditioning_step, tolerance_function, validate_tolerance_argument,
 )
 
 
@@ -106,13 +83,12 @@ def check_roundtrip(
         else:
             reloaded[fmt.name], results[fmt.name] = outcome
 
+    tolerance_for = {name: tolerance_function(get_format(name).tolerance_family, rtol, atol) for name in reloaded}
     outcome = search(SearchPlan(
         reference=lambda arrays: subject.flat_outputs(call_keras_model(subject.model, subject, arrays)),
         reloaded=reloaded,
         flatten=subject.flat_outputs,
-        tolerance_for={
-            name: tolerance_function(get_format(name).tolerance_family, rtol, atol) for name in reloaded
-        },
+        tolerance_for=tolerance_for,
         strategy=example_strategy(subject.signature, overrides),
         max_examples=examples,
         seed=seed,
@@ -128,6 +104,7 @@ def check_roundtrip(
             f"{inputs_code(subject.signature, overrides)}"
         ) from error
     results.update(_search_results(outcome, results, workdir))
+    results.update(_weight_results(subject, reloaded, results, tolerance_for))
     report = RoundTripReport(
         results=tuple(results[f.name] for f in all_formats() if f.name in results),
         examples=examples,
@@ -196,6 +173,39 @@ def _search_results(outcome: SearchOutcome, results: Mapping[str, FormatResult],
     return updated
 
 
+def _weight_results(
+    subject: Subject, reloaded: Mapping[str, ReloadedCall], results: Mapping[str, FormatResult],
+    tolerance_for: Mapping[str, ToleranceFor],
+) -> dict[str, FormatResult]:
+    """For reloads into a Keras model: every weight by path, and the first layer whose output differs."""
+    updated = {}
+    for name, call in reloaded.items():
+        result = results[name]
+        if not isinstance(call, KerasReload) or result.status == SKIPPED:
+            continue
+        weights = weight_difference(subject.model, call)
+        failure = result.failure
+        if failure is None:
+            if weights.ok:
+                continue
+            failure = FormatFailure(WEIGHTS, "weights differ")
+        layer = None
+        if failure.stage == MISMATCH and failure.input_file is not None:
+            with np.load(failure.input_file, allow_pickle=False) as data:
+                arrays = {key: model_strings(data[key]) for key in data.files}
+            layer = first_differing_layer(subject.model, call.model, subject, arrays, _closeness(tolerance_for[name]))
+        updated[name] = replace(result, status=FAILED, failure=replace(
+            failure, weights=None if weights.ok else weights, first_differing_layer=layer))
+    return updated
+
+
+def _closeness(tolerance_for: ToleranceFor) -> Callable[[np.ndarray, np.ndarray], bool]:
+    def close(expected: np.ndarray, actual: np.ndarray) -> bool:
+        return compare_outputs({"layer": expected}, {"layer": actual}, tolerance_for).ok
+
+    return close
+
+
 def _failure_of(name: str, finding: Finding, workdir: Path) -> FormatFailure:
     input_file = save_example(finding.example, workdir / f"failing-input-{name}.npz")
     if finding.comparison is not None:
@@ -223,6 +233,4 @@ def _nondeterminism_text(outcome: SearchOutcome) -> str | None:
 
 
 def _without_artifacts(report: RoundTripReport) -> RoundTripReport:
-    from dataclasses import replace
-
     return replace(report, artifacts_dir=None, results=tuple(replace(r, artifact=None) for r in report.results))

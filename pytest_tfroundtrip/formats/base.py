@@ -108,6 +108,30 @@ def output_template_of(model: Any, outputs: Any) -> Any:
     return pack_like(outputs, names)
 
 
+@dataclass(frozen=True)
+class KerasReload:
+    """A reload into a Keras model: called like any :data:`ReloadedCall`, and open to inspection.
+
+    ``initial_weights`` are the values a freshly built model had before
+    ``restored_by`` filled it (formats that keep no architecture), so that a
+    weight still at its initial value can be named as not restored.
+    """
+
+    model: Any
+    subject: Subject
+    restored_by: str
+    initial_weights: tuple[np.ndarray, ...] | None = None
+
+    def __call__(self, arrays_by_name: Mapping[str, np.ndarray]) -> Any:
+        return call_keras_model(self.model, self.subject, arrays_by_name)
+
+
+def weight_values(model: Any) -> tuple[np.ndarray, ...]:
+    """Copies of every weight of ``model``, in ``model.weights`` order."""
+    keras = _lazy.keras()
+    return tuple(np.array(keras.ops.convert_to_numpy(w), copy=True) for w in model.weights)
+
+
 def fresh_model_like(subject: Subject) -> Any:
     """A new model of the same architecture with freshly initialised weights.
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject, call_keras_model
+from pytest_tfroundtrip.formats.base import KerasReload, Preserves, ReloadedCall, RoundTripFormat, Subject
 from pytest_tfroundtrip.results.tolerances import EXACT
 
 
@@ -33,7 +33,7 @@ class KerasFormat(RoundTripFormat):
 
     def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
         reloaded = _lazy.keras().models.load_model(artifact)
-        return lambda arrays: call_keras_model(reloaded, subject, arrays)
+        return KerasReload(reloaded, subject, restored_by=f"keras.models.load_model({artifact.name!r})")
 
     def load_for_training(self, artifact: Path, rebuild: Callable[[], Any]) -> Any:
         return _lazy.keras().models.load_model(artifact)

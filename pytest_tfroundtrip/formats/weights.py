@@ -8,7 +8,7 @@ from typing import Any
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import (
-    Preserves, ReloadedCall, RoundTripFormat, Subject, call_keras_model, fresh_model_like,
+    KerasReload, Preserves, ReloadedCall, RoundTripFormat, Subject, fresh_model_like, weight_values,
 )
 from pytest_tfroundtrip.results.tolerances import EXACT
 
@@ -42,8 +42,9 @@ class WeightsFormat(RoundTripFormat):
 
     def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
         fresh = fresh_model_like(subject)
+        initial = weight_values(fresh)
         fresh.load_weights(artifact)
-        return lambda arrays: call_keras_model(fresh, subject, arrays)
+        return KerasReload(fresh, subject, restored_by="model.load_weights", initial_weights=initial)
 
 
 FORMAT = WeightsFormat()

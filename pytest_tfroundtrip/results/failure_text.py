@@ -54,6 +54,10 @@ def _format_failure(result: FormatResult) -> list[str]:
     else:
         for output in failure.comparison.failures:
             lines.extend(_output_lines(output))
+    if failure.weights is not None:
+        lines.extend("  " + line for line in failure.weights.describe())
+    if failure.first_differing_layer:
+        lines.append(f"  first layer whose output differs on that input: {failure.first_differing_layer!r}")
     if failure.input_summary:
         lines.append(f"    on input (shrunk): {failure.input_summary}")
     if failure.input_file:
@@ -69,6 +73,7 @@ def _stage_title(stage: str) -> str:
         "load": "reloading failed",
         "call": "calling the reloaded artifact failed",
         "mismatch": "outputs differ from the original model",
+        "weights": "weights differ from the original model (outputs agreed on the inputs tried)",
     }.get(stage, stage)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_tfroundtrip.results.compare import Comparison
+from pytest_tfroundtrip.results.weights import WeightDifference
 
 PASSED = "passed"
 FAILED = "failed"
@@ -16,17 +17,20 @@ SAVE = "save"
 LOAD = "load"
 CALL = "call"
 MISMATCH = "mismatch"
+WEIGHTS = "weights"
 
 
 @dataclass(frozen=True)
 class FormatFailure:
     """Why one format failed: at which stage, on which input, by how much."""
 
-    stage: str  # save | load | call | mismatch
+    stage: str  # save | load | call | mismatch | weights
     message: str
     comparison: Comparison | None = None
     input_summary: str | None = None
     input_file: Path | None = None
+    weights: WeightDifference | None = None
+    first_differing_layer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class FormatResult:
     artifact: Path | None = None
     failure: FormatFailure | None = None
     skip_reason: str | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:

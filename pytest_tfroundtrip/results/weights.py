@@ -1,0 +1,127 @@
+"""Compare every weight of a reloaded Keras model with the original, by path.
+
+Outputs can agree on the inputs tried while a weight did not survive (a layer
+a mask switches off, a branch those inputs never reach), and when outputs do
+differ the user needs to know *which* weights are at fault.  Weights are
+matched by path when both models name them the same way, else by position
+(a model rebuilt in code may number auto-named layers differently).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_NAMED = 5
+
+
+@dataclass(frozen=True)
+class WeightDifference:
+    """How the reloaded model's weights differ from the original's.
+
+    Example:
+        >>> diff = WeightDifference(38, "tf.train.Checkpoint", not_restored=("encoder/block_1/query/kernel",))
+        >>> print(diff.describe()[0])
+        1 of 38 weights were not restored by tf.train.Checkpoint (still at their initial values), e.g. 'encoder/block_1/query/kernel'
+    """
+
+    total: int
+    restored_by: str
+    not_restored: tuple[str, ...] = ()
+    differing: tuple[tuple[str, float], ...] = ()
+    missing: tuple[str, ...] = ()
+    unexpected: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not (self.not_restored or self.differing or self.missing or self.unexpected)
+
+    @property
+    def problem_paths(self) -> tuple[str, ...]:
+        return self.not_restored + tuple(path for path, _error in self.differing) + self.missing
+
+    def describe(self) -> list[str]:
+        lines = []
+        if self.not_restored:
+            lines.append(f"{len(self.not_restored)} of {self.total} weights were not restored by {self.restored_by} "
+                         f"(still at their initial values), e.g. {_some(self.not_restored)}")
+        if self.differing:
+            worst = max(self.differing, key=lambda item: item[1])
+            lines.append(f"{len(self.differing)} of {self.total} weights differ after {self.restored_by}, e.g. "
+                         f"{_some([path for path, _ in self.differing])}; largest difference {worst[1]:.3g} in {worst[0]!r}")
+        if self.missing:
+            lines.append(f"{len(self.missing)} of {self.total} weights of the original are missing after {self.restored_by}, "
+                         f"e.g. {_some(self.missing)}")
+        if self.unexpected:
+            lines.append(f"the reloaded model has {len(self.unexpected)} weights the original does not, e.g. {_some(self.unexpected)}")
+        return lines
+
+
+def _some(paths: Sequence[str]) -> str:
+    shown = ", ".join(repr(p) for p in paths[:MAX_NAMED])
+    return shown + (f" (and {len(paths) - MAX_NAMED} more)" if len(paths) > MAX_NAMED else "")
+
+
+def compare_weights(
+    original: Sequence[tuple[str, np.ndarray]],
+    reloaded: Sequence[tuple[str, np.ndarray]],
+    restored_by: str,
+    initial: Sequence[np.ndarray] | None = None,
+) -> WeightDifference:
+    """Match ``(path, value)`` lists of two models and name every weight that did not survive.
+
+    ``initial``: the reloaded model's values before the restore (same order
+    as ``reloaded``); a differing weight still equal to its initial value was
+    not restored at all.
+
+    Example:
+        >>> import numpy as np
+        >>> a = [("d/kernel", np.ones(2)), ("d/bias", np.zeros(2))]
+        >>> b = [("d/kernel", np.full(2, 7.0)), ("d/bias", np.zeros(2))]
+        >>> compare_weights(a, b, "load_weights", initial=[np.full(2, 7.0), np.zeros(2)]).not_restored
+        ('d/kernel',)
+    """
+    pairs, missing, unexpected = _match(original, reloaded)
+    not_restored, differing = [], []
+    for path, want, index in pairs:
+        got = reloaded[index][1]
+        if want.shape != got.shape:
+            differing.append((f"{path} (shape {got.shape} instead of {want.shape})", float("inf")))
+            continue
+        if _same(want, got):
+            continue
+        if initial is not None and index < len(initial) and _same(initial[index], got):
+            not_restored.append(path)
+        else:
+            differing.append((path, _max_abs(want, got)))
+    return WeightDifference(len(original), restored_by, tuple(not_restored), tuple(differing), tuple(missing), tuple(unexpected))
+
+
+def _match(
+    original: Sequence[tuple[str, np.ndarray]], reloaded: Sequence[tuple[str, np.ndarray]],
+) -> tuple[list[tuple[str, np.ndarray, int]], list[str], list[str]]:
+    """(original path, original value, index in reloaded) pairs, and the unmatched paths on each side."""
+    original_paths = [path for path, _ in original]
+    reloaded_index = {path: i for i, (path, _) in enumerate(reloaded)}
+    unique = len(set(original_paths)) == len(original_paths) and len(reloaded_index) == len(reloaded)
+    if unique and set(original_paths) == set(reloaded_index):
+        return [(path, value, reloaded_index[path]) for path, value in original], [], []
+    if len(original) == len(reloaded) and all(a.shape == b.shape for (_, a), (_, b) in zip(original, reloaded)):
+        return [(path, value, i) for i, (path, value) in enumerate(original)], [], []
+    if unique:
+        missing = [p for p in original_paths if p not in reloaded_index]
+        unexpected = [p for p in reloaded_index if p not in set(original_paths)]
+        return [(p, v, reloaded_index[p]) for p, v in original if p in reloaded_index], missing, unexpected
+    return [], [f"{len(original)} weights (the reloaded model has {len(reloaded)}, in another order)"], []
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+
+
+def _max_abs(a: np.ndarray, b: np.ndarray) -> float:
+    if a.dtype.kind not in "biufc":
+        return float("nan")
+    return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)), initial=0.0))

@@ -1,0 +1,85 @@
+"""Say what did not survive: weights compared by path, and the first layer whose output differs."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pytest_tfroundtrip import RoundTripError, check_roundtrip
+from pytest_tfroundtrip.results.weights import compare_weights
+
+
+@keras.saving.register_keras_serializable(package="tfroundtrip_diagnosis")
+class BlocksBuiltLater(keras.layers.Layer):
+    """Creates its sub-layers in build(), into a list: tf.train.Checkpoint then restores none of them."""
+
+    def __init__(self, depth=2, units=4, **kwargs):
+        super().__init__(**kwargs)
+        self.depth, self.units = depth, units
+
+    def build(self, input_shape):
+        self.blocks = []
+        for index in range(self.depth):
+            block = keras.layers.Dense(self.units, name=f"block_{index + 1}")
+            block.build((None, self.units))
+            self.blocks.append(block)
+        self.built = True
+
+    def call(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "depth": self.depth, "units": self.units}
+
+
+def blocks_model():
+    keras.utils.set_random_seed(0)
+    x = keras.Input((4,), name="x")
+    hidden = keras.layers.Dense(4, name="first")(x)
+    return keras.Model(x, keras.layers.Dense(2, name="head")(BlocksBuiltLater(name="stack")(hidden)))
+
+
+def test_plain_tensorflow_checkpoint_silently_leaves_the_blocks_unrestored(tmp_path):
+    model = blocks_model()
+    tf.train.Checkpoint(model=model).save(str(tmp_path / "ckpt"))
+    rebuilt = keras.Model.from_config(model.get_config())
+    status = tf.train.Checkpoint(model=rebuilt).read(tf.train.latest_checkpoint(str(tmp_path)))
+    status.assert_existing_objects_matched()  # no complaint...
+    x = np.ones((2, 4), "float32")
+    assert np.abs(model(x) - rebuilt(x)).max() > 0.05  # ...yet the outputs differ
+
+
+def test_unrestored_checkpoint_weights_are_named_with_the_first_differing_layer():
+    with pytest.raises(RoundTripError) as raised:
+        check_roundtrip(blocks_model(), formats=["checkpoint"], max_examples=5, seed=0)
+    failure = raised.value.report.result_for("checkpoint").failure
+    assert failure.weights.not_restored == ("stack/block_1/kernel", "stack/block_2/kernel")
+    assert failure.first_differing_layer == "stack"
+    message = str(raised.value)
+    assert "2 of 8 weights were not restored by tf.train.Checkpoint (still at their initial values), e.g. 'stack/block_1/kernel'" in message
+    assert "first layer whose output differs on that input: 'stack'" in message
+
+
+def test_formats_that_restore_every_weight_report_no_weight_difference():
+    report = check_roundtrip(blocks_model(), formats=["keras", "weights"], max_examples=3, seed=0)
+    assert report.formats_passed == ("keras", "weights")
+
+
+def test_weights_are_matched_by_position_when_paths_differ():
+    original = [("dense_3/kernel", np.ones(2)), ("dense_3/bias", np.zeros(2))]
+    reloaded = [("dense_9/kernel", np.ones(2)), ("dense_9/bias", np.ones(2))]
+    diff = compare_weights(original, reloaded, "load_weights")
+    assert diff.differing == (("dense_3/bias", 1.0),)
+    assert not diff.not_restored
+
+
+def test_missing_and_unexpected_weights_are_named():
+    original = [("a/kernel", np.ones(2)), ("b/kernel", np.ones(3))]
+    reloaded = [("a/kernel", np.ones(2)), ("c/kernel", np.ones(4)), ("d/kernel", np.ones(1))]
+    diff = compare_weights(original, reloaded, "load_model")
+    assert diff.missing == ("b/kernel",) and diff.unexpected == ("c/kernel", "d/kernel")
+    assert not diff.ok
