@@ -33,6 +33,15 @@ class RoundTripUsageError(ValueError):
     """
 
 
+class RoundTripWarning(UserWarning):
+    """A format survived the round trip, but its artifact carries a deployment risk.
+
+    Example: a SavedModel whose serving signature fixes the batch size that
+    TensorFlow in Python still accepts, while TF Serving may not.  Turn it into
+    an error with ``-W error::pytest_tfroundtrip.RoundTripWarning``.
+    """
+
+
 def describe_exception(error: BaseException) -> str:
     """An exception's type and text, its cause, and the frame that raised it.
 

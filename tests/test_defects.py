@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import tempfile
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from pytest_tfroundtrip import RoundTripError, check_roundtrip
+from pytest_tfroundtrip import RoundTripError, RoundTripWarning, check_roundtrip
 from tests import models
 
 
@@ -53,13 +55,21 @@ def test_defect_on_large_values_only_is_found_by_wide_ranges():
     assert "[keras] outputs differ" in str(error)
 
 
-def test_serving_signature_fixed_to_first_batch_is_a_call_failure_with_a_hint():
-    model = models.subclassed(first_batch=1)
-    error = failing(model, formats=["savedmodel"], input_signature=models.SUBCLASSED_SIGNATURE, max_examples=10, seed=0)
-    failure = error.report.result_for("savedmodel").failure
-    assert failure.stage == "call"
-    assert "fixes input 'inputs' to shape (1, 12)" in failure.message
-    assert "shape (2, 12)" in failure.input_summary  # shrunk to the smallest batch that fails
+def test_a_serving_signature_fixed_to_the_first_batch_that_tensorflow_accepts_is_a_warning_not_a_failure():
+    model = models.subclassed(first_batch=2)
+    # Plain TensorFlow: the signature says (2, 12), yet a (1, 12) call works and is exact.
+    with tempfile.TemporaryDirectory() as directory:
+        tf.saved_model.save(model, directory)
+        serve = tf.saved_model.load(directory).signatures["serving_default"]
+        assert serve.structured_input_signature[1]["inputs"].shape.as_list() == [2, 12]
+        x = np.random.default_rng(0).standard_normal((1, 12)).astype("float32")
+        assert np.abs(next(iter(serve(inputs=tf.constant(x)).values())).numpy() - model(x).numpy()).max() < 1e-5
+    with pytest.warns(RoundTripWarning, match=r"fixes input 'inputs' to shape \(2, 12\)"):
+        report = check_roundtrip(model, formats=["savedmodel"], input_signature=models.SUBCLASSED_SIGNATURE,
+                                 max_examples=10, seed=0)
+    assert report.formats_passed == ("savedmodel",)
+    assert report.result_for("savedmodel").examples >= 10
+    assert "TF Serving" in report.warnings[0] and "model.build((None, ...))" in report.warnings[0]
 
 
 def test_legacy_h5_failing_on_an_ordinary_model_reports_the_original_error():

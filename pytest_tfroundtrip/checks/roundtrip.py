@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +17,7 @@ from pytest_tfroundtrip.arguments import existing_dir, validate_max_examples, va
 from pytest_tfroundtrip.checks.diagnosis import first_differing_layer, weight_difference
 from pytest_tfroundtrip.checks.search import Finding, SearchOutcome, SearchPlan, ToleranceFor, search
 from pytest_tfroundtrip.checks.subject import prepare_subject
-from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, describe_exception
+from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, RoundTripWarning, describe_exception
 from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
 from pytest_tfroundtrip.formats.base import KerasReload, ReloadedCall, RoundTripFormat, Subject, call_keras_model
 from pytest_tfroundtrip.inputs.arrays import model_strings, savable
@@ -116,6 +117,8 @@ def check_roundtrip(
     )
     if not report.passed:
         raise RoundTripError(failure_message(report), report)
+    for text in report.warnings:
+        warnings.warn(RoundTripWarning(text), stacklevel=2)
     if not keep_artifacts:
         shutil.rmtree(workdir, ignore_errors=True)
         report = _without_artifacts(report)
@@ -152,7 +155,8 @@ def _save_and_load(fmt: RoundTripFormat, subject: Subject, directory: Path) -> F
         return FormatResult(fmt.name, FAILED, save_seconds=saved - started, artifact=artifact,
                             failure=FormatFailure(LOAD, describe_exception(error)))
     return call, FormatResult(fmt.name, PASSED, save_seconds=saved - started,
-                              load_seconds=time.perf_counter() - saved, artifact=artifact)
+                              load_seconds=time.perf_counter() - saved, artifact=artifact,
+                              warnings=tuple(getattr(call, "warnings", ())))
 
 
 def _search_results(outcome: SearchOutcome, results: Mapping[str, FormatResult], workdir: Path) -> dict[str, FormatResult]:
@@ -162,7 +166,7 @@ def _search_results(outcome: SearchOutcome, results: Mapping[str, FormatResult],
         common = dict(examples=stats.examples, max_abs_error=stats.max_abs_error, max_rel_error=stats.max_rel_error,
                       ill_conditioned=stats.ill_conditioned,
                       save_seconds=base.save_seconds, load_seconds=base.load_seconds,
-                      compare_seconds=stats.compare_seconds, artifact=base.artifact)
+                      compare_seconds=stats.compare_seconds, artifact=base.artifact, warnings=base.warnings)
         finding = outcome.findings.get(name)
         if outcome.nondeterminism is not None:
             updated[name] = FormatResult(name, SKIPPED, skip_reason="not judged: the model is not deterministic", **common)

@@ -126,6 +126,17 @@ class KerasReload:
         return call_keras_model(self.model, self.subject, arrays_by_name)
 
 
+@dataclass(frozen=True)
+class WarnedCall:
+    """A reloaded call that works, with warnings about the artifact (deployment risks) for the report."""
+
+    call: ReloadedCall
+    warnings: tuple[str, ...]
+
+    def __call__(self, arrays_by_name: Mapping[str, np.ndarray]) -> Any:
+        return self.call(arrays_by_name)
+
+
 def weight_values(model: Any) -> tuple[np.ndarray, ...]:
     """Copies of every weight of ``model``, in ``model.weights`` order."""
     keras = _lazy.keras()

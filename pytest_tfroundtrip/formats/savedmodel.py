@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject, to_numpy
+from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject, WarnedCall, to_numpy
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE
 from pytest_tfroundtrip.structure import pack_like
 from pytest_tfroundtrip.results.tolerances import GRAPH
@@ -46,17 +46,23 @@ class SavedModelFormat(RoundTripFormat):
         signature = loaded.signatures[SIGNATURE_KEY]
         declared: dict[str, Any] = dict(signature.structured_input_signature[1])
         names = match_input_names(subject.signature.names, list(declared))
+        fixed = fixed_dimension_warnings(subject, declared, names)
 
         def call(arrays: Mapping[str, np.ndarray]) -> Any:
-            check_fixed_dimensions(declared, names, arrays)
             kwargs = {
                 names[spec.name]: tf.constant(arrays[spec.name], dtype=tf.string if spec.dtype == STRING_DTYPE else spec.dtype)
                 for spec in subject.signature.specs
             }
             _ = loaded  # keep the loaded object (and its variables) alive with the signature
-            return outputs_in_model_structure(subject, signature(**kwargs))
+            try:
+                returned = signature(**kwargs)
+            except Exception as error:
+                if fixed:  # the classic trap: say why, with TensorFlow's own error
+                    raise ValueError(f"{fixed[0]}. TensorFlow refused the call: {type(error).__name__}: {error}") from error
+                raise
+            return outputs_in_model_structure(subject, returned)
 
-        return call
+        return WarnedCall(call, tuple(fixed))
 
 
 def _natural_key(name: str) -> tuple[str, int]:
@@ -81,19 +87,26 @@ def match_input_names(model_names: list[str], signature_names: list[str]) -> dic
     )
 
 
-def check_fixed_dimensions(declared: Mapping[str, Any], names: Mapping[str, str], arrays: Mapping[str, np.ndarray]) -> None:
-    """Explain the classic trap: a signature traced with a fixed batch size."""
-    for model_name, signature_name in names.items():
-        spec_shape = declared[signature_name].shape.as_list()
-        shape = arrays[model_name].shape
-        fixed = [axis for axis, dim in enumerate(spec_shape) if dim is not None and axis < len(shape) and dim != shape[axis]]
+def fixed_dimension_warnings(subject: Subject, declared: Mapping[str, Any], names: Mapping[str, str]) -> list[str]:
+    """A warning per input whose serving signature fixes a dimension the model leaves unknown.
+
+    TensorFlow called from Python checks signature shapes loosely and computes
+    such calls correctly, so this is not a failure; but TF Serving and
+    converters take the declared shape at its word: a deployment risk.
+    """
+    warnings = []
+    for spec in subject.signature.specs:
+        declared_shape = declared[names[spec.name]].shape.as_list()
+        fixed = [axis for axis, (model_dim, dim) in enumerate(zip(spec.shape, declared_shape)) if model_dim is None and dim is not None]
         if fixed:
-            raise ValueError(
-                f"the serving signature fixes input {signature_name!r} to shape {tuple(spec_shape)}, "
-                f"so it cannot take shape {shape}. It was traced from the model's first call; "
-                "build the model with a None batch dimension (or call it on that input_signature) before saving, "
-                "or pass signatures=tf.function(model.call).get_concrete_function(tf.TensorSpec((None, ...)))"
+            warnings.append(
+                f"the serving signature fixes input {names[spec.name]!r} to shape {tuple(declared_shape)} (the model takes "
+                f"{tuple(spec.shape)}; axis {', '.join(map(str, fixed))} was fixed by the model's first call). TensorFlow called "
+                "from Python accepts other sizes, but TF Serving and converters may not: build the model with a None batch "
+                "dimension (model.build((None, ...)) or keras.Input) before saving, or pass "
+                "signatures=tf.function(model.call).get_concrete_function(tf.TensorSpec((None, ...)))"
             )
+    return warnings
 
 
 def outputs_in_model_structure(subject: Subject, returned: Any) -> Any:

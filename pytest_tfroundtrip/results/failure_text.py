@@ -34,8 +34,13 @@ def failure_message(report: RoundTripReport) -> str:
     if others:
         lines.append("")
         lines.append("Other formats: " + "; ".join(summary_line(r) for r in others))
+    lines.extend(_warning_lines(report))
     lines.append(_where(report).lstrip("\n"))
     return "\n".join(line for line in lines if line is not None)
+
+
+def _warning_lines(report: RoundTripReport) -> list[str]:
+    return ["", "Warnings (formats that survived, with a deployment risk):"] + [f"  {w}" for w in report.warnings] if report.warnings else []
 
 
 def _where(report: RoundTripReport) -> str:
@@ -126,4 +131,5 @@ def report_text(report: RoundTripReport) -> str:
         if result.status != SKIPPED:
             timing = f"  [save {result.save_seconds:.3f} s, load {result.load_seconds:.3f} s, compare {result.compare_seconds:.3f} s]"
         lines.append("  " + summary_line(result) + timing)
+    lines.extend(_warning_lines(report))
     return "\n".join(lines)

@@ -91,6 +91,11 @@ class RoundTripReport:
     def formats_passed(self) -> tuple[str, ...]:
         return tuple(r.format for r in self.results if r.status == PASSED)
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Deployment risks of formats that survived, as ``[format] text``."""
+        return tuple(f"[{r.format}] {text}" for r in self.results for text in r.warnings)
+
     def result_for(self, name: str) -> FormatResult:
         return result_named(self.results, name)
 
