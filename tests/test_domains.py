@@ -110,3 +110,25 @@ def test_a_model_rejecting_every_input_gets_the_inputs_code_to_write():
         check_roundtrip(model, formats=["keras"], max_examples=2)
     message = str(raised.value)
     assert "inputs={" in message and '"ids": hnp.arrays("int32", (2, 3), elements=st.integers(' in message
+
+
+def test_a_task_model_routes_each_input_to_its_own_domain_inside_the_backbone():
+    keras.utils.set_random_seed(0)
+    classifier = keras_hub.models.BertTextClassifier(small_bert(), num_classes=3, preprocessor=None)
+    specs = specs_of(classifier)
+    assert specs["token_ids"].int_range == (0, 99)
+    assert specs["segment_ids"].int_range == (0, 1)  # not the token embedding's range
+    assert specs["padding_mask"].role == "mask"
+
+
+def test_a_statically_inferred_range_the_model_rejects_is_narrowed_by_calling_it():
+    class ClipsAtTen(keras.layers.Layer):
+        def call(self, ids):
+            tf.debugging.assert_less(tf.reduce_max(ids), 10)
+            return tf.cast(ids, "float32")
+
+    ids = keras.Input((3,), dtype="int32", name="ids")
+    embedded = keras.layers.Embedding(50, 2)(ids)
+    model = keras.Model(ids, [embedded, ClipsAtTen()(ids)])
+    spec = specs_of(model)["ids"]
+    assert spec.int_range == (0, 9) and spec.domain_source.endswith(f"narrowed by {PROBED}")

@@ -48,18 +48,50 @@ def infer_domains(model: Any, signature: ModelSignature) -> ModelSignature:
     all_layers = _all_layers(model)
     length_bound = _sequence_length_bound(all_layers)
     specs = []
-    for spec, direct in zip(signature.specs, consumers):
+    for index, (spec, direct) in enumerate(zip(signature.specs, consumers)):
         if is_mask_like(spec):
             spec = replace(spec, role="mask", int_range=None if spec.dtype == "bool" else (0, 1),
                            domain_source=f"the input name {spec.name!r}")
         elif _is_integer(spec.dtype) or spec.dtype == STRING_DTYPE:
-            layers = list(_with_nested(direct)) or _lookup_layers(all_layers, spec.dtype)
-            spec = _narrow(spec, layers)
+            inner = _domain_inside_submodel(model, index, direct, spec)
+            if inner is not None:
+                spec = inner
+            else:
+                layers = list(_with_nested(direct)) or _lookup_layers(all_layers, spec.dtype)
+                spec = _narrow(spec, layers)
         if length_bound is not None and len(spec.shape) >= 2 and spec.shape[1] is None:
             bound, _label = length_bound
             spec = replace(spec, max_dims=(None, bound) + (None,) * (len(spec.shape) - 2))
         specs.append(spec)
     return signature.with_specs(specs)
+
+
+def _domain_inside_submodel(model: Any, index: int, direct: list[Any], spec: InputSpec) -> InputSpec | None:
+    """Follow input ``index`` into a functional sub-model that takes all the inputs (a task model's backbone).
+
+    The sub-model's own matching input tells the domain; searching its layers
+    at large would take the first embedding found, whichever input feeds it.
+    """
+    from pytest_tfroundtrip.inputs.specs import signature_from_model
+
+    structure = model_input_structure(model)
+    outer = [tensor for _path, tensor in flatten_with_paths(structure)] if structure is not None else []
+    for layer in direct:
+        if model_input_structure(layer) is None or layer is model:
+            continue
+        for node in getattr(layer, "_inbound_nodes", []):
+            tensors = list(getattr(node, "input_tensors", []))
+            if len(tensors) != len(outer) or tensors[index] is not outer[index]:
+                continue
+            try:
+                inner = infer_domains(layer, signature_from_model(layer))
+            except Exception:  # an unusual sub-model: fall back to searching its layers
+                return None
+            if len(inner.specs) == len(outer):
+                found = inner.specs[index]
+                return replace(spec, int_range=found.int_range, vocabulary=found.vocabulary, free_text=found.free_text,
+                               domain_source=found.domain_source, role=found.role)
+    return None
 
 
 def is_mask_like(spec: InputSpec) -> bool:

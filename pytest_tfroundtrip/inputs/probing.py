@@ -2,9 +2,10 @@
 
 The first call on a model uses :func:`probe_arrays` (batch 1, unknown
 dimensions 1, zero or the smallest value of each domain, masks fully kept,
-and the user's ``inputs=`` where given).  Integer inputs whose range no layer
-told are then tried at both ends of the default range and narrowed, input by
-input, by a binary search for the largest value the model accepts.  A model
+and the user's ``inputs=`` where given).  Integer inputs are then tried at
+both ends of their range (inferred from a layer, or the default) and
+narrowed, input by input, by a binary search for the largest value the model
+accepts.  A model
 that rejects its inputs gets an error with the ``inputs=`` code to write.
 """
 
@@ -90,10 +91,10 @@ def smallest_array(spec: InputSpec, shape: tuple[int, ...]) -> np.ndarray:
 def narrow_by_calling(call: ModelCall, signature: ModelSignature, given: Mapping[str, np.ndarray]) -> ModelSignature:
     """Integer ranges the model accepts, found by calling it; raises with ``inputs=`` code if none works.
 
-    Integer inputs whose range no layer told (the default range), that the
-    user did not give and that are not masks, are checked at both ends of
-    their range and narrowed by binary search where the model rejects them.
-    Each probe is one model call on a batch of 1.
+    Integer inputs that the user did not give and that are not masks are
+    checked at both ends of their range (inferred or default) and narrowed by
+    binary search where the model rejects them.  Each probe is one model call
+    on a batch of 1.
     """
     base_error = _rejection(call, probe_arrays(signature, given))
     if base_error is not None:
@@ -101,7 +102,7 @@ def narrow_by_calling(call: ModelCall, signature: ModelSignature, given: Mapping
     base = probe_arrays(signature, given)
     narrowed = []
     for spec in signature.specs:
-        if not _unknown_integer_range(spec, given):
+        if not _integer_range_to_verify(spec, given):
             narrowed.append(spec)
             continue
         low, high = spec.int_range or (0, 0)
@@ -109,13 +110,14 @@ def narrow_by_calling(call: ModelCall, signature: ModelSignature, given: Mapping
         top = high if accepts(high) else _largest_accepted(accepts, high)
         bottom = low if low >= 0 or accepts(low) else 0
         if (bottom, top) != (low, high):
-            spec = replace(spec, int_range=(bottom, top), domain_source=PROBED)
+            source = PROBED if spec.domain_source is None else f"{spec.domain_source}, narrowed by {PROBED}"
+            spec = replace(spec, int_range=(bottom, top), domain_source=source)
         narrowed.append(spec)
     return signature.with_specs(narrowed)
 
 
-def _unknown_integer_range(spec: InputSpec, given: Mapping[str, np.ndarray]) -> bool:
-    return (spec.name not in given and spec.role != "mask" and spec.vocabulary is None and spec.domain_source is None
+def _integer_range_to_verify(spec: InputSpec, given: Mapping[str, np.ndarray]) -> bool:
+    return (spec.name not in given and spec.role != "mask" and spec.vocabulary is None
             and spec.dtype.startswith(("int", "uint")))
 
 
