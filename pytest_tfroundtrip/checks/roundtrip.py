@@ -6,7 +6,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,15 +21,16 @@ from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, Round
 from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
 from pytest_tfroundtrip.formats.base import KerasReload, ReloadedCall, RoundTripFormat, Subject, call_keras_model
 from pytest_tfroundtrip.inputs.arrays import model_strings, savable
-from pytest_tfroundtrip.inputs.probing import inputs_code
-from pytest_tfroundtrip.inputs.strategies import Example, example_strategy
+from pytest_tfroundtrip.inputs.probing import given_arrays, inputs_code
+from pytest_tfroundtrip.inputs.strategies import Example, Pin, example_strategy
+from pytest_tfroundtrip.inputs.targeted import shape_hints, targeted_examples, targeted_pins
 from pytest_tfroundtrip.results.compare import compare_outputs
 from pytest_tfroundtrip.results.failure_text import failure_message
 from pytest_tfroundtrip.results.report import (
     CALL, FAILED, LOAD, MISMATCH, PASSED, SAVE, SKIPPED, WEIGHTS, FormatFailure, FormatResult, RoundTripReport,
 )
 from pytest_tfroundtrip.results.tolerances import (
-    ToleranceArgument, check_override_names, conditioning_step, tolerance_function, validate_tolerance_argument,
+    EXACT, ToleranceArgument, check_override_names, conditioning_step, tolerance_function, validate_tolerance_argument,
 )
 
 
@@ -45,6 +46,7 @@ def check_roundtrip(
     seed: int | None = None,
     artifacts_dir: str | Path | None = None,
     keep_artifacts: bool = False,
+    finite_inputs: bool | Collection[str] = False,
 ) -> RoundTripReport:
     """Save ``model`` in each format, reload it, and compare outputs on drawn inputs.
 
@@ -53,6 +55,11 @@ def check_roundtrip(
     :class:`RoundTripReport` otherwise.  Artifacts go to a new temporary
     directory (inside ``artifacts_dir`` if given), removed on success unless
     ``keep_artifacts``, kept on failure.
+
+    Before the random search, targeted examples try the sizes the model was
+    built or traced with, the smallest and largest sizes, every value family,
+    large magnitudes, and NaN/infinity in float inputs.  ``finite_inputs``
+    names float inputs that are never given NaN or infinity (``True``: none is).
 
     Example:
         >>> import keras
@@ -85,6 +92,13 @@ def check_roundtrip(
             reloaded[fmt.name], results[fmt.name] = outcome
 
     tolerance_for = {name: tolerance_function(get_format(name).tolerance_family, rtol, atol) for name in reloaded}
+    finite = _finite_input_names(subject, finite_inputs)
+
+    def strategy_for(pin: Pin) -> Any:
+        return example_strategy(subject.signature, overrides, pin=pin)
+
+    pins = targeted_pins(subject.signature, given_arrays(subject.signature, overrides),
+                         shape_hints(subject.model, subject.signature), finite)
     outcome = search(SearchPlan(
         reference=lambda arrays: subject.flat_outputs(call_keras_model(subject.model, subject, arrays)),
         reloaded=reloaded,
@@ -96,6 +110,9 @@ def check_roundtrip(
         perturbation_for={
             name: step for name in reloaded if (step := conditioning_step(get_format(name).tolerance_family)) is not None
         },
+        targeted=tuple(targeted_examples(pins, strategy_for)),
+        strategy_for=strategy_for,
+        finite_samples_only=frozenset(name for name in reloaded if get_format(name).tolerance_family != EXACT),
     ))
     if outcome.model_error is not None:
         error, example = outcome.model_error
@@ -123,6 +140,18 @@ def check_roundtrip(
         shutil.rmtree(workdir, ignore_errors=True)
         report = _without_artifacts(report)
     return report
+
+
+def _finite_input_names(subject: Subject, finite_inputs: bool | Collection[str]) -> frozenset[str]:
+    names = subject.signature.names
+    if isinstance(finite_inputs, bool):
+        return frozenset(names) if finite_inputs else frozenset()
+    if isinstance(finite_inputs, str) or not isinstance(finite_inputs, Collection):
+        raise RoundTripUsageError(f"finite_inputs must be True, False or a list of input names, got {finite_inputs!r}")
+    unknown = sorted(set(finite_inputs) - set(names))
+    if unknown:
+        raise RoundTripUsageError(f"finite_inputs names unknown inputs {unknown}; the model's inputs are {names}")
+    return frozenset(finite_inputs)
 
 
 def _choose_formats(requested: list[str] | None, subject: Subject) -> tuple[list[RoundTripFormat], dict[str, FormatResult]]:
@@ -164,7 +193,7 @@ def _search_results(outcome: SearchOutcome, results: Mapping[str, FormatResult],
     for name, stats in outcome.stats.items():
         base = results[name]
         common = dict(examples=stats.examples, max_abs_error=stats.max_abs_error, max_rel_error=stats.max_rel_error,
-                      ill_conditioned=stats.ill_conditioned,
+                      ill_conditioned=stats.ill_conditioned, nonfinite_not_judged=stats.nonfinite_not_judged,
                       save_seconds=base.save_seconds, load_seconds=base.load_seconds,
                       compare_seconds=stats.compare_seconds, artifact=base.artifact, warnings=base.warnings)
         finding = outcome.findings.get(name)

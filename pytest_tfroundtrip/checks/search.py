@@ -1,7 +1,10 @@
 """The property-based search: run every reloaded format on drawn inputs.
 
-One hypothesis run draws examples; for each, the original model's outputs are
-computed once (and cached) and every pending format is called and compared.
+Targeted examples (see :mod:`~pytest_tfroundtrip.inputs.targeted`) run
+first, as hypothesis's explicit examples; a failure on one is then shrunk by
+a search under the same pin.  One hypothesis run draws examples; for each,
+the original model's outputs are computed once (and cached) and every
+pending format is called and compared.
 Once a format fails, the run only re-evaluates the failing formats, so
 hypothesis shrinks cheaply to a small input that still fails them.  Formats
 that have not failed are searched again in a further run, so every failing
@@ -12,17 +15,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import example as hypothesis_example
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Flaky
 from hypothesis.strategies import SearchStrategy
 
 from pytest_tfroundtrip.results.compare import Comparison, compare_outputs
 from pytest_tfroundtrip.formats.base import ReloadedCall
-from pytest_tfroundtrip.inputs.strategies import Example
+from pytest_tfroundtrip.inputs.strategies import Example, Pin
+from pytest_tfroundtrip.inputs.values import finite_samples, is_float_array
 from pytest_tfroundtrip.results.tolerances import Tolerance
 
 ToleranceFor = Callable[[str, str], Tolerance]
@@ -35,6 +40,7 @@ class FormatStats:
     max_rel_error: float = 0.0
     compare_seconds: float = 0.0
     ill_conditioned: int = 0
+    nonfinite_not_judged: int = 0
 
     def record(self, comparison: Comparison, seconds: float) -> None:
         self.examples += 1
@@ -89,7 +95,11 @@ class SearchPlan:
     which reassociate sums and fold weights) are not judged on inputs where
     the model is ill-conditioned: a relative change of the float inputs by
     that format's step moves the original model's output beyond that format's
-    tolerance.
+    tolerance.  ``targeted`` examples run before the random ones; a failure on
+    one is shrunk under its pin with ``strategy_for(pin)``.  Formats in
+    ``finite_samples_only`` (graph and TFLite runtimes, which spread NaN
+    differently from eager Keras) are judged, on an input with NaN or
+    infinities, only on the samples whose inputs are all finite.
 
     Example:
         >>> import numpy as np
@@ -113,6 +123,9 @@ class SearchPlan:
     max_examples: int
     seed: int | None
     perturbation_for: Mapping[str, float] = field(default_factory=dict)
+    targeted: tuple[tuple[Example, Pin], ...] = ()
+    strategy_for: Callable[[Pin], SearchStrategy[Example]] | None = None
+    finite_samples_only: frozenset[str] = frozenset()
 
 
 def search(plan: SearchPlan) -> SearchOutcome:
@@ -130,10 +143,47 @@ def search(plan: SearchPlan) -> SearchOutcome:
             break
         if not result:
             break
-        outcome.findings.update(result)
+        outcome.findings.update(_shrunk_under_pins(plan, result, pending, cache, outcome.stats))
         for name in result:
             pending.pop(name)
     return outcome
+
+
+def _shrunk_under_pins(
+    plan: SearchPlan, findings: dict[str, Finding], pending: Mapping[str, ReloadedCall],
+    cache: dict[str, dict[str, np.ndarray]], stats: dict[str, FormatStats],
+) -> dict[str, Finding]:
+    """Findings on targeted examples, replaced by a smaller failing input drawn under the same pin where one exists."""
+    if plan.strategy_for is None or not plan.targeted:
+        return findings
+    pins = {example.cache_key(): pin for example, pin in plan.targeted}
+    shrunk = dict(findings)
+    for pin in {pins[f.example.cache_key()] for f in findings.values() if f.example.cache_key() in pins}:
+        names = [n for n, f in findings.items() if pins.get(f.example.cache_key()) == pin]
+        pinned = replace(plan, strategy=plan.strategy_for(pin), targeted=())
+        result = _one_run(pinned, {n: pending[n] for n in names}, cache, stats)
+        if isinstance(result, dict):
+            shrunk.update({n: f for n, f in result.items() if n in names})
+    return shrunk
+
+
+def _judged_samples(
+    plan: SearchPlan, name: str, example: Example, expected: dict[str, np.ndarray], actual: dict[str, np.ndarray],
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
+    """The outputs a format is judged on: all of them, or the finite samples' (None: no sample to judge)."""
+    if name not in plan.finite_samples_only:
+        return expected, actual
+    keep = finite_samples(dict(example.arrays))
+    if keep is None:
+        return expected, actual
+    if not keep.any():
+        return None
+    batch = len(keep)
+    rows = [k for k in expected if expected[k].ndim and expected[k].shape[0] == batch
+            and k in actual and np.shape(actual[k])[:1] == (batch,)]
+    if not rows:
+        return None
+    return {k: expected[k][keep] for k in rows}, {k: np.asarray(actual[k])[keep] for k in rows}
 
 
 def _one_run(
@@ -168,7 +218,11 @@ def _one_run(
             except Exception as error:
                 findings[name] = Finding(example, error=f"{type(error).__name__}: {error}")
                 continue
-            comparison = compare_outputs(expected, actual, tolerance_for[name])
+            judged = _judged_samples(plan, name, example, expected, actual)
+            if judged is None:
+                stats[name].nonfinite_not_judged += 1
+                continue
+            comparison = compare_outputs(*judged, tolerance_for[name])
             stats[name].record(comparison, time.perf_counter() - started)
             if not comparison.ok:
                 findings[name] = Finding(example, comparison=comparison)
@@ -200,6 +254,8 @@ def _one_run(
         phases=(Phase.explicit, Phase.generate, Phase.shrink),
         print_blob=False,
     )(given(plan.strategy)(check))
+    for targeted, _pin in reversed(plan.targeted):
+        run = hypothesis_example(targeted)(run)
     if plan.seed is not None:
         run = hypothesis_seed(plan.seed)(run)
     try:
@@ -248,7 +304,7 @@ def _perturbed_output(
     """
     perturbed = {}
     for name, array in example.arrays.items():
-        if array.dtype.kind == "f":
+        if is_float_array(array):
             step = max(relative_step, 2 * float(np.finfo(array.dtype).eps))
             perturbed[name] = (array * (1 + step)).astype(array.dtype)
         else:

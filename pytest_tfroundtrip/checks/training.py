@@ -12,6 +12,7 @@ from pytest_tfroundtrip.checks.config_audit import attribute_state, tracked_vari
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats.base import Subject, call_keras_model, fresh_model_like
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE
+from pytest_tfroundtrip.inputs.values import mask_array
 from pytest_tfroundtrip.structure import flatten_with_paths, map_leaves
 
 
@@ -133,6 +134,8 @@ def generated_data(subject: Subject, samples: int, seed: int) -> tuple[Any, Any]
 
 def _draw(spec: Any, samples: int, rng: np.random.Generator) -> np.ndarray:
     shape = (samples,) + tuple(4 if d is None else d for d in spec.shape[1:])
+    if spec.role == "mask":
+        return mask_array(rng, shape, spec.dtype)
     if spec.vocabulary is not None:
         values = np.array(spec.vocabulary, dtype=object)[rng.integers(0, len(spec.vocabulary), size=shape)]
         return values if spec.dtype == STRING_DTYPE else values.astype(spec.dtype)

@@ -21,12 +21,41 @@ from hypothesis import strategies as st
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.inputs.arrays import model_strings
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE, InputSpec, ModelSignature
+from pytest_tfroundtrip.inputs.values import (
+    FLOAT_KINDS, FLOAT_SCALES, INT_KINDS, MASK_KINDS, NONFINITE, float_array, float_limit, integer_array, is_float_array,
+    mask_array,
+    special_values,
+)
 
 MAX_BATCH = 8
 MAX_UNKNOWN_DIM = 8
-FLOAT_KINDS = ("normal", "uniform", "constant", "specials", "log_uniform")
-FLOAT_SCALES = (1.0, 1e-2, 10.0, 1e3, 1e5)
-INT_KINDS = ("uniform", "lowest", "highest", "small")
+
+
+@dataclass(frozen=True)
+class Pin:
+    """Fixes part of what the strategy draws: the batch size, unknown dimension sizes, a value family.
+
+    The targeted phase builds its examples from pins; a failure on one is then
+    shrunk by a hypothesis search under the same pin.  ``finite_inputs`` are
+    never given a non-finite family.
+
+    Example:
+        >>> Pin(batch=3, dims=((1, 64),), family="nonfinite").describe()
+        'batch 3, axis 1 = 64, nonfinite values'
+    """
+
+    batch: int | None = None
+    dims: tuple[tuple[int, int], ...] = ()
+    family: str | None = None
+    scale: float | None = None
+    finite_inputs: frozenset[str] = frozenset()
+
+    def describe(self) -> str:
+        parts = [f"batch {self.batch}"] if self.batch is not None else []
+        parts += [f"axis {axis} = {size}" for axis, size in self.dims]
+        if self.family is not None:
+            parts.append(f"{self.family} values" + (f" at scale {self.scale:g}" if self.scale is not None else ""))
+        return ", ".join(parts) or "nothing pinned"
 
 
 @dataclass(frozen=True)
@@ -72,7 +101,7 @@ def summarise_array(array: np.ndarray) -> str:
         return head + f", values like {values}"
     if array.dtype == bool:
         return head + f", {int(array.sum())} true of {array.size}"
-    finite = array[np.isfinite(array)] if array.dtype.kind == "f" else array
+    finite = array[np.isfinite(array.astype(np.float64))] if is_float_array(array) else array
     if finite.size == 0:
         return head + ", no finite values"
     return head + f", min {finite.min():.6g}, max {finite.max():.6g}, mean {finite.astype('float64').mean():.6g}"
@@ -154,6 +183,7 @@ def example_strategy(
     *,
     max_batch: int = MAX_BATCH,
     max_unknown_dim: int = MAX_UNKNOWN_DIM,
+    pin: Pin | None = None,
 ) -> st.SearchStrategy[Example]:
     """A strategy of :class:`Example` values for every input of ``signature``.
 
@@ -167,6 +197,7 @@ def example_strategy(
         3
     """
     overrides = dict(overrides or {})
+    pin = pin or Pin()
 
     @st.composite
     def draw_example(draw: Any) -> Example:
@@ -177,15 +208,15 @@ def example_strategy(
             value = draw(override) if isinstance(override, st.SearchStrategy) else override
             arrays[name] = check_override_array(spec, value)
             recipes[name] = "given"
-        batch = _batch_of_overrides(arrays) or draw(st.integers(1, max_batch))
-        given_dims = unknown_dims_of(signature, arrays)
+        batch = _batch_of_overrides(arrays) or pin.batch or draw(st.integers(1, max_batch))
+        given_dims = {**dict(pin.dims), **unknown_dims_of(signature, arrays)}
         unknown = [given_dims.get(axis) or draw(st.integers(1, min(max_unknown_dim, bound or max_unknown_dim)))
                    for axis, bound in enumerate(axis_bounds(signature))]
         for spec in signature.specs:
             if spec.name in arrays:
                 continue
             shape = tuple(batch if axis == 0 else (unknown[axis] if dim is None else dim) for axis, dim in enumerate(spec.shape))
-            arrays[spec.name], recipes[spec.name] = _draw_array(draw, spec, shape)
+            arrays[spec.name], recipes[spec.name] = _draw_array(draw, spec, shape, pin)
         ordered = {spec.name: arrays[spec.name] for spec in signature.specs}
         return Example(ordered, recipes)
 
@@ -228,88 +259,50 @@ def axis_bounds(signature: ModelSignature) -> list[int | None]:
     return bounds
 
 
-MASK_KINDS = ("all kept", "prefix", "random")
-
-
-def mask_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: str, kind: str = "random") -> np.ndarray:
-    """A padding/attention mask: 1 (kept) or 0, at least one kept position per row, as real masks are.
-
-    Example:
-        >>> mask = mask_array(np.random.default_rng(0), (4, 6), "int32", "prefix")
-        >>> bool((mask[:, 0] == 1).all()) and mask.dtype == np.int32
-        True
-    """
-    if kind == "all kept" or len(shape) < 2:
-        kept = np.ones(shape, dtype=bool)
-    elif kind == "prefix":  # right padding: the first n positions are kept
-        lengths = rng.integers(1, shape[-1] + 1, size=shape[:-1])
-        kept = np.arange(shape[-1]) < lengths[..., None]
-    else:
-        kept = rng.random(shape) < 0.6
-        first = rng.integers(0, shape[-1], size=shape[:-1])
-        np.put_along_axis(kept, first[..., None], True, axis=-1)
-    return kept if dtype == "bool" else kept.astype(dtype)
-
-
 def _max_rank(signature: ModelSignature) -> int:
     return max(len(spec.shape) for spec in signature.specs)
 
 
-def _draw_array(draw: Any, spec: InputSpec, shape: tuple[int, ...]) -> tuple[np.ndarray, str]:
+def _draw_array(draw: Any, spec: InputSpec, shape: tuple[int, ...], pin: Pin) -> tuple[np.ndarray, str]:
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     if spec.vocabulary is not None:
         return _vocabulary_array(draw, rng, spec, shape)
     if spec.role == "mask":
-        kind = draw(st.sampled_from(MASK_KINDS))
+        kind = pin.family if pin.family in MASK_KINDS else draw(st.sampled_from(MASK_KINDS))
         return mask_array(rng, shape, spec.dtype, kind), f"mask, {kind}"
     if spec.dtype == "bool":
         probability = draw(st.sampled_from((0.5, 0.0, 1.0)))
         return rng.random(shape) < probability, f"bool, p(true)={probability}"
     if spec.int_range is not None:
-        return _integer_array(draw, rng, spec, shape)
+        return _integer_array(draw, rng, spec, shape, pin.family)
     if spec.dtype.startswith(("float", "bfloat")):
-        return _float_array(draw, rng, spec, shape)
+        return _float_array(draw, rng, spec, shape, pin if spec.name not in pin.finite_inputs else Pin())
     raise RoundTripUsageError(f"cannot generate inputs of dtype {spec.dtype} for {spec.name!r}; pass inputs=")
 
 
-def _integer_array(draw: Any, rng: np.random.Generator, spec: InputSpec, shape: tuple[int, ...]) -> tuple[np.ndarray, str]:
+def _integer_array(draw: Any, rng: np.random.Generator, spec: InputSpec, shape: tuple[int, ...],
+                   pinned_kind: str | None) -> tuple[np.ndarray, str]:
     low, high = spec.int_range or (0, 0)
-    kind = draw(st.sampled_from(INT_KINDS))
-    if kind == "lowest":
-        array = np.full(shape, low)
-    elif kind == "highest":
-        array = np.full(shape, high)
-    elif kind == "small":
-        array = rng.integers(low, min(low + 3, high) + 1, size=shape)
-    else:
-        array = rng.integers(low, high + 1, size=shape)
-    return array.astype(spec.dtype), f"{kind} integers in [{low}, {high}]"
+    kind = pinned_kind if pinned_kind in INT_KINDS else draw(st.sampled_from(INT_KINDS))
+    return integer_array(rng, shape, low, high, kind).astype(spec.dtype), f"{kind} integers in [{low}, {high}]"
 
 
-def _float_array(draw: Any, rng: np.random.Generator, spec: InputSpec, shape: tuple[int, ...]) -> tuple[np.ndarray, str]:
-    finfo = np.finfo(np.float16 if spec.dtype == "bfloat16" else spec.dtype)
-    limit = float(finfo.max) / 16
-    kind = draw(st.sampled_from(FLOAT_KINDS))
-    scale = min(draw(st.sampled_from(FLOAT_SCALES)), limit)
-    specials = np.array([0.0, 1.0, -1.0, 0.5, -0.5, scale, -scale, float(finfo.tiny)])
-    if kind == "normal":
-        array = rng.standard_normal(shape) * scale
-    elif kind == "uniform":
-        array = rng.uniform(-scale, scale, size=shape)
-    elif kind == "constant":
-        array = np.full(shape, draw(st.sampled_from(tuple(specials))))
-    elif kind == "specials":
-        array = rng.choice(specials, size=shape)
-    else:
-        exponents = rng.uniform(-6, np.log10(scale) if scale > 1 else 1, size=shape)
-        array = rng.choice([-1.0, 1.0], size=shape) * 10.0**exponents
-    pins = draw(st.lists(st.tuples(st.integers(0, max(array.size - 1, 0)), st.sampled_from(tuple(specials))), max_size=3))
+def _float_array(draw: Any, rng: np.random.Generator, spec: InputSpec, shape: tuple[int, ...], pin: Pin) -> tuple[np.ndarray, str]:
+    limit = float_limit(spec.dtype)
+    kind = pin.family if pin.family in FLOAT_KINDS + (NONFINITE,) else draw(st.sampled_from(FLOAT_KINDS))
+    scale = min(pin.scale if pin.scale is not None else draw(st.sampled_from(FLOAT_SCALES)), limit)
+    specials = special_values(spec.dtype, scale)
+    constant = draw(st.sampled_from(tuple(specials))) if kind == "constant" else 0.0
+    array = float_array(rng, shape, spec.dtype, kind, scale, constant)
+    pins = [] if kind == NONFINITE else draw(
+        st.lists(st.tuples(st.integers(0, max(array.size - 1, 0)), st.sampled_from(tuple(specials))), max_size=3))
     flat = array.reshape(-1)
     for index, value in pins:
         if flat.size:
             flat[index] = value
     recipe = f"{kind}, scale {scale:g}" + (f", pinned {[(i, float(v)) for i, v in pins]}" if pins else "")
-    return flat.reshape(shape).astype(spec.dtype), recipe
+    with np.errstate(over="ignore", invalid="ignore"):
+        return flat.reshape(shape).astype(spec.dtype), recipe
 
 
 def _vocabulary_array(draw: Any, rng: np.random.Generator, spec: InputSpec, shape: tuple[int, ...]) -> tuple[np.ndarray, str]:

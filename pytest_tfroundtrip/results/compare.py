@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pytest_tfroundtrip.inputs.values import is_float_array
+
 from pytest_tfroundtrip.results.tolerances import Tolerance
 
 MAX_TABLE_ROWS = 10
@@ -119,7 +121,7 @@ def compare_arrays(name: str, expected: np.ndarray, actual: np.ndarray, toleranc
         return OutputComparison(name, DTYPE, f"expected dtype {_dtype_name(expected)}, got {_dtype_name(actual)}")
     if expected.shape != actual.shape:
         return OutputComparison(name, SHAPE, f"expected shape {expected.shape}, got {actual.shape}")
-    if expected.dtype.kind not in "fc":
+    if not is_float_array(expected):
         return _compare_exact(name, expected, actual)
     return _compare_floats(name, expected, actual, tolerance)
 

@@ -51,6 +51,7 @@ class FormatResult:
     load_seconds: float = 0.0
     compare_seconds: float = 0.0
     ill_conditioned: int = 0
+    nonfinite_not_judged: int = 0
     artifact: Path | None = None
     failure: FormatFailure | None = None
     skip_reason: str | None = None

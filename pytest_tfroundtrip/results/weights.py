@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pytest_tfroundtrip.inputs.values import is_float_array
+
 MAX_NAMED = 5
 
 
@@ -118,7 +120,7 @@ def _match(
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=is_float_array(a)))
 
 
 def _max_abs(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,0 +1,131 @@
+"""NumPy arrays from a recipe: a value family, a scale, a seed.  No hypothesis here.
+
+Hypothesis draws the recipe (see :mod:`strategies`); the targeted phase fixes
+it (see :mod:`targeted`); both build arrays with these functions, so a
+targeted example is one the random search could also draw and shrink.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FLOAT_KINDS = ("normal", "uniform", "constant", "specials", "log_uniform")
+FLOAT_SCALES = (1.0, 1e-2, 10.0, 1e3, 1e5)
+INT_KINDS = ("uniform", "lowest", "highest", "small")
+MASK_KINDS = ("all kept", "prefix", "random")
+NONFINITE = "nonfinite"
+
+
+def is_float_array(array: object) -> bool:
+    """Float arrays, including ml_dtypes' bfloat16 and float8 (whose NumPy kind is ``'V'``).
+
+    Example:
+        >>> import ml_dtypes
+        >>> is_float_array(np.zeros(2, ml_dtypes.bfloat16)), is_float_array(np.zeros(2, "int32"))
+        (True, False)
+    """
+    dtype = getattr(array, "dtype", None)
+    return dtype is not None and (dtype.kind in "fc" or (dtype.kind == "V" and "float" in dtype.name))
+
+
+def float_limit(dtype: str) -> float:
+    """The largest scale used for ``dtype`` (a sixteenth of its maximum, so sums stay finite)."""
+    return float(np.finfo(np.float16 if dtype == "bfloat16" else dtype).max) / 16
+
+
+def special_values(dtype: str, scale: float) -> np.ndarray:
+    """Values worth pinning into any float input: zeros, ones, halves, the scale, the smallest normal."""
+    tiny = float(np.finfo(np.float16 if dtype == "bfloat16" else dtype).tiny)
+    return np.array([0.0, 1.0, -1.0, 0.5, -0.5, scale, -scale, tiny])
+
+
+def float_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: str, kind: str, scale: float,
+                constant: float = 0.0) -> np.ndarray:
+    """Floats of one family, as float64 (cast by the caller after pinning values).
+
+    ``nonfinite``: finite normal values, then NaN in about a quarter of the
+    first sample, +inf and -inf in the second; later samples stay finite, so
+    that formats judged only on finite samples still have some to judge.
+
+    Example:
+        >>> x = float_array(np.random.default_rng(0), (3, 4), "float32", "nonfinite", 1.0)
+        >>> bool(np.isnan(x[0]).any()), bool(np.isinf(x[1]).any()), bool(np.isfinite(x[2]).all())
+        (True, True, True)
+    """
+    if kind == "normal":
+        return rng.standard_normal(shape) * scale
+    if kind == "uniform":
+        return rng.uniform(-scale, scale, size=shape)
+    if kind == "constant":
+        return np.full(shape, constant, dtype=np.float64)
+    if kind == "specials":
+        return rng.choice(special_values(dtype, scale), size=shape)
+    if kind == "log_uniform":
+        exponents = rng.uniform(-6, np.log10(scale) if scale > 1 else 1, size=shape)
+        return rng.choice([-1.0, 1.0], size=shape) * 10.0**exponents
+    if kind == NONFINITE:
+        return _with_nonfinite(rng, rng.standard_normal(shape) * scale)
+    raise ValueError(f"unknown float family {kind!r}")
+
+
+def _with_nonfinite(rng: np.random.Generator, array: np.ndarray) -> np.ndarray:
+    if array.size == 0:
+        return array
+    samples = array.reshape(array.shape[0], -1) if array.ndim else array.reshape(1, 1)
+    width = samples.shape[1]
+    nan_positions = rng.choice(width, size=max(1, width // 4), replace=False)
+    samples[0, nan_positions] = np.nan
+    if samples.shape[0] > 1:
+        positions = rng.choice(width, size=min(2, width), replace=False)
+        samples[1, positions[0]] = np.inf
+        samples[1, positions[-1]] = -np.inf if width > 1 else np.inf
+    return samples.reshape(array.shape)
+
+
+def integer_array(rng: np.random.Generator, shape: tuple[int, ...], low: int, high: int, kind: str) -> np.ndarray:
+    """Integers in [low, high]: uniform, all lowest, all highest, or small (the lowest few)."""
+    if kind == "lowest":
+        return np.full(shape, low)
+    if kind == "highest":
+        return np.full(shape, high)
+    if kind == "small":
+        return rng.integers(low, min(low + 3, high) + 1, size=shape)
+    return rng.integers(low, high + 1, size=shape)
+
+
+def mask_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: str, kind: str = "random") -> np.ndarray:
+    """A padding/attention mask: 1 (kept) or 0, at least one kept position per row, as real masks are.
+
+    Example:
+        >>> mask = mask_array(np.random.default_rng(0), (4, 6), "int32", "prefix")
+        >>> bool((mask[:, 0] == 1).all()) and mask.dtype == np.int32
+        True
+    """
+    if kind == "all kept" or len(shape) < 2:
+        kept = np.ones(shape, dtype=bool)
+    elif kind == "prefix":  # right padding: the first n positions are kept
+        lengths = rng.integers(1, shape[-1] + 1, size=shape[:-1])
+        kept = np.arange(shape[-1]) < lengths[..., None]
+    else:
+        kept = rng.random(shape) < 0.6
+        first = rng.integers(0, shape[-1], size=shape[:-1])
+        np.put_along_axis(kept, first[..., None], True, axis=-1)
+    return kept if dtype == "bool" else kept.astype(dtype)
+
+
+def finite_samples(arrays: dict[str, np.ndarray]) -> np.ndarray | None:
+    """Per sample (axis 0), whether every float input is finite; None when all inputs are finite.
+
+    Example:
+        >>> finite_samples({"x": np.array([[np.nan, 1.0], [2.0, 3.0]])}).tolist()
+        [False, True]
+    """
+    floats = [a.astype(np.float64) for a in arrays.values() if is_float_array(a) and a.ndim]
+    if not floats or all(np.isfinite(a).all() for a in floats):
+        return None
+    batch = floats[0].shape[0]
+    keep = np.ones(batch, dtype=bool)
+    for array in floats:
+        if array.shape[0] == batch:
+            keep &= np.isfinite(array.reshape(batch, -1)).all(axis=1)
+    return keep
