@@ -1,7 +1,8 @@
 """``check_resume_training``: a resumed run must equal an uninterrupted one.
 
-Reference: a copy of the model trained ``steps_before + steps_after`` steps.
-Candidate, per format: a copy trained ``steps_before`` steps, saved, reloaded
+Reference: a deep copy of the model and its optimizer (new variables, nothing
+through serialization) trained ``steps_before + steps_after`` steps.
+Candidate, per format: another deep copy trained ``steps_before`` steps, saved, reloaded
 the way a user resumes from that format, then trained ``steps_after`` steps on
 the same batches.  Compared: every weight, every optimizer variable, the
 learning rate and the loss at each step.  The failure says what diverged first
@@ -28,7 +29,7 @@ from pytest_tfroundtrip.checks.resume_diagnosis import Divergence, diagnose
 from pytest_tfroundtrip.checks.subject import prepare_subject
 from pytest_tfroundtrip.checks.training import (
     align_random_state,
-    copy_with_state,
+    independent_copy,
     generated_data,
     make_batches,
     python_state,
@@ -142,7 +143,8 @@ def check_resume_training(
 
     keras = _lazy.keras()
     keras.utils.set_random_seed(seed)
-    reference_model = copy_with_state(subject)
+    reference_copy = independent_copy(subject)
+    reference_model = reference_copy.model
     reference_losses, reference_rates = train_steps(reference_model, batches)
     reference = state_of(reference_model)
 
@@ -176,7 +178,8 @@ def _resume_one(
     keras = _lazy.keras()
     directory.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
-    candidate = copy_with_state(subject)
+    candidate_copy = independent_copy(subject)
+    candidate = candidate_copy.model
     first_losses, first_rates = train_steps(candidate, batches[:steps_before])
     saved_state, saved_python = state_of(candidate), python_state(candidate)
     try:
@@ -202,6 +205,7 @@ def _resume_one(
     weight_error = _max_error(reference.weights, final.weights)
     optimizer_error = _max_error(reference.optimizer, final.optimizer)
     notes = ("the format does not keep dropout RNG state (seed generators); the check aligned it",) if rng_reset else ()
+    notes += (candidate_copy.note,) if candidate_copy.note else ()
     return ResumeResult(
         fmt.name, FAILED if divergences else PASSED, tuple(divergences), tuple(reference_losses),
         tuple(first_losses + later_losses), weight_error, optimizer_error, artifact=artifact, notes=notes,

@@ -42,6 +42,47 @@ def rebuild_compiled(subject: Subject) -> Any:
     return fresh
 
 
+@dataclass(frozen=True)
+class TrainingCopy:
+    """A compiled copy of the user's model with its weights and optimizer state, and how it was made."""
+
+    model: Any
+    note: str | None = None  # set when the copy had to go through get_config()
+
+
+def independent_copy(subject: Subject) -> TrainingCopy:
+    """A deep copy of the model and its optimizer: new variables, nothing through serialization.
+
+    The resume check's reference must not pass through the mechanism under
+    test: a copy rebuilt from ``get_config()`` would lose on both sides what
+    the config loses (a schedule's argument, an optimizer option).  Models that
+    cannot be deep-copied (or whose copy would share a variable with the
+    original) fall back to that rebuild, with a note saying what it cannot see.
+    """
+    import copy
+
+    model = subject.model
+    try:
+        duplicate = copy.deepcopy(model)
+        shared = _variable_ids(model) & _variable_ids(duplicate)
+        if shared:
+            raise ValueError(f"{len(shared)} variables would be shared with the original")
+    except Exception as error:
+        return TrainingCopy(copy_with_state(subject), note=(
+            f"the model could not be deep-copied ({type(error).__name__}: {_first_line(error)}), so the uninterrupted "
+            "reference was rebuilt from get_config(): an argument the config loses would not show as a divergence"))
+    return TrainingCopy(duplicate)
+
+
+def _variable_ids(model: Any) -> set[int]:
+    variables = list(model.variables) + list(getattr(getattr(model, "optimizer", None), "variables", []))
+    return {id(getattr(v, "value", v)) for v in variables}
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).splitlines() or [""])[0][:200]
+
+
 def copy_with_state(subject: Subject) -> Any:
     """A compiled copy with the model's weights and optimizer state; the model is only read."""
     model = subject.model
