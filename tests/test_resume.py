@@ -147,3 +147,40 @@ def test_legacy_h5_cannot_continue_training_on_keras_3():
         check_resume_training(compiled(OPTIMIZERS["sgd_momentum"](), dropout=False), formats=["h5"], seed=0)
     first = caught.value.report.result_for("h5").first_divergence
     assert first.startswith("training cannot continue after reload: ValueError: Unknown variable")
+
+
+@keras.saving.register_keras_serializable(package="tfroundtrip_resume")
+class ForgetfulWarmup(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up to ``peak``; get_config forgets ``peak`` (a reload warms up to 1e-3)."""
+
+    def __init__(self, peak=1e-3, warmup_steps=8):
+        self.peak, self.warmup_steps = peak, warmup_steps
+
+    def __call__(self, step):
+        progress = keras.ops.minimum(keras.ops.cast(step + 1, "float32") / self.warmup_steps, 1.0)
+        return self.peak * progress
+
+    def get_config(self):
+        return {"warmup_steps": self.warmup_steps}  # the defect: peak is not saved
+
+
+def warmup_model():
+    return compiled(keras.optimizers.Adam(ForgetfulWarmup(peak=0.05)))
+
+
+def test_plain_keras_loses_the_schedule_argument_in_the_keras_file(tmp_path):
+    model = warmup_model()
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.models.load_model(tmp_path / "model.keras")
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.05 / 8)
+    assert float(reloaded.optimizer.learning_rate) == pytest.approx(1e-3 / 8)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_schedule_whose_config_loses_an_argument_is_caught_by_the_resume_check(seed):
+    model = warmup_model()
+    before = models.fingerprint(model)
+    with pytest.raises(RoundTripError) as caught:
+        check_resume_training(model, formats=["keras"], seed=seed)
+    models.assert_same_fingerprint(before, models.fingerprint(model))
+    assert "learning rate differs from step 5 on" in str(caught.value)

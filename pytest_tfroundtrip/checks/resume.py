@@ -29,6 +29,7 @@ from pytest_tfroundtrip.checks.resume_diagnosis import Divergence, diagnose
 from pytest_tfroundtrip.checks.subject import prepare_subject
 from pytest_tfroundtrip.checks.training import (
     align_random_state,
+    aligned_to,
     independent_copy,
     generated_data,
     make_batches,
@@ -189,13 +190,13 @@ def _resume_one(
         return ResumeResult(fmt.name, FAILED, (Divergence("reload", f"saving or reloading for training failed: {describe_exception(error)}"),),
                             artifact=directory)
     rng_reset = align_random_state(candidate, resumed)
-    reloaded_state, reloaded_python = state_of(resumed), python_state(resumed)
+    reloaded_state, reloaded_python = aligned_to(saved_state, state_of(resumed)), python_state(resumed)
     try:
         later_losses, later_rates = train_steps(resumed, batches[steps_before:])
     except Exception as error:
         return ResumeResult(fmt.name, FAILED, (Divergence("reload", f"training cannot continue after reload: {describe_exception(error)}"),),
                             artifact=artifact)
-    final = state_of(resumed)
+    final = aligned_to(reference, state_of(resumed))
     divergences = diagnose(
         saved=saved_state, reloaded=reloaded_state, saved_python=saved_python, reloaded_python=reloaded_python,
         reference=reference, final=final, steps_before=steps_before,

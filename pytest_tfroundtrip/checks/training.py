@@ -11,6 +11,8 @@ from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.checks.config_audit import attribute_state, tracked_variable_ids
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats.base import Subject, call_keras_model, fresh_model_like
+from pytest_tfroundtrip.checks.object_copy import structural_copy
+from pytest_tfroundtrip.inputs.probing import probe_arrays
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE
 from pytest_tfroundtrip.inputs.values import mask_array
 from pytest_tfroundtrip.structure import flatten_with_paths, map_leaves
@@ -51,27 +53,34 @@ class TrainingCopy:
 
 
 def independent_copy(subject: Subject) -> TrainingCopy:
-    """A deep copy of the model and its optimizer: new variables, nothing through serialization.
+    """A structural copy of the model and its optimizer: new variables, nothing through serialization.
 
     The resume check's reference must not pass through the mechanism under
     test: a copy rebuilt from ``get_config()`` would lose on both sides what
     the config loses (a schedule's argument, an optimizer option).  Models that
-    cannot be deep-copied (or whose copy would share a variable with the
-    original) fall back to that rebuild, with a note saying what it cannot see.
+    cannot be copied so (or whose copy would share a variable with the
+    original, or compute differently) fall back to that rebuild, with a note
+    saying what it cannot see.
     """
-    import copy
-
     model = subject.model
     try:
-        duplicate = copy.deepcopy(model)
+        duplicate = structural_copy(model)
         shared = _variable_ids(model) & _variable_ids(duplicate)
         if shared:
             raise ValueError(f"{len(shared)} variables would be shared with the original")
+        probe = probe_arrays(subject.signature)
+        if not _same_outputs(call_keras_model(model, subject, probe), call_keras_model(duplicate, subject, probe)):
+            raise ValueError("the copy computes different outputs")
     except Exception as error:
         return TrainingCopy(copy_with_state(subject), note=(
             f"the model could not be deep-copied ({type(error).__name__}: {_first_line(error)}), so the uninterrupted "
             "reference was rebuilt from get_config(): an argument the config loses would not show as a divergence"))
     return TrainingCopy(duplicate)
+
+
+def _same_outputs(expected: Any, actual: Any) -> bool:
+    pairs = zip(flatten_with_paths(expected), flatten_with_paths(actual))
+    return all(np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True) for (_p, a), (_q, b) in pairs)
 
 
 def _variable_ids(model: Any) -> set[int]:
@@ -129,6 +138,34 @@ def state_of(model: Any) -> TrainingState:
         optimizer={v.path: keras.ops.convert_to_numpy(v) for v in model.optimizer.variables},
         iterations=int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
     )
+
+
+def aligned_to(reference: TrainingState, state: TrainingState) -> TrainingState:
+    """``state`` keyed by ``reference``'s paths.
+
+    A reloaded or rebuilt model may name its variables differently (another
+    name scope at build time), which is no defect; matching by path would then
+    compare nothing.  Variables are matched by position when the path sets
+    differ but count and shapes agree; otherwise ``state`` is returned as is
+    (and the missing paths show as divergences).
+
+    Example:
+        >>> import numpy as np
+        >>> a = TrainingState({"m/dense/kernel": np.ones(2)}, {}, 0)
+        >>> b = TrainingState({"dense/kernel": np.zeros(2)}, {}, 0)
+        >>> list(aligned_to(a, b).weights)
+        ['m/dense/kernel']
+    """
+    return TrainingState(_aligned(reference.weights, state.weights), _aligned(reference.optimizer, state.optimizer),
+                         state.iterations)
+
+
+def _aligned(reference: dict[str, np.ndarray], values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    if set(reference) == set(values) or len(reference) != len(values):
+        return values
+    if any(a.shape != b.shape for a, b in zip(reference.values(), values.values())):
+        return values
+    return dict(zip(reference, values.values()))
 
 
 def current_learning_rate(model: Any) -> float:
