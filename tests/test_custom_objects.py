@@ -233,3 +233,44 @@ def test_model_is_not_modified():
     before = models.fingerprint(model)
     check_custom_objects(model, formats=["keras", "export"], max_examples=3, seed=0)
     models.assert_same_fingerprint(before, models.fingerprint(model))
+
+
+@keras.saving.register_keras_serializable(package="tfroundtrip_json")
+class ClassWeights(keras.layers.Layer):
+    """Scales each class's score; its config holds a dict with integer keys, which JSON turns into strings."""
+
+    def __init__(self, weights_by_class=None, **kwargs):
+        super().__init__(**kwargs)
+        self.weights_by_class = dict(weights_by_class or {0: 1.0})
+        self.scale = [self.weights_by_class[i] for i in range(len(self.weights_by_class))]  # KeyError on "0"
+
+    def call(self, scores):
+        return scores * keras.ops.convert_to_tensor(self.scale, dtype=scores.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "weights_by_class": self.weights_by_class}
+
+
+def class_weights_model():
+    scores = keras.Input((2,), name="scores")
+    return keras.Model(scores, ClassWeights({0: 1.0, 1: 2.5}, name="class_weights")(scores))
+
+
+def test_plain_keras_cannot_load_a_config_value_that_json_changes(tmp_path):
+    layer = ClassWeights({0: 1.0, 1: 2.5})
+    assert type(layer).from_config(layer.get_config()).scale == [1.0, 2.5]  # the in-memory round trip passes
+    class_weights_model().save(tmp_path / "model.keras")
+    with pytest.raises(Exception, match="0"):
+        keras.models.load_model(tmp_path / "model.keras")
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_config_value_that_does_not_survive_json_is_caught_with_the_key_named(seed):
+    with pytest.raises(RoundTripError) as caught:
+        check_custom_objects(class_weights_model(), formats=["keras"], max_examples=5, seed=seed)
+    report = caught.value.report
+    json_findings = [f for f in report.findings if f.check == "json"]
+    assert [f.cls for f in json_findings] == ["ClassWeights"]
+    assert "'weights_by_class': {0: 1.0, 1: 2.5} becomes {'0': 1.0, '1': 2.5}" in json_findings[0].message
+    assert report.in_process[0].verdict == "fails"  # load_model in this process fails too
+    assert "[keras] in this process (with your classes)" in str(caught.value)

@@ -2,7 +2,7 @@
 
 For every object in the model tree whose class is not built into Keras:
 ``from_config(get_config())`` must rebuild it with an equal, JSON-serializable
-config; every constructor parameter must be in the config (or listed in the
+config, and so must Keras's real serialization through JSON text; every constructor parameter must be in the config (or listed in the
 class attribute ``config_derived_args``); the current attributes must equal
 what the config records; the rebuilt object, given the same weights, must
 compute the same outputs; and no variable may escape Keras's tracking.
@@ -27,7 +27,7 @@ _NOT_PARAMETERS = {"self", "kwargs", "args", "name", "dtype", "trainable", "auto
 class Finding:
     """One problem with a custom object, and the fix."""
 
-    check: str  # config | parameter | attribute | state | untracked | registration | lambda
+    check: str  # config | json | parameter | attribute | state | untracked | registration | lambda
     cls: str
     name: str
     message: str
@@ -84,6 +84,47 @@ def audit_config(obj: Any) -> list[Finding]:
                                 f"make {cls}.__init__ store every argument unchanged (derive other values in separate attributes)"))
     findings.extend(_parameter_findings(obj, config))
     return findings
+
+
+def json_round_trip(obj: Any) -> list[Finding]:
+    """Round-trip ``obj`` through Keras's real serialization: ``serialize_keras_object`` -> JSON text -> ``deserialize_keras_object``.
+
+    ``from_config(get_config())`` in memory keeps Python types that JSON does not
+    (tuples become lists, integer dict keys become strings), so a config can pass
+    it and still fail ``load_model``.  Names the config keys that JSON changes.
+    Unregistered classes are skipped (the registration finding covers them).
+    """
+    keras = _lazy.keras()
+    cls, name = type(obj).__name__, obj.name
+    try:
+        serialized = keras.saving.serialize_keras_object(obj)
+        decoded = json.loads(json.dumps(serialized))
+    except Exception:  # not JSON-serializable: audit_config reports it
+        return []
+    if registration_finding(obj) is not None:
+        return []
+    before, after = serialized.get("config") or {}, decoded.get("config") or {}
+    changed = [f"{key!r}: {_short(before[key])} becomes {_short(after.get(key))}"
+               for key in before if key != "name" and not _same_python_value(before[key], after.get(key))]
+    where = f"; config key{'s' if len(changed) > 1 else ''} that JSON changes: {'; '.join(changed)}" if changed else ""
+    fix = (f"make {cls}.get_config() return JSON types (lists, string keys) and {cls}.__init__ accept them "
+           "(convert back to tuples or integer keys there)")
+    try:
+        rebuilt = keras.saving.deserialize_keras_object(decoded)
+        rebuilt_config = rebuilt.get_config()
+    except Exception as error:
+        return [Finding("json", cls, name, f"after Keras's serialization to JSON and back (what .keras files store), "
+                        f"{cls} cannot be rebuilt ({type(error).__name__}: {error}){where}", fix)]
+    if _plain(rebuilt_config) != _plain(obj.get_config()):
+        return [Finding("json", cls, name, f"after Keras's serialization to JSON and back, the rebuilt config differs{where}", fix)]
+    return []
+
+
+def _same_python_value(a: Any, b: Any) -> bool:
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:
+        return False
 
 
 def _plain(config: dict[str, Any]) -> str:

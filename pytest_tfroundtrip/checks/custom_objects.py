@@ -24,6 +24,7 @@ from pytest_tfroundtrip.checks.config_audit import (
     Finding,
     attribute_state,
     audit_config,
+    json_round_trip,
     custom_objects_in,
     lambda_layers_in,
     registration_finding,
@@ -71,6 +72,7 @@ class CustomObjectsReport:
     clean_start_seconds: float = 0.0
     clean_seconds: float = 0.0
     artifacts_dir: Path | None = None
+    in_process: tuple[CleanResult, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -113,6 +115,7 @@ def check_custom_objects(
     findings: list[Finding] = []
     for obj in custom:
         findings.extend(audit_config(obj))
+        findings.extend(json_round_trip(obj))
         findings.extend(untracked_variables(obj))
         registration = registration_finding(obj)
         if registration is not None:
@@ -128,10 +131,10 @@ def check_custom_objects(
 
     workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-custom-", dir=existing_dir(artifacts_dir)))
     started = time.perf_counter()
-    clean, start_seconds = _clean_process_results(subject, chosen, importable, clean_python, timeout, seed, workdir)
-    problems = tuple(_problems(clean, lambdas))
+    clean, here, start_seconds = _clean_process_results(subject, chosen, importable, clean_python, timeout, seed, workdir)
+    problems = tuple(_problems(clean, here, lambdas))
     report = CustomObjectsReport(class_names, tuple(findings), tuple(clean), needed, lambdas, problems,
-                                 start_seconds, time.perf_counter() - started, workdir)
+                                 start_seconds, time.perf_counter() - started, workdir, tuple(here))
     if not report.passed:
         raise RoundTripError(custom_failure_message(report), report)
     if not keep_artifacts:
@@ -208,7 +211,8 @@ def _draw_examples(subject: Subject, count: int, seed: int | None) -> list[Examp
 
 
 def _clean_process_results(subject: Subject, chosen: list[Any], importable: list[str] | None, python: str | None,
-                           timeout: float, seed: int | None, workdir: Path) -> tuple[list[CleanResult], float]:
+                           timeout: float, seed: int | None, workdir: Path) -> tuple[list[CleanResult], list[CleanResult], float]:
+    """Save every format once; load each artifact in the clean process and in this one (classes available)."""
     keras = _lazy.keras()
     worker, fresh = shared_worker(importable, python, timeout)
     examples = _draw_examples(subject, CLEAN_EXAMPLES, seed)
@@ -220,15 +224,18 @@ def _clean_process_results(subject: Subject, chosen: list[Any], importable: list
     np.savez(inputs_file, **payload)
     expected = [subject.flat_outputs(call_keras_model(subject.model, subject, e.arrays)) for e in examples]
     specs = [s.as_dict() for s in subject.signature.specs]
-    results = []
+    results, here = [], []
     for fmt in chosen:
         directory = workdir / fmt.name
         directory.mkdir(parents=True, exist_ok=True)
         try:
             artifact = fmt.save(subject, directory)
         except Exception as error:
-            results.append(CleanResult(fmt.name, FAILS, error=f"saving failed: {type(error).__name__}: {error}"))
+            failed = CleanResult(fmt.name, FAILS, error=f"saving failed: {type(error).__name__}: {error}")
+            results.append(failed)
+            here.append(failed)
             continue
+        here.append(_load_here(fmt, subject, artifact, examples, expected))
         outputs_file = directory / "clean-outputs.npz"
         answer = worker.request({
             "format": fmt.name, "artifact": str(artifact), "inputs": str(inputs_file), "outputs": str(outputs_file),
@@ -237,7 +244,21 @@ def _clean_process_results(subject: Subject, chosen: list[Any], importable: list
             "model_config": None if fmt.preserves.architecture else keras.saving.serialize_keras_object(subject.model),
         }, what=f"loading the {fmt.name} artifact")
         results.append(_judge(fmt.name, answer, expected, outputs_file))
-    return results, worker.started_seconds if fresh else 0.0
+    return results, here, worker.started_seconds if fresh else 0.0
+
+
+def _load_here(fmt: Any, subject: Subject, artifact: Path, examples: list[Example],
+               expected: list[dict[str, np.ndarray]]) -> CleanResult:
+    try:
+        call = fmt.load(subject, artifact)
+        got = [subject.flat_outputs(call(example.arrays)) for example in examples]
+    except Exception as error:
+        return CleanResult(fmt.name, FAILS, error=f"load failed: {type(error).__name__}: {_first_lines(error)}")
+    return _compared(fmt.name, expected, got, "in this process")
+
+
+def _first_lines(error: BaseException, count: int = 3) -> str:
+    return " ".join(str(error).splitlines()[:count])[:600]
 
 
 def _judge(name: str, answer: dict[str, Any], expected: list[dict[str, np.ndarray]], outputs_file: Path) -> CleanResult:
@@ -245,22 +266,30 @@ def _judge(name: str, answer: dict[str, Any], expected: list[dict[str, np.ndarra
         if answer.get("missing_classes"):
             return CleanResult(name, NEEDS_CLASSES, tuple(answer["missing_classes"]), answer["error"])
         return CleanResult(name, FAILS, error=f"{answer['stage']} failed: {answer['error']}")
+    with np.load(outputs_file, allow_pickle=False) as data:
+        got = [{k: model_strings(data[f"{index}/{k}"]) for k in want} for index, want in enumerate(expected)]
+    return _compared(name, expected, got, "in the clean process")
+
+
+def _compared(name: str, expected: list[dict[str, np.ndarray]], got: list[dict[str, np.ndarray]], where: str) -> CleanResult:
     tolerance_for = tolerance_function(get_format(name).tolerance_family, None, None)
     worst = 0.0
-    with np.load(outputs_file, allow_pickle=False) as data:
-        for index, want in enumerate(expected):
-            got = {k: model_strings(data[f"{index}/{k}"]) for k in want}
-            comparison = compare_outputs(want, got, tolerance_for)
-            if not comparison.ok:
-                bad = comparison.failures[0]
-                return CleanResult(name, FAILS, error=f"outputs differ from the original model in the clean process "
-                                                      f"(output {bad.output!r}: {bad.problem} mismatch, max abs error {bad.max_abs_error:.3g})")
-            worst = max(worst, comparison.max_abs_error)
+    for want, have in zip(expected, got):
+        comparison = compare_outputs(want, have, tolerance_for)
+        if not comparison.ok:
+            bad = comparison.failures[0]
+            return CleanResult(name, FAILS, error=f"outputs differ from the original model {where} "
+                                                  f"(output {bad.output!r}: {bad.problem} mismatch, max abs error {bad.max_abs_error:.3g})")
+        worst = max(worst, comparison.max_abs_error)
     return CleanResult(name, MATCHES, max_abs_error=worst)
 
 
-def _problems(clean: list[CleanResult], lambdas: tuple[str, ...]) -> list[str]:
+def _problems(clean: list[CleanResult], here: list[CleanResult], lambdas: tuple[str, ...]) -> list[str]:
     problems = []
+    for result in here:
+        refused_lambda = lambdas and result.error and ("safe_mode" in result.error or "Lambda" in result.error)
+        if result.verdict == FAILS and not refused_lambda and not result.error.startswith("saving failed"):
+            problems.append(f"[{result.format}] in this process (with your classes): {result.error}")
     for result in clean:
         if result.verdict == FAILS:
             problems.append(f"[{result.format}] in a clean process: {result.error}")
@@ -282,11 +311,15 @@ def _problems(clean: list[CleanResult], lambdas: tuple[str, ...]) -> list[str]:
 def custom_failure_message(report: CustomObjectsReport) -> str:
     """Every finding with its fix, then the clean-process table."""
     lines = [f"Custom objects: {len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}"
-             + (f" and {len(report.problems)} clean-process problem{'s' if len(report.problems) != 1 else ''}" if report.problems else "")]
+             + (f" and {len(report.problems)} loading problem{'s' if len(report.problems) != 1 else ''}" if report.problems else "")]
     for finding in report.findings:
         lines.append(f"  - {finding.describe()}")
     for problem in report.problems:
         lines.append(f"  - {problem}")
+    failing_here = [r for r in report.in_process if r.verdict == FAILS]
+    if failing_here:
+        lines.append("")
+        lines.append("In this process (your classes available): " + "; ".join(f"{r.format} fails" for r in failing_here))
     lines.append("")
     lines.append("Clean process (installed packages and importable= only):")
     for result in report.clean:
