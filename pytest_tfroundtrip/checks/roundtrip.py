@@ -20,8 +20,8 @@ from pytest_tfroundtrip.checks.subject import prepare_subject
 from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, RoundTripWarning, describe_exception
 from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
 from pytest_tfroundtrip.formats.base import KerasReload, ReloadedCall, RoundTripFormat, Subject, call_keras_model
-from pytest_tfroundtrip.inputs.arrays import model_strings, savable
-from pytest_tfroundtrip.inputs.probing import given_arrays, inputs_code
+from pytest_tfroundtrip.inputs.arrays import savable
+from pytest_tfroundtrip.inputs.probing import inputs_code
 from pytest_tfroundtrip.inputs.strategies import Example, Pin, example_strategy
 from pytest_tfroundtrip.inputs.targeted import shape_hints, targeted_examples, targeted_pins
 from pytest_tfroundtrip.results.compare import compare_outputs
@@ -97,8 +97,7 @@ def check_roundtrip(
     def strategy_for(pin: Pin) -> Any:
         return example_strategy(subject.signature, overrides, pin=pin)
 
-    pins = targeted_pins(subject.signature, given_arrays(subject.signature, overrides),
-                         shape_hints(subject.model, subject.signature), finite)
+    pins = targeted_pins(subject.signature, prepared.given, shape_hints(subject.model, subject.signature), finite)
     outcome = search(SearchPlan(
         reference=lambda arrays: subject.flat_outputs(call_keras_model(subject.model, subject, arrays)),
         reloaded=reloaded,
@@ -122,7 +121,7 @@ def check_roundtrip(
             f"{inputs_code(subject.signature, overrides)}"
         ) from error
     results.update(_search_results(outcome, results, workdir))
-    results.update(_weight_results(subject, reloaded, results, tolerance_for))
+    results.update(_weight_results(subject, reloaded, results, outcome.findings, tolerance_for))
     report = RoundTripReport(
         results=tuple(results[f.name] for f in all_formats() if f.name in results),
         examples=examples,
@@ -208,7 +207,7 @@ def _search_results(outcome: SearchOutcome, results: Mapping[str, FormatResult],
 
 def _weight_results(
     subject: Subject, reloaded: Mapping[str, ReloadedCall], results: Mapping[str, FormatResult],
-    tolerance_for: Mapping[str, ToleranceFor],
+    findings: Mapping[str, Finding], tolerance_for: Mapping[str, ToleranceFor],
 ) -> dict[str, FormatResult]:
     """For reloads into a Keras model: every weight by path, and the first layer whose output differs."""
     updated = {}
@@ -223,10 +222,9 @@ def _weight_results(
                 continue
             failure = FormatFailure(WEIGHTS, "weights differ")
         layer = None
-        if failure.stage == MISMATCH and failure.input_file is not None:
-            with np.load(failure.input_file, allow_pickle=False) as data:
-                arrays = {key: model_strings(data[key]) for key in data.files}
-            layer = first_differing_layer(subject.model, call.model, subject, arrays, _closeness(tolerance_for[name]))
+        if failure.stage == MISMATCH and name in findings:
+            layer = first_differing_layer(subject.model, call.model, subject, findings[name].example.arrays,
+                                          _closeness(tolerance_for[name]))
         updated[name] = replace(result, status=FAILED, failure=replace(
             failure, weights=None if weights.ok else weights, first_differing_layer=layer))
     return updated

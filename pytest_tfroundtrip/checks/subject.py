@@ -24,10 +24,11 @@ from pytest_tfroundtrip.inputs.strategies import normalise_overrides
 
 @dataclass(frozen=True)
 class Prepared:
-    """The model under test, the user's ``inputs=`` per input name, and notes for the report."""
+    """The model under test, the user's ``inputs=`` per input name (and one concrete array each), notes for the report."""
 
     subject: Subject
     overrides: dict[str, Any]
+    given: dict[str, Any]
     notes: tuple[str, ...] = ()
 
 
@@ -70,7 +71,7 @@ def prepare_subject(model: Any, input_signature: Any = None, inputs: Any = None)
     probe = Subject(model, signature, None, input_signature)
     outputs = call_keras_model(model, probe, probe_arrays(signature, given))
     subject = Subject(model, signature, output_template_of(model, outputs), input_signature)
-    return Prepared(subject, overrides, tuple(notes))
+    return Prepared(subject, overrides, given, tuple(notes))
 
 
 def _short_repr(value: Any) -> str:
