@@ -25,7 +25,7 @@ from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats import all_formats, available_formats, parse_format_names
 
 MARKER = "tf_roundtrip"
-MARKER_KEYWORDS = ("formats", "rtol", "atol", "max_examples", "input_signature", "inputs", "seed")
+MARKER_KEYWORDS = ("formats", "rtol", "atol", "max_examples", "input_signature", "inputs", "seed", "finite_inputs")
 USER_PROPERTY = "tf_roundtrip"
 
 
@@ -54,7 +54,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(formats=None, rtol=None, atol=None, max_examples=None, input_signature=None, inputs=None, seed=None): "
+        f"{MARKER}(formats=None, rtol=None, atol=None, max_examples=None, input_signature=None, inputs=None, seed=None, "
+        "finite_inputs=False): "
         "defaults for tf_roundtrip.check() and the roundtrip_format/reloaded_model fixtures in this test "
         "(formats=None: every available format; rtol/atol=None: per-format defaults).",
     )

@@ -92,6 +92,28 @@ def test_marked_reload(reloaded_model, roundtrip_format):
     result.assert_outcomes(passed=2)
 
 
+def test_marker_finite_inputs_reaches_the_check(pytester):
+    pytester.makepyfile(MODEL_FIXTURE + """
+def test_checked_with_nan_by_default(tf_roundtrip, model, monkeypatch):
+    from pytest_tfroundtrip.checks import roundtrip
+    seen = []
+    original = roundtrip.targeted_pins
+    monkeypatch.setattr(roundtrip, "targeted_pins", lambda *a, **k: seen.extend(p.family for p in original(*a, **k)) or original(*a, **k))
+    tf_roundtrip.check(model, formats=["keras"], max_examples=2)
+    assert "nonfinite" in seen
+
+@pytest.mark.tf_roundtrip(formats=["keras"], max_examples=2, finite_inputs=True)
+def test_marker_removes_nan(tf_roundtrip, model, monkeypatch):
+    from pytest_tfroundtrip.checks import roundtrip
+    seen = []
+    original = roundtrip.targeted_pins
+    monkeypatch.setattr(roundtrip, "targeted_pins", lambda *a, **k: seen.extend(p.family for p in original(*a, **k)) or original(*a, **k))
+    tf_roundtrip.check(model)
+    assert seen and "nonfinite" not in seen
+""")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
 def test_command_line_and_ini_options(pytester):
     pytester.makeini("[pytest]\ntf_roundtrip_formats = h5\ntf_roundtrip_max_examples = 3\n")
     pytester.makepyfile(MODEL_FIXTURE + """
