@@ -132,3 +132,13 @@ def test_a_statically_inferred_range_the_model_rejects_is_narrowed_by_calling_it
     model = keras.Model(ids, [embedded, ClipsAtTen()(ids)])
     spec = specs_of(model)["ids"]
     assert spec.int_range == (0, 9) and spec.domain_source.endswith(f"narrowed by {PROBED}")
+
+
+def test_segment_ids_that_no_layer_bounds_take_sentence_a_and_b():
+    class OneHotSegments(keras.layers.Layer):
+        def call(self, ids):
+            return tf.one_hot(ids, 2)  # out-of-range ids give zeros silently: no error to probe
+
+    ids = keras.Input((None,), dtype="int32", name="token_type_ids")
+    spec = specs_of(keras.Model(ids, OneHotSegments()(ids)))["token_type_ids"]
+    assert spec.int_range == (0, 1) and spec.domain_source == "the input name 'token_type_ids'"

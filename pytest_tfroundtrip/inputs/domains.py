@@ -6,8 +6,9 @@ inside another layer (keras-hub's ``TokenAndPositionEmbedding`` holds a
 accepts any string but only its vocabulary exercises the learned rows; a
 position embedding bounds the sequence length; inputs named like masks
 (``padding_mask``, ``attention_mask``) take 0/1 with at least one kept
-position per row.  What static inference cannot tell, :mod:`probing` finds
-out by calling the model.
+position per row; inputs named like segment ids (``segment_ids``,
+``token_type_ids``) whose range no layer tells take 0 and 1.  What static
+inference cannot tell, :mod:`probing` finds out by calling the model.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from pytest_tfroundtrip.structure import flatten_with_paths
 DEFAULT_INT_RANGE = (-1000, 1000)
 OUT_OF_VOCABULARY_STRINGS = ("", "out-of-vocabulary", "ünïcödé ✓")
 _MASK_NAME = re.compile(r"(^|[_/.-])(padding_|attention_|input_|sequence_|token_)?mask$", re.IGNORECASE)
+_SEGMENT_NAME = re.compile(r"(^|[_/.-])(segment_ids?|token_type_ids?|type_ids?)$", re.IGNORECASE)
+SEGMENT_RANGE = (0, 1)
 
 
 def infer_domains(model: Any, signature: ModelSignature) -> ModelSignature:
@@ -59,6 +62,9 @@ def infer_domains(model: Any, signature: ModelSignature) -> ModelSignature:
             else:
                 layers = list(_with_nested(direct)) or _lookup_layers(all_layers, spec.dtype)
                 spec = _narrow(spec, layers)
+            if spec.domain_source is None and _is_integer(spec.dtype) and _SEGMENT_NAME.search(spec.name):
+                # Sentence A/B ids: no layer told the range, so take what real inputs hold.
+                spec = replace(spec, int_range=SEGMENT_RANGE, domain_source=f"the input name {spec.name!r}")
         if length_bound is not None and len(spec.shape) >= 2 and spec.shape[1] is None:
             bound, _label = length_bound
             spec = replace(spec, max_dims=(None, bound) + (None,) * (len(spec.shape) - 2))
