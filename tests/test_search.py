@@ -6,7 +6,7 @@ import numpy as np
 
 from pytest_tfroundtrip.checks.search import SearchPlan, search
 from pytest_tfroundtrip.inputs.specs import InputSpec, ModelSignature
-from pytest_tfroundtrip.inputs.strategies import example_strategy
+from pytest_tfroundtrip.inputs.strategies import Example, example_strategy
 from pytest_tfroundtrip.results.tolerances import default_tolerance
 
 SIGNATURE = ModelSignature("x", (InputSpec("x", (None, 3), "float32"),))
@@ -89,3 +89,13 @@ def test_reference_outputs_are_computed_once_per_input_for_all_formats():
     run({name: with_rounding_noise for name in ("f1", "f2", "f3")}, frozenset({"f1", "f2", "f3"}), calls)
     # Once per example, plus a determinism re-run and a perturbed run per failing example.
     assert len(calls) <= 10 * 3 + 5
+
+
+def test_bfloat16_inputs_can_be_perturbed_for_the_conditioning_check():
+    import ml_dtypes
+
+    from pytest_tfroundtrip.checks.search import _perturbed_output
+
+    x = np.array([[1.0, -2.0]], dtype=ml_dtypes.bfloat16)  # np.finfo refuses this dtype
+    moved = _perturbed_output(lambda arrays: {"y": arrays["x"]}, Example({"x": x}, {}), STEP)
+    assert moved["y"].dtype == x.dtype and not np.array_equal(moved["y"], x)

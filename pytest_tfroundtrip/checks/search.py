@@ -28,7 +28,7 @@ from pytest_tfroundtrip.results.compare import Comparison, compare_outputs
 from pytest_tfroundtrip.formats.base import ReloadedCall
 from pytest_tfroundtrip.inputs.strategies import Example, Pin
 from pytest_tfroundtrip.inputs.values import finite_samples, is_float_array
-from pytest_tfroundtrip.results.tolerances import Tolerance
+from pytest_tfroundtrip.results.tolerances import Tolerance, machine_epsilon
 
 ToleranceFor = Callable[[str, str], Tolerance]
 
@@ -105,7 +105,7 @@ class SearchPlan:
         >>> import numpy as np
         >>> from pytest_tfroundtrip.inputs.specs import InputSpec, ModelSignature
         >>> from pytest_tfroundtrip.inputs.strategies import example_strategy
-        >>> from pytest_tfroundtrip.results.tolerances import Tolerance
+        >>> from pytest_tfroundtrip.results.tolerances import Tolerance, machine_epsilon
         >>> double = lambda arrays: {"y": arrays["x"] * 2}
         >>> plan = SearchPlan(double, {"copy": double}, lambda outputs: outputs,
         ...                   {"copy": lambda output, dtype: Tolerance(0.0, 0.0)},
@@ -305,7 +305,7 @@ def _perturbed_output(
     perturbed = {}
     for name, array in example.arrays.items():
         if is_float_array(array):
-            step = max(relative_step, 2 * float(np.finfo(array.dtype).eps))
+            step = max(relative_step, 2 * (machine_epsilon(str(array.dtype)) or 0.0))
             perturbed[name] = (array * (1 + step)).astype(array.dtype)
         else:
             perturbed[name] = array

@@ -55,6 +55,18 @@ _FAMILY_FACTORS: dict[str, tuple[float, float, float]] = {
 _EPSILON = {"float16": 2.0**-10, "bfloat16": 2.0**-7, "float32": 2.0**-23, "float64": 2.0**-52}
 
 
+def machine_epsilon(dtype: str) -> float | None:
+    """The spacing of floats near 1 for a float dtype name (bfloat16 included); None for other dtypes.
+
+    ``np.finfo`` refuses ml_dtypes' bfloat16, so the project keeps its own table.
+
+    Example:
+        >>> machine_epsilon("bfloat16"), machine_epsilon("int32")
+        (0.0078125, None)
+    """
+    return _EPSILON.get(dtype)
+
+
 def default_tolerance(family: str, dtype: str) -> Tolerance:
     """The default tolerance for one output of ``dtype`` under a format family.
 
@@ -64,7 +76,7 @@ def default_tolerance(family: str, dtype: str) -> Tolerance:
         >>> default_tolerance("exact", "int64")
         Tolerance(rtol=0.0, atol=0.0, peak_rtol=0.0)
     """
-    epsilon = _EPSILON.get(dtype)
+    epsilon = machine_epsilon(dtype)
     if epsilon is None:
         return Tolerance(0.0, 0.0)
     rtol, atol, peak = _FAMILY_FACTORS[family]
