@@ -168,12 +168,9 @@ def _shrunk_under_pins(
 
 
 def _judged_samples(
-    plan: SearchPlan, name: str, example: Example, expected: dict[str, np.ndarray], actual: dict[str, np.ndarray],
+    keep: np.ndarray | None, expected: dict[str, np.ndarray], actual: dict[str, np.ndarray],
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
-    """The outputs a format is judged on: all of them, or the finite samples' (None: no sample to judge)."""
-    if name not in plan.finite_samples_only:
-        return expected, actual
-    keep = finite_samples(dict(example.arrays))
+    """The outputs judged: all of them, or those of the samples ``keep`` marks finite (None: no sample to judge)."""
     if keep is None:
         return expected, actual
     if not keep.any():
@@ -211,6 +208,7 @@ def _one_run(
         expected = expected_for(example)
         findings: dict[str, Finding] = {}
         names = sorted(failing_seen) if failing_seen else list(pending)
+        keep = finite_samples(example.arrays) if plan.finite_samples_only else None
         for name in names:
             started = time.perf_counter()
             try:
@@ -218,7 +216,7 @@ def _one_run(
             except Exception as error:
                 findings[name] = Finding(example, error=f"{type(error).__name__}: {error}")
                 continue
-            judged = _judged_samples(plan, name, example, expected, actual)
+            judged = _judged_samples(keep if name in plan.finite_samples_only else None, expected, actual)
             if judged is None:
                 stats[name].nonfinite_not_judged += 1
                 continue

@@ -7,6 +7,8 @@ targeted example is one the random search could also draw and shrink.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 FLOAT_KINDS = ("normal", "uniform", "constant", "specials", "log_uniform")
@@ -113,19 +115,19 @@ def mask_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: str, kin
     return kept if dtype == "bool" else kept.astype(dtype)
 
 
-def finite_samples(arrays: dict[str, np.ndarray]) -> np.ndarray | None:
+def finite_samples(arrays: Mapping[str, np.ndarray]) -> np.ndarray | None:
     """Per sample (axis 0), whether every float input is finite; None when all inputs are finite.
 
     Example:
         >>> finite_samples({"x": np.array([[np.nan, 1.0], [2.0, 3.0]])}).tolist()
         [False, True]
     """
-    floats = [a.astype(np.float64) for a in arrays.values() if is_float_array(a) and a.ndim]
-    if not floats or all(np.isfinite(a).all() for a in floats):
+    finite = [np.isfinite(a) for a in arrays.values() if is_float_array(a) and a.ndim]  # bfloat16 included
+    if not finite or all(f.all() for f in finite):
         return None
-    batch = floats[0].shape[0]
+    batch = finite[0].shape[0]
     keep = np.ones(batch, dtype=bool)
-    for array in floats:
-        if array.shape[0] == batch:
-            keep &= np.isfinite(array.reshape(batch, -1)).all(axis=1)
+    for flags in finite:
+        if flags.shape[0] == batch:
+            keep &= flags.reshape(batch, -1).all(axis=1)
     return keep
