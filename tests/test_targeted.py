@@ -168,3 +168,15 @@ def test_tflite_spreads_nan_differently_from_eager_keras_within_the_nan_sample_o
 def test_sound_conv_nets_pass_under_the_non_finite_rule(seed):
     report = check_roundtrip(models.small_convnet(), formats=["keras", "savedmodel", "tflite"], seed=seed)
     assert report.formats_passed == ("keras", "savedmodel", "tflite")
+
+
+def test_pins_that_a_given_batch_makes_identical_yield_one_example():
+    from pytest_tfroundtrip.checks.subject import prepare_subject
+    from pytest_tfroundtrip.inputs.strategies import example_strategy
+    from pytest_tfroundtrip.inputs.targeted import ShapeHints, targeted_examples, targeted_pins
+
+    prepared = prepare_subject(models.mlp(), inputs=np.zeros((3, 784), "float32"))
+    signature = prepared.subject.signature
+    pins = targeted_pins(signature, prepared.given, ShapeHints(batches=(5,)))
+    examples = targeted_examples(pins, lambda pin: example_strategy(signature, prepared.overrides, pin=pin))
+    assert len(pins) > 1 and len(examples) == 1  # every pin is overridden by the given array

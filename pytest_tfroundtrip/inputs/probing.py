@@ -19,11 +19,7 @@ import numpy as np
 
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE, InputSpec, ModelSignature
-from pytest_tfroundtrip.inputs.strategies import (
-    axis_bounds,
-    check_override_array,
-    unknown_dims_of,
-)
+from pytest_tfroundtrip.inputs.strategies import axis_bounds, batch_of, check_override_array, unknown_dims_of
 
 ModelCall = Callable[[Mapping[str, np.ndarray]], Any]
 PROBED = "probing the model"
@@ -63,8 +59,7 @@ def probe_arrays(signature: ModelSignature, given: Mapping[str, np.ndarray] | No
         {'ids': [[0]], 'padding_mask': [[1]]}
     """
     given = dict(given or {})
-    batches = {a.shape[0] for a in given.values() if a.ndim}
-    batch = batches.pop() if len(batches) == 1 else 1
+    batch = batch_of(given) or 1
     dims = unknown_dims_of(signature, given)
     arrays = {}
     for spec in signature.specs:
@@ -96,10 +91,10 @@ def narrow_by_calling(call: ModelCall, signature: ModelSignature, given: Mapping
     binary search where the model rejects them.  Each probe is one model call
     on a batch of 1.
     """
-    base_error = _rejection(call, probe_arrays(signature, given))
+    base = probe_arrays(signature, given)
+    base_error = _rejection(call, base)
     if base_error is not None:
         raise rejected_inputs_error(signature, base_error, given)
-    base = probe_arrays(signature, given)
     narrowed = []
     for spec in signature.specs:
         if not _integer_range_to_verify(spec, given):

@@ -23,8 +23,7 @@ from pytest_tfroundtrip.inputs.arrays import model_strings
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE, InputSpec, ModelSignature
 from pytest_tfroundtrip.inputs.values import (
     FLOAT_KINDS, FLOAT_SCALES, INT_KINDS, MASK_KINDS, NONFINITE, float_array, float_limit, integer_array, is_float_array,
-    mask_array,
-    special_values,
+    mask_array, special_values,
 )
 
 MAX_BATCH = 8
@@ -208,7 +207,7 @@ def example_strategy(
             value = draw(override) if isinstance(override, st.SearchStrategy) else override
             arrays[name] = check_override_array(spec, value)
             recipes[name] = "given"
-        batch = _batch_of_overrides(arrays) or pin.batch or draw(st.integers(1, max_batch))
+        batch = batch_of(arrays) or pin.batch or draw(st.integers(1, max_batch))
         given_dims = {**dict(pin.dims), **unknown_dims_of(signature, arrays)}
         unknown = [given_dims.get(axis) or draw(st.integers(1, min(max_unknown_dim, bound or max_unknown_dim)))
                    for axis, bound in enumerate(axis_bounds(signature))]
@@ -223,7 +222,8 @@ def example_strategy(
     return draw_example()
 
 
-def _batch_of_overrides(arrays: Mapping[str, np.ndarray]) -> int | None:
+def batch_of(arrays: Mapping[str, np.ndarray]) -> int | None:
+    """The batch size given arrays agree on, if they do (generated inputs then follow it)."""
     batches = {a.shape[0] for a in arrays.values() if a.ndim}
     return batches.pop() if len(batches) == 1 else None
 

@@ -162,12 +162,19 @@ def _within_budget(signature: ModelSignature, dims: tuple[tuple[int, int], ...])
 
 
 def targeted_examples(pins: list[Pin], strategy_for: Callable[[Pin], SearchStrategy[Example]]) -> list[tuple[Example, Pin]]:
-    """One example per pin, drawn by the strategy under that pin (derandomized: the same every run)."""
+    """One example per pin, drawn by the strategy under that pin (derandomized: the same every run).
+
+    Pins that ``inputs=`` makes identical (a given batch size wins over a
+    pinned one) yield one example, not several copies of it.
+    """
     quick = settings(database=None, max_examples=1, phases=(Phase.generate,), derandomize=True,
                      suppress_health_check=list(HealthCheck), deadline=None)
-    examples = []
+    examples, seen = [], set()
     for pin in pins:
         example = find(strategy_for(pin), lambda _drawn: True, settings=quick)
+        if example.cache_key() in seen:
+            continue
+        seen.add(example.cache_key())
         recipes = {name: f"targeted: {pin.describe()}; {recipe}" for name, recipe in example.recipes.items()}
         examples.append((Example(example.arrays, recipes), pin))
     return examples
