@@ -1,10 +1,10 @@
 """``check_resume_training``: a resumed run must equal an uninterrupted one.
 
-Reference: a deep copy of the model and its optimizer (new variables, nothing
-through serialization) trained ``steps_before + steps_after`` steps.
-Candidate, per format: another deep copy trained ``steps_before`` steps, saved, reloaded
-the way a user resumes from that format, then trained ``steps_after`` steps on
-the same batches.  Compared: every weight, every optimizer variable, the
+Reference: a structural copy of the model and its optimizer (new variables,
+nothing through serialization; see :mod:`object_copy`) trained
+``steps_before + steps_after`` steps.  Candidate, per format: another such
+copy trained ``steps_before`` steps, saved, reloaded the way a user resumes
+from that format, then trained ``steps_after`` steps on the same batches.  Compared: every weight, every optimizer variable, the
 learning rate and the loss at each step.  The failure says what diverged first
 and the likely cause.
 """

@@ -73,8 +73,9 @@ def independent_copy(subject: Subject) -> TrainingCopy:
             raise ValueError("the copy computes different outputs")
     except Exception as error:
         return TrainingCopy(copy_with_state(subject), note=(
-            f"the model could not be deep-copied ({type(error).__name__}: {_first_line(error)}), so the uninterrupted "
-            "reference was rebuilt from get_config(): an argument the config loses would not show as a divergence"))
+            f"the model could not be copied without serialization ({type(error).__name__}: {_first_line(error)}), "
+            "so the uninterrupted reference was rebuilt from get_config(): an argument the config loses would not "
+            "show as a divergence"))
     return TrainingCopy(duplicate)
 
 
