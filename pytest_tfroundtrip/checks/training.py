@@ -10,7 +10,7 @@ import numpy as np
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.checks.config_audit import attribute_state, tracked_variable_ids
 from pytest_tfroundtrip.errors import RoundTripUsageError
-from pytest_tfroundtrip.formats.base import Subject, call_keras_model, fresh_model_like
+from pytest_tfroundtrip.formats.base import Subject, call_keras_model, fresh_model_like, named_values
 from pytest_tfroundtrip.checks.object_copy import structural_copy
 from pytest_tfroundtrip.inputs.probing import probe_arrays
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE
@@ -135,8 +135,8 @@ def align_random_state(source: Any, target: Any) -> bool:
 def state_of(model: Any) -> TrainingState:
     keras = _lazy.keras()
     return TrainingState(
-        weights={w.path: keras.ops.convert_to_numpy(w) for w in model.weights},
-        optimizer={v.path: keras.ops.convert_to_numpy(v) for v in model.optimizer.variables},
+        weights=dict(named_values(model.weights)),
+        optimizer=dict(named_values(model.optimizer.variables)),
         iterations=int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
     )
 

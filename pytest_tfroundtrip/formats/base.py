@@ -137,10 +137,15 @@ class WarnedCall:
         return self.call(arrays_by_name)
 
 
+def named_values(variables: Any) -> list[tuple[str, np.ndarray]]:
+    """``(path, copy of the value)`` for each Keras variable, in order (paths may repeat)."""
+    keras = _lazy.keras()
+    return [(v.path, np.array(keras.ops.convert_to_numpy(v), copy=True)) for v in variables]
+
+
 def weight_values(model: Any) -> tuple[np.ndarray, ...]:
     """Copies of every weight of ``model``, in ``model.weights`` order."""
-    keras = _lazy.keras()
-    return tuple(np.array(keras.ops.convert_to_numpy(w), copy=True) for w in model.weights)
+    return tuple(value for _path, value in named_values(model.weights))
 
 
 def fresh_model_like(subject: Subject) -> Any:
@@ -162,9 +167,7 @@ def fresh_model_like(subject: Subject) -> Any:
             "Weights-only formats need a model rebuildable from get_config()/from_config()."
         ) from error
     if not fresh.built or not fresh.weights and subject.model.weights:
-        from pytest_tfroundtrip.inputs.probing import (
-            probe_arrays,  # imports hypothesis: not at plugin load
-        )
+        from pytest_tfroundtrip.inputs.probing import probe_arrays  # imports hypothesis: not at plugin load
 
         call_keras_model(fresh, subject, probe_arrays(subject.signature))
     return fresh
