@@ -53,7 +53,7 @@ class _Copier:
         self.variable_types = (tf.Variable,)
         self.function_types = (tf.types.experimental.PolymorphicFunction, tf.types.experimental.ConcreteFunction)
         # Immutable values and process-wide singletons (the distribution strategy) are shared, not copied.
-        self.tensor_types = (tf.Tensor, tf.TensorSpec, tf.DType, tf.TensorShape, tf.distribute.Strategy)
+        self.shared_types = (tf.Tensor, tf.TensorSpec, tf.DType, tf.TensorShape, tf.distribute.Strategy)
 
     def rekey_optimizers(self) -> None:
         """Optimizers index their variables by the variables' ids: index the copies by theirs."""
@@ -76,7 +76,7 @@ class _Copier:
         return copied
 
     def _copy_new(self, value: Any) -> Any:
-        if isinstance(value, _ATOMS) or isinstance(value, self.tensor_types):
+        if isinstance(value, _ATOMS) or isinstance(value, self.shared_types):
             return value
         if isinstance(value, self.variable_types):
             return self._copy_tf_variable(value)
