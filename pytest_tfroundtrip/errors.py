@@ -42,6 +42,16 @@ class RoundTripWarning(UserWarning):
     """
 
 
+def error_head(error: BaseException, lines: int = 1, limit: int = 600) -> str:
+    """The first ``lines`` lines of an exception's text, joined and capped at ``limit`` characters.
+
+    Example:
+        >>> error_head(ValueError("first\\nsecond\\nthird"), lines=2)
+        'first second'
+    """
+    return " ".join(str(error).splitlines()[:lines])[:limit]
+
+
 def describe_exception(error: BaseException) -> str:
     """An exception's type and text, its cause, and the frame that raised it.
 

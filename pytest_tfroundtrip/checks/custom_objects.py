@@ -32,7 +32,7 @@ from pytest_tfroundtrip.checks.config_audit import (
 )
 from pytest_tfroundtrip.checks.search import SearchPlan, search
 from pytest_tfroundtrip.checks.subject import prepare_subject
-from pytest_tfroundtrip.errors import RoundTripError
+from pytest_tfroundtrip.errors import RoundTripError, error_head
 from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
 from pytest_tfroundtrip.formats.base import Subject, call_keras_model
 from pytest_tfroundtrip.inputs.arrays import model_strings, savable
@@ -253,12 +253,8 @@ def _load_here(fmt: Any, subject: Subject, artifact: Path, examples: list[Exampl
         call = fmt.load(subject, artifact)
         got = [subject.flat_outputs(call(example.arrays)) for example in examples]
     except Exception as error:
-        return CleanResult(fmt.name, FAILS, error=f"load failed: {type(error).__name__}: {_first_lines(error)}")
+        return CleanResult(fmt.name, FAILS, error=f"load failed: {type(error).__name__}: {error_head(error, lines=3)}")
     return _compared(fmt.name, expected, got, "in this process")
-
-
-def _first_lines(error: BaseException, count: int = 3) -> str:
-    return " ".join(str(error).splitlines()[:count])[:600]
 
 
 def _judge(name: str, answer: dict[str, Any], expected: list[dict[str, np.ndarray]], outputs_file: Path) -> CleanResult:

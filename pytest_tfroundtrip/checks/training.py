@@ -9,7 +9,7 @@ import numpy as np
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.checks.config_audit import attribute_state, tracked_variable_ids
-from pytest_tfroundtrip.errors import RoundTripUsageError
+from pytest_tfroundtrip.errors import RoundTripUsageError, error_head
 from pytest_tfroundtrip.formats.base import Subject, call_keras_model, fresh_model_like, named_values
 from pytest_tfroundtrip.checks.object_copy import structural_copy
 from pytest_tfroundtrip.inputs.probing import probe_arrays
@@ -73,7 +73,7 @@ def independent_copy(subject: Subject) -> TrainingCopy:
             raise ValueError("the copy computes different outputs")
     except Exception as error:
         return TrainingCopy(copy_with_state(subject), note=(
-            f"the model could not be copied without serialization ({type(error).__name__}: {_first_line(error)}), "
+            f"the model could not be copied without serialization ({type(error).__name__}: {error_head(error, limit=200)}), "
             "so the uninterrupted reference was rebuilt from get_config(): an argument the config loses would not "
             "show as a divergence"))
     return TrainingCopy(duplicate)
@@ -87,10 +87,6 @@ def _same_outputs(expected: Any, actual: Any) -> bool:
 def _variable_ids(model: Any) -> set[int]:
     variables = list(model.variables) + list(getattr(getattr(model, "optimizer", None), "variables", []))
     return {id(getattr(v, "value", v)) for v in variables}
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).splitlines() or [""])[0][:200]
 
 
 def copy_with_state(subject: Subject) -> Any:
