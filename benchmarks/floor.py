@@ -1,0 +1,317 @@
+"""The checker against a hand-written floor: time and peak memory, per workload.
+
+The floor is what a careful engineer would write by hand to do the same work:
+for each format the checker ran, save once, load once, call the reloaded model
+on the same inputs the checker used (the original's outputs computed once),
+``numpy.allclose``, then drop the reloaded model and its files before the next
+format.  It imports nothing from pytest_tfroundtrip.
+
+Each workload runs in three fresh processes: the checker alone and the floor
+alone (peak RSS, each side in its own process), then both in one process on
+the same inputs (time; the checker goes first, so it pays any first-use cost).
+The ratios printed are checker / floor.  Never asserts.
+
+    python benchmarks/floor.py [--workloads mlp,mobilenet,dict_string,mlp_100m,bert_base] [--examples 50]
+
+``mlp_100m`` and ``bert_base`` take several minutes each and ~10 GB of RAM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+warnings.filterwarnings("ignore")
+
+import numpy as np  # noqa: E402
+
+WORKLOADS = ("mlp", "mobilenet", "dict_string", "mlp_100m", "bert_base")
+# The two large workloads use 10 examples, as in the issue's measurements.
+EXAMPLES = {"mlp_100m": 10, "bert_base": 10}
+
+
+# ----------------------------------------------------------------- models
+def build(workload: str) -> Any:
+    import keras
+
+    keras.utils.set_random_seed(0)
+    layers = keras.layers
+    if workload == "mlp":
+        return keras.Sequential([keras.Input((784,)), layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax")])
+    if workload == "mobilenet":
+        return keras.applications.MobileNetV3Small(input_shape=(96, 96, 3), weights=None)
+    if workload == "dict_string":
+        words = keras.Input((4,), dtype="string", name="words")
+        features = keras.Input((16,), name="features")
+        ids = layers.StringLookup(vocabulary=["cat", "dog", "bird", "fish"])(words)
+        pooled = layers.GlobalAveragePooling1D()(layers.Embedding(6, 8)(ids))
+        hidden = layers.Dense(32, activation="relu")(layers.Concatenate()([pooled, features]))
+        return keras.Model({"words": words, "features": features},
+                           {"label": layers.Dense(3, name="label")(hidden), "score": layers.Dense(1, name="score")(hidden)})
+    if workload == "mlp_100m":
+        return keras.Sequential([keras.Input((1024,)), layers.Dense(10000, activation="relu"),
+                                 layers.Dense(8192, activation="relu"), layers.Dense(1024)])
+    if workload == "bert_base":
+        import keras_hub
+
+        return keras_hub.models.BertBackbone(vocabulary_size=30522, num_layers=12, num_heads=12, hidden_dim=768,
+                                             intermediate_dim=3072, max_sequence_length=512)
+    raise SystemExit(f"unknown workload {workload!r}; choose from {WORKLOADS}")
+
+
+def weight_bytes(model: Any) -> int:
+    return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in model.weights)
+
+
+def peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+# ----------------------------------------------------------------- the checker side
+def run_checker(model: Any, examples: int, inputs_file: Path) -> dict[str, Any]:
+    """One default check_roundtrip; records the inputs the original model was called on."""
+    from pytest_tfroundtrip import RoundTripError, check_roundtrip
+    from pytest_tfroundtrip.checks import roundtrip
+
+    recorded: list[dict[str, np.ndarray]] = []
+    original_call = roundtrip.call_keras_model
+
+    def recording_call(target: Any, subject: Any, arrays: Any) -> Any:
+        if target is model:
+            recorded.append(dict(arrays))
+        return original_call(target, subject, arrays)
+
+    roundtrip.call_keras_model = recording_call
+    started = time.perf_counter()
+    try:
+        report = check_roundtrip(model, max_examples=examples, seed=0)
+    except RoundTripError as error:
+        report = error.report
+    finally:
+        roundtrip.call_keras_model = original_call
+    seconds = time.perf_counter() - started
+    np.savez(inputs_file, **{f"{i}/{k}": v.astype(str) if v.dtype == object else v for i, arrays in enumerate(recorded) for k, v in arrays.items()},
+             __count__=np.array(len(recorded)))
+    ran = [r.format for r in report.results if r.status != "skipped"]
+    return {"seconds": seconds, "formats": ran, "failed": [r.format for r in report.failed], "inputs": len(recorded)}
+
+
+def load_inputs(inputs_file: Path) -> list[dict[str, np.ndarray]]:
+    with np.load(inputs_file, allow_pickle=False) as data:
+        count = int(data["__count__"])
+        inputs: list[dict[str, np.ndarray]] = [{} for _ in range(count)]
+        for key in data.files:
+            if key != "__count__":
+                index, name = key.split("/", 1)
+                inputs[int(index)][name] = data[key]
+    return inputs
+
+
+# ----------------------------------------------------------------- the floor side
+def _as_model_input(model: Any, arrays: dict[str, np.ndarray]) -> Any:
+    import tensorflow as tf
+
+    tensors = {k: tf.constant(v.astype(object) if v.dtype.kind == "U" else v) for k, v in arrays.items()}
+    if len(tensors) == 1:
+        return next(iter(tensors.values()))
+    return tensors
+
+
+def _leaves(outputs: Any) -> list[np.ndarray]:
+    import tensorflow as tf
+
+    if isinstance(outputs, dict):
+        outputs = [outputs[k] for k in sorted(outputs)]
+    return [np.asarray(v) for v in tf.nest.flatten(outputs)]
+
+
+def _signature_feed(model: Any, signature: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    import tensorflow as tf
+
+    declared = sorted(signature.structured_input_signature[1])
+    names = list(arrays)
+    if set(declared) != set(names):
+        names_in_order = [t.name.split(":")[0] for t in model.inputs]
+        mapping = dict(zip(names_in_order, sorted(declared, key=lambda n: (n.rstrip("0123456789_"), len(n), n))))
+    else:
+        mapping = {n: n for n in names}
+    return {mapping[k]: tf.constant(v.astype(object) if v.dtype.kind == "U" else v) for k, v in arrays.items()}
+
+
+def _floor_keras(model: Any, directory: Path, suffix: str) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
+    import keras
+
+    path = directory / f"model{suffix}"
+    model.save(path)
+    reloaded = keras.models.load_model(path)
+    return lambda arrays: _leaves(reloaded(_as_model_input(reloaded, arrays), training=False))
+
+
+def _floor_savedmodel(model: Any, directory: Path) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
+    import tensorflow as tf
+
+    tf.saved_model.save(model, str(directory / "sm"))
+    loaded = tf.saved_model.load(str(directory / "sm"))
+    signature = loaded.signatures["serving_default"]
+    return lambda arrays: _leaves(signature(**_signature_feed(model, signature, arrays)))
+
+
+def _floor_export(model: Any, directory: Path) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
+    import tensorflow as tf
+
+    model.export(str(directory / "export"), verbose=False)
+    loaded = tf.saved_model.load(str(directory / "export"))
+    return lambda arrays: _leaves(loaded.serve(_as_model_input(model, arrays)))
+
+
+def _fresh(model: Any) -> Any:
+    fresh = type(model).from_config(model.get_config())
+    return fresh
+
+
+def _floor_weights(model: Any, directory: Path) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
+    model.save_weights(directory / "model.weights.h5")
+    fresh = _fresh(model)
+    fresh.load_weights(directory / "model.weights.h5")
+    return lambda arrays: _leaves(fresh(_as_model_input(fresh, arrays), training=False))
+
+
+def _floor_checkpoint(model: Any, directory: Path) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
+    import tensorflow as tf
+
+    prefix = tf.train.Checkpoint(model=model).save(str(directory / "ckpt" / "model"))
+    fresh = _fresh(model)
+    tf.train.Checkpoint(model=fresh).read(prefix).expect_partial()
+    return lambda arrays: _leaves(fresh(_as_model_input(fresh, arrays), training=False))
+
+
+def _floor_tflite(model: Any, directory: Path) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    model.export(str(directory / "export"), verbose=False)
+    flatbuffer = tf.lite.TFLiteConverter.from_saved_model(str(directory / "export")).convert()
+    (directory / "model.tflite").write_bytes(flatbuffer)
+    del flatbuffer
+    shutil.rmtree(directory / "export")
+    current: dict[str, Any] = {}
+
+    def call(arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
+        shapes = tuple((k, v.shape) for k, v in sorted(arrays.items()))
+        if current.get("shapes") != shapes:  # one interpreter at a time, made for the shape at hand
+            current.clear()
+            runner = Interpreter(model_path=str(directory / "model.tflite")).get_signature_runner()
+            current.update(shapes=shapes, runner=runner)
+        runner = current["runner"]
+        feed = dict(zip(sorted(runner.get_input_details()), [arrays[k] for k in sorted(arrays)]))
+        return _leaves(runner(**feed))
+
+    return call
+
+
+FLOOR_FORMATS: dict[str, Callable[[Any, Path], Callable[[dict[str, np.ndarray]], list[np.ndarray]]]] = {
+    "keras": lambda m, d: _floor_keras(m, d, ".keras"),
+    "h5": lambda m, d: _floor_keras(m, d, ".h5"),
+    "savedmodel": _floor_savedmodel,
+    "export": _floor_export,
+    "weights": _floor_weights,
+    "checkpoint": _floor_checkpoint,
+    "tflite": _floor_tflite,
+}
+
+
+def _one_floor_format(model: Any, name: str, inputs: list[dict[str, np.ndarray]], expected: list[list[np.ndarray]]) -> bool:
+    directory = Path(tempfile.mkdtemp(prefix=f"floor-{name}-"))
+    try:
+        call = FLOOR_FORMATS[name](model, directory)
+        return all(
+            all(np.allclose(w, g, rtol=1e-3, atol=1e-3) for w, g in zip(want, call(arrays)) if w.dtype.kind == "f")
+            for arrays, want in zip(inputs, expected)
+        )
+    except Exception:  # the checker reports it; the floor only pays for the attempt
+        return False
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def run_floor(model: Any, formats: list[str], inputs: list[dict[str, np.ndarray]]) -> dict[str, Any]:
+    started = time.perf_counter()
+    expected = [_leaves(model(_as_model_input(model, arrays), training=False)) for arrays in inputs]
+    agreed = {}
+    for name in formats:
+        agreed[name] = _one_floor_format(model, name, inputs, expected)
+        gc.collect()
+    return {"seconds": time.perf_counter() - started, "agreed": agreed}
+
+
+# ----------------------------------------------------------------- processes
+def child(role: str, workload: str, examples: int, scratch: Path) -> None:
+    model = build(workload)
+    inputs_file = scratch / "inputs.npz"
+    result: dict[str, Any] = {"weight_bytes": weight_bytes(model)}
+    if role == "checker":
+        result.update(run_checker(model, examples, inputs_file))
+    elif role == "floor":
+        formats = json.loads((scratch / "formats.json").read_text())
+        result.update(run_floor(model, formats, load_inputs(inputs_file)))
+    else:  # both, for time: the checker first
+        checker = run_checker(model, examples, scratch / "inputs-both.npz")
+        floor = run_floor(model, checker["formats"], load_inputs(scratch / "inputs-both.npz"))
+        result.update(checker_seconds=checker["seconds"], floor_seconds=floor["seconds"])
+    result["peak_rss"] = peak_rss_bytes()
+    (scratch / f"{role}.json").write_text(json.dumps(result))
+
+
+def _spawn(role: str, workload: str, examples: int, scratch: Path) -> dict[str, Any]:
+    subprocess.run([sys.executable, __file__, "--child", role, "--workloads", workload, "--examples", str(examples),
+                    "--scratch", str(scratch)], check=True)
+    return json.loads((scratch / f"{role}.json").read_text())
+
+
+def measure(workload: str, examples: int) -> dict[str, Any]:
+    scratch = Path(tempfile.mkdtemp(prefix=f"floor-bench-{workload}-"))
+    try:
+        checker = _spawn("checker", workload, examples, scratch)
+        (scratch / "formats.json").write_text(json.dumps(checker["formats"]))
+        floor = _spawn("floor", workload, examples, scratch)
+        both = _spawn("both", workload, examples, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {"workload": workload, "checker": checker, "floor": floor, "both": both}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma list (default: all: %(default)s)")
+    parser.add_argument("--examples", type=int, default=50, help="max_examples for the small workloads (default: %(default)s)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--scratch", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.workloads, args.examples, Path(args.scratch))
+        return
+    print(f"{'workload':<12} {'formats':>7} {'inputs':>6} {'weights':>9} | {'time':>6} {'checker s':>9} {'floor s':>8} | "
+          f"{'RSS':>5} {'checker':>9} {'floor':>9} | failed")
+    for workload in args.workloads.split(","):
+        row = measure(workload, EXAMPLES.get(workload, args.examples))
+        checker, floor, both = row["checker"], row["floor"], row["both"]
+        print(f"{workload:<12} {len(checker['formats']):>7} {checker['inputs']:>6} {checker['weight_bytes'] / 2**20:>7.1f}MB | "
+              f"{both['checker_seconds'] / both['floor_seconds']:>6.2f} {both['checker_seconds']:>9.1f} {both['floor_seconds']:>8.1f} | "
+              f"{checker['peak_rss'] / floor['peak_rss']:>5.2f} {checker['peak_rss'] / 2**30:>7.2f}GB {floor['peak_rss'] / 2**30:>7.2f}GB | "
+              f"{','.join(checker['failed']) or '-'}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
