@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.formats.base import KerasReload, Subject, named_values, to_numpy
+from pytest_tfroundtrip.formats.base import KerasReload, Subject, named_variables, to_numpy
 from pytest_tfroundtrip.results.weights import WeightDifference, compare_weights
 from pytest_tfroundtrip.structure import flatten_with_paths
 
@@ -29,8 +29,8 @@ def weight_difference(original: Any, reload: KerasReload) -> WeightDifference:
         >>> weight_difference(model, reload).ok
         True
     """
-    return compare_weights(named_values(original.weights), named_values(reload.model.weights), reload.restored_by,
-                           reload.initial_weights)
+    return compare_weights(named_variables(original.weights), named_variables(reload.model.weights), reload.restored_by,
+                           reload.initial_digests)
 
 
 def first_differing_layer(

@@ -2,36 +2,32 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from pytest_tfroundtrip.arguments import existing_dir, validate_max_examples, validate_seed
-from pytest_tfroundtrip.checks.diagnosis import first_differing_layer, weight_difference
-from pytest_tfroundtrip.checks.search import Finding, SearchOutcome, SearchPlan, ToleranceFor, search
+from pytest_tfroundtrip.checks.one_format import (
+    NOT_DETERMINISTIC, FormatRun, SharedSearch, check_one_format, judged_before_nondeterminism,
+)
+from pytest_tfroundtrip.checks.output_cache import OutputCache
+from pytest_tfroundtrip.checks.search import SearchOutcome
 from pytest_tfroundtrip.checks.subject import prepare_subject
-from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, RoundTripWarning, describe_exception
-from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
-from pytest_tfroundtrip.formats.base import KerasReload, ReloadedCall, RoundTripFormat, Subject, call_keras_model
-from pytest_tfroundtrip.inputs.arrays import savable
+from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, RoundTripWarning
+from pytest_tfroundtrip.formats import all_formats, parse_format_names
+from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject, call_keras_model
 from pytest_tfroundtrip.inputs.probing import inputs_code
-from pytest_tfroundtrip.inputs.strategies import Example, Pin, example_strategy
+from pytest_tfroundtrip.inputs.strategies import Pin, example_strategy
 from pytest_tfroundtrip.inputs.targeted import shape_hints, targeted_examples, targeted_pins
-from pytest_tfroundtrip.results.compare import compare_outputs
 from pytest_tfroundtrip.results.failure_text import failure_message
-from pytest_tfroundtrip.results.report import (
-    CALL, FAILED, LOAD, MISMATCH, PASSED, SAVE, SKIPPED, WEIGHTS, FormatFailure, FormatResult, RoundTripReport,
-)
-from pytest_tfroundtrip.results.tolerances import (
-    EXACT, ToleranceArgument, check_override_names, conditioning_step, tolerance_function, validate_tolerance_argument,
-)
+from pytest_tfroundtrip.results.report import SKIPPED, FormatResult, RoundTripReport
+from pytest_tfroundtrip.results.tolerances import ToleranceArgument, check_override_names, validate_tolerance_argument
 
 
 def check_roundtrip(
@@ -82,52 +78,45 @@ def check_roundtrip(
     chosen, skipped = _choose_formats(requested, subject)
 
     workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-", dir=existing_dir(artifacts_dir)))
-    results: dict[str, FormatResult] = dict(skipped)
-    reloaded: dict[str, ReloadedCall] = {}
-    for fmt in chosen:
-        outcome = _save_and_load(fmt, subject, workdir / fmt.name)
-        if isinstance(outcome, FormatResult):
-            results[fmt.name] = outcome
-        else:
-            reloaded[fmt.name], results[fmt.name] = outcome
-
-    tolerance_for = {name: tolerance_function(get_format(name).tolerance_family, rtol, atol) for name in reloaded}
     finite = _finite_input_names(subject, finite_inputs)
 
     def strategy_for(pin: Pin) -> Any:
         return example_strategy(subject.signature, overrides, pin=pin)
 
     pins = targeted_pins(subject.signature, prepared.given, shape_hints(subject.model, subject.signature), finite)
-    outcome = search(SearchPlan(
+    run = FormatRun(subject, workdir, keep_artifacts, SharedSearch(
         reference=lambda arrays: subject.flat_outputs(call_keras_model(subject.model, subject, arrays)),
-        reloaded=reloaded,
         flatten=subject.flat_outputs,
-        tolerance_for=tolerance_for,
         strategy=example_strategy(subject.signature, overrides),
         max_examples=examples,
-        seed=seed,
-        perturbation_for={
-            name: step for name in reloaded if (step := conditioning_step(get_format(name).tolerance_family)) is not None
-        },
+        # Every format is searched with the same seed, so all meet the same inputs
+        # and the original model's outputs come from the shared cache.
+        seed=seed if seed is not None else random.SystemRandom().randrange(2**32),
         targeted=tuple(targeted_examples(pins, strategy_for)),
         strategy_for=strategy_for,
-        finite_samples_only=frozenset(name for name in reloaded if get_format(name).tolerance_family != EXACT),
+        cache=OutputCache(),
+        rtol=rtol,
+        atol=atol,
     ))
-    if outcome.model_error is not None:
-        error, example = outcome.model_error
-        raise RoundTripUsageError(
-            f"the original model raised {type(error).__name__} on a generated input ({example.summary()}): {error}\n"
-            f"The inputs were drawn from: {subject.signature.describe()}. Narrow them with inputs=, for example:\n\n"
-            f"{inputs_code(subject.signature, overrides)}"
-        ) from error
-    results.update(_search_results(outcome, results, workdir))
-    results.update(_weight_results(subject, reloaded, results, outcome.findings, tolerance_for))
+    results: dict[str, FormatResult] = dict(skipped)
+    nondeterminism: SearchOutcome | None = None
+    for fmt in chosen:
+        if nondeterminism is not None:
+            results[fmt.name] = FormatResult(fmt.name, SKIPPED, skip_reason=NOT_DETERMINISTIC)
+            continue
+        results[fmt.name], outcome = check_one_format(fmt, run)
+        if outcome is not None and outcome.model_error is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+            _raise_model_rejects_input(outcome, subject, overrides)
+        if outcome is not None and outcome.nondeterminism is not None:
+            nondeterminism = outcome
+            results = {name: judged_before_nondeterminism(result) for name, result in results.items()}
     report = RoundTripReport(
         results=tuple(results[f.name] for f in all_formats() if f.name in results),
         examples=examples,
         artifacts_dir=workdir,
         input_description=subject.signature.describe(),
-        nondeterminism=_nondeterminism_text(outcome),
+        nondeterminism=_nondeterminism_text(nondeterminism),
         seconds=time.perf_counter() - started,
         notes=tuple(notes),
     )
@@ -169,90 +158,19 @@ def _choose_formats(requested: list[str] | None, subject: Subject) -> tuple[list
     return chosen, skipped
 
 
-def _save_and_load(fmt: RoundTripFormat, subject: Subject, directory: Path) -> FormatResult | tuple[ReloadedCall, FormatResult]:
-    directory.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    try:
-        artifact = fmt.save(subject, directory)
-    except Exception as error:
-        return FormatResult(fmt.name, FAILED, artifact=directory, failure=FormatFailure(SAVE, describe_exception(error)))
-    saved = time.perf_counter()
-    try:
-        call = fmt.load(subject, artifact)
-    except Exception as error:
-        return FormatResult(fmt.name, FAILED, save_seconds=saved - started, artifact=artifact,
-                            failure=FormatFailure(LOAD, describe_exception(error)))
-    return call, FormatResult(fmt.name, PASSED, save_seconds=saved - started,
-                              load_seconds=time.perf_counter() - saved, artifact=artifact,
-                              warnings=tuple(getattr(call, "warnings", ())))
+def _raise_model_rejects_input(outcome: SearchOutcome, subject: Subject, overrides: Any) -> None:
+    __tracebackhide__ = True
+    assert outcome.model_error is not None
+    error, example = outcome.model_error
+    raise RoundTripUsageError(
+        f"the original model raised {type(error).__name__} on a generated input ({example.summary()}): {error}\n"
+        f"The inputs were drawn from: {subject.signature.describe()}. Narrow them with inputs=, for example:\n\n"
+        f"{inputs_code(subject.signature, overrides)}"
+    ) from error
 
 
-def _search_results(outcome: SearchOutcome, results: Mapping[str, FormatResult], workdir: Path) -> dict[str, FormatResult]:
-    updated = {}
-    for name, stats in outcome.stats.items():
-        base = results[name]
-        common = dict(examples=stats.examples, max_abs_error=stats.max_abs_error, max_rel_error=stats.max_rel_error,
-                      ill_conditioned=stats.ill_conditioned, nonfinite_not_judged=stats.nonfinite_not_judged,
-                      save_seconds=base.save_seconds, load_seconds=base.load_seconds,
-                      compare_seconds=stats.compare_seconds, artifact=base.artifact, warnings=base.warnings)
-        finding = outcome.findings.get(name)
-        if outcome.nondeterminism is not None:
-            updated[name] = FormatResult(name, SKIPPED, skip_reason="not judged: the model is not deterministic", **common)
-        elif finding is None:
-            updated[name] = FormatResult(name, PASSED, **common)
-        else:
-            updated[name] = FormatResult(name, FAILED, failure=_failure_of(name, finding, workdir), **common)
-    return updated
-
-
-def _weight_results(
-    subject: Subject, reloaded: Mapping[str, ReloadedCall], results: Mapping[str, FormatResult],
-    findings: Mapping[str, Finding], tolerance_for: Mapping[str, ToleranceFor],
-) -> dict[str, FormatResult]:
-    """For reloads into a Keras model: every weight by path, and the first layer whose output differs."""
-    updated = {}
-    for name, call in reloaded.items():
-        result = results[name]
-        if not isinstance(call, KerasReload) or result.status == SKIPPED:
-            continue
-        weights = weight_difference(subject.model, call)
-        failure = result.failure
-        if failure is None:
-            if weights.ok:
-                continue
-            failure = FormatFailure(WEIGHTS, "weights differ")
-        layer = None
-        if failure.stage == MISMATCH and name in findings:
-            layer = first_differing_layer(subject.model, call.model, subject, findings[name].example.arrays,
-                                          _closeness(tolerance_for[name]))
-        updated[name] = replace(result, status=FAILED, failure=replace(
-            failure, weights=None if weights.ok else weights, first_differing_layer=layer))
-    return updated
-
-
-def _closeness(tolerance_for: ToleranceFor) -> Callable[[np.ndarray, np.ndarray], bool]:
-    def close(expected: np.ndarray, actual: np.ndarray) -> bool:
-        return compare_outputs({"layer": expected}, {"layer": actual}, tolerance_for).ok
-
-    return close
-
-
-def _failure_of(name: str, finding: Finding, workdir: Path) -> FormatFailure:
-    input_file = save_example(finding.example, workdir / f"failing-input-{name}.npz")
-    if finding.comparison is not None:
-        return FormatFailure(MISMATCH, "outputs differ", finding.comparison, finding.example.summary(), input_file)
-    return FormatFailure(CALL, finding.error or "", None, finding.example.summary(), input_file)
-
-
-def save_example(example: Example, path: Path) -> Path:
-    """Write an example's arrays to ``.npz`` (strings as unicode arrays)."""
-    arrays = {name: savable(a) for name, a in example.arrays.items()}
-    np.savez(path, **arrays)
-    return path
-
-
-def _nondeterminism_text(outcome: SearchOutcome) -> str | None:
-    if outcome.nondeterminism is None:
+def _nondeterminism_text(outcome: SearchOutcome | None) -> str | None:
+    if outcome is None or outcome.nondeterminism is None:
         return None
     comparison, example = outcome.nondeterminism
     parts = [

@@ -3,8 +3,9 @@
 Targeted examples (see :mod:`~pytest_tfroundtrip.inputs.targeted`) run
 first, as hypothesis's explicit examples; a failure on one is then shrunk by
 a search under the same pin.  One hypothesis run draws examples; for each,
-the original model's outputs are computed once (and cached) and every
-pending format is called and compared.
+the original model's outputs are computed once (and kept in the plan's
+:class:`~pytest_tfroundtrip.checks.output_cache.OutputCache`, which several
+searches may share) and every pending format is called and compared.
 Once a format fails, the run only re-evaluates the failing formats, so
 hypothesis shrinks cheaply to a small input that still fails them.  Formats
 that have not failed are searched again in a further run, so every failing
@@ -24,8 +25,9 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Flaky
 from hypothesis.strategies import SearchStrategy
 
-from pytest_tfroundtrip.results.compare import Comparison, compare_outputs
+from pytest_tfroundtrip.checks.output_cache import OutputCache
 from pytest_tfroundtrip.formats.base import ReloadedCall
+from pytest_tfroundtrip.results.compare import Comparison, compare_outputs
 from pytest_tfroundtrip.inputs.strategies import Example, Pin
 from pytest_tfroundtrip.inputs.values import finite_samples, is_float_array
 from pytest_tfroundtrip.results.tolerances import Tolerance, machine_epsilon
@@ -99,7 +101,9 @@ class SearchPlan:
     one is shrunk under its pin with ``strategy_for(pin)``.  Formats in
     ``finite_samples_only`` (graph and TFLite runtimes, which spread NaN
     differently from eager Keras) are judged, on an input with NaN or
-    infinities, only on the samples whose inputs are all finite.
+    infinities, only on the samples whose inputs are all finite.  ``cache``
+    holds the original's outputs; pass one cache to several searches drawn
+    with the same seed to run the original once per input for all of them.
 
     Example:
         >>> import numpy as np
@@ -126,12 +130,13 @@ class SearchPlan:
     targeted: tuple[tuple[Example, Pin], ...] = ()
     strategy_for: Callable[[Pin], SearchStrategy[Example]] | None = None
     finite_samples_only: frozenset[str] = frozenset()
+    cache: OutputCache | None = None
 
 
 def search(plan: SearchPlan) -> SearchOutcome:
     """Search for inputs on which a reloaded format differs from the model."""
     outcome = SearchOutcome(stats={name: FormatStats() for name in plan.reloaded})
-    cache: dict[str, dict[str, np.ndarray]] = {}
+    cache = plan.cache if plan.cache is not None else OutputCache()
     pending = dict(plan.reloaded)
     while pending:
         result = _one_run(plan, pending, cache, outcome.stats)
@@ -151,7 +156,7 @@ def search(plan: SearchPlan) -> SearchOutcome:
 
 def _shrunk_under_pins(
     plan: SearchPlan, findings: dict[str, Finding], pending: Mapping[str, ReloadedCall],
-    cache: dict[str, dict[str, np.ndarray]], stats: dict[str, FormatStats],
+    cache: OutputCache, stats: dict[str, FormatStats],
 ) -> dict[str, Finding]:
     """Findings on targeted examples, replaced by a smaller failing input drawn under the same pin where one exists."""
     if plan.strategy_for is None or not plan.targeted:
@@ -186,7 +191,7 @@ def _judged_samples(
 def _one_run(
     plan: SearchPlan,
     pending: Mapping[str, ReloadedCall],
-    cache: dict[str, dict[str, np.ndarray]],
+    cache: OutputCache,
     stats: dict[str, FormatStats],
 ) -> dict[str, Finding] | _NotDeterministic | _ModelRejectsInput:
     reference, tolerance_for, perturbation_for = plan.reference, plan.tolerance_for, plan.perturbation_for
@@ -195,14 +200,14 @@ def _one_run(
 
     def expected_for(example: Example) -> dict[str, np.ndarray]:
         key = example.cache_key()
-        if key not in cache:
-            if len(cache) > 256:
-                cache.clear()
+        cached = cache.get(key)
+        if cached is None:
             try:
-                cache[key] = reference(example.arrays)
+                cached = reference(example.arrays)
             except Exception as error:  # the model itself rejects a generated input
                 raise _ModelRejectsInput(error, example) from error
-        return cache[key]
+            cache.put(key, cached)
+        return cached
 
     def check(example: Example) -> None:
         expected = expected_for(example)

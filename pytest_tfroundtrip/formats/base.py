@@ -112,15 +112,16 @@ def output_template_of(model: Any, outputs: Any) -> Any:
 class KerasReload:
     """A reload into a Keras model: called like any :data:`ReloadedCall`, and open to inspection.
 
-    ``initial_weights`` are the values a freshly built model had before
-    ``restored_by`` filled it (formats that keep no architecture), so that a
-    weight still at its initial value can be named as not restored.
+    ``initial_digests`` fingerprint the values a freshly built model had
+    before ``restored_by`` filled it (formats that keep no architecture), so
+    that a weight still at its initial value can be named as not restored
+    without keeping a second copy of the model's weights.
     """
 
     model: Any
     subject: Subject
     restored_by: str
-    initial_weights: tuple[np.ndarray, ...] | None = None
+    initial_digests: tuple[str, ...] | None = None
 
     def __call__(self, arrays_by_name: Mapping[str, np.ndarray]) -> Any:
         return call_keras_model(self.model, self.subject, arrays_by_name)
@@ -143,9 +144,28 @@ def named_values(variables: Any) -> list[tuple[str, np.ndarray]]:
     return [(v.path, np.array(keras.ops.convert_to_numpy(v), copy=True)) for v in variables]
 
 
-def weight_values(model: Any) -> tuple[np.ndarray, ...]:
-    """Copies of every weight of ``model``, in ``model.weights`` order."""
-    return tuple(value for _path, value in named_values(model.weights))
+class VariableValue:
+    """A Keras variable's value, read only when NumPy asks for it (``numpy.asarray``)."""
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+        self.shape = tuple(variable.shape)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        value = np.asarray(_lazy.keras().ops.convert_to_numpy(self.variable))
+        return value if dtype is None else value.astype(dtype)
+
+
+def named_variables(variables: Any) -> list[tuple[str, VariableValue]]:
+    """``(path, value read on demand)`` for each Keras variable, in order: no copy is made here."""
+    return [(v.path, VariableValue(v)) for v in variables]
+
+
+def weight_digests(model: Any) -> tuple[str, ...]:
+    """A digest of every weight of ``model``, in ``model.weights`` order (read one at a time)."""
+    from pytest_tfroundtrip.results.weights import value_digest
+
+    return tuple(value_digest(VariableValue(v)) for v in model.weights)
 
 
 def fresh_model_like(subject: Subject) -> Any:

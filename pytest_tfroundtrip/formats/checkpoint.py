@@ -8,7 +8,7 @@ from typing import Any
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import (
-    KerasReload, Preserves, ReloadedCall, RoundTripFormat, Subject, fresh_model_like, weight_values,
+    KerasReload, Preserves, ReloadedCall, RoundTripFormat, Subject, fresh_model_like, weight_digests,
 )
 from pytest_tfroundtrip.results.tolerances import EXACT
 
@@ -48,12 +48,12 @@ class CheckpointFormat(RoundTripFormat):
         latest = tf.train.latest_checkpoint(str(artifact))
         if latest is None:
             raise FileNotFoundError(f"no checkpoint found in {artifact}")
-        initial = weight_values(fresh)
+        initial = weight_digests(fresh)
         status = tf.train.Checkpoint(model=fresh).read(latest)
         # Every variable of the fresh model must be restored; optimizer slots in the
         # checkpoint have nowhere to go in an uncompiled model, which is expected here.
         status.assert_existing_objects_matched().expect_partial()
-        return KerasReload(fresh, subject, restored_by="tf.train.Checkpoint", initial_weights=initial)
+        return KerasReload(fresh, subject, restored_by="tf.train.Checkpoint", initial_digests=initial)
 
 
 FORMAT = CheckpointFormat()

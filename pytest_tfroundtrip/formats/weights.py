@@ -8,7 +8,7 @@ from typing import Any
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import (
-    KerasReload, Preserves, ReloadedCall, RoundTripFormat, Subject, fresh_model_like, weight_values,
+    KerasReload, Preserves, ReloadedCall, RoundTripFormat, Subject, fresh_model_like, weight_digests,
 )
 from pytest_tfroundtrip.results.tolerances import EXACT
 
@@ -42,9 +42,9 @@ class WeightsFormat(RoundTripFormat):
 
     def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
         fresh = fresh_model_like(subject)
-        initial = weight_values(fresh)
+        initial = weight_digests(fresh)
         fresh.load_weights(artifact)
-        return KerasReload(fresh, subject, restored_by="model.load_weights", initial_weights=initial)
+        return KerasReload(fresh, subject, restored_by="model.load_weights", initial_digests=initial)
 
 
 FORMAT = WeightsFormat()

@@ -5,12 +5,19 @@ a mask switches off, a branch those inputs never reach), and when outputs do
 differ the user needs to know *which* weights are at fault.  Weights are
 matched by path when both models name them the same way, else by position
 (a model rebuilt in code may number auto-named layers differently).
+
+Values are read one weight at a time (anything with ``.shape`` that NumPy can
+convert), so comparing two models of N bytes of weights holds two weights at a
+time, never two more copies of the model; a model's initial values are kept
+as digests for the same reason.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -66,35 +73,53 @@ def _some(paths: Sequence[str]) -> str:
     return shown + (f" (and {len(paths) - MAX_NAMED} more)" if len(paths) > MAX_NAMED else "")
 
 
+def value_digest(value: Any) -> str:
+    """A short fingerprint of an array's dtype, shape and bytes: equal values, equal digests.
+
+    Example:
+        >>> import numpy as np
+        >>> value_digest(np.zeros(3)) == value_digest(np.zeros(3)), value_digest(np.zeros(3)) == value_digest(np.ones(3))
+        (True, False)
+    """
+    array = np.ascontiguousarray(np.asarray(value))
+    digest = hashlib.blake2b(f"{array.dtype.str}{array.shape}".encode(), digest_size=16)
+    digest.update(memoryview(array).cast("B") if array.dtype.kind != "O" else repr(array.tolist()).encode())
+    return digest.hexdigest()
+
+
 def compare_weights(
-    original: Sequence[tuple[str, np.ndarray]],
-    reloaded: Sequence[tuple[str, np.ndarray]],
+    original: Sequence[tuple[str, Any]],
+    reloaded: Sequence[tuple[str, Any]],
     restored_by: str,
-    initial: Sequence[np.ndarray] | None = None,
+    initial: Sequence[str] | None = None,
 ) -> WeightDifference:
     """Match ``(path, value)`` lists of two models and name every weight that did not survive.
 
-    ``initial``: the reloaded model's values before the restore (same order
-    as ``reloaded``); a differing weight still equal to its initial value was
-    not restored at all.
+    Values are arrays or anything with ``.shape`` that ``numpy.asarray``
+    converts (a Keras variable); each is read when its pair is compared.
+    ``initial``: digests (:func:`value_digest`) of the reloaded model's values
+    before the restore, same order as ``reloaded``; a differing weight still
+    at its initial value was not restored at all.
 
     Example:
         >>> import numpy as np
         >>> a = [("d/kernel", np.ones(2)), ("d/bias", np.zeros(2))]
         >>> b = [("d/kernel", np.full(2, 7.0)), ("d/bias", np.zeros(2))]
-        >>> compare_weights(a, b, "load_weights", initial=[np.full(2, 7.0), np.zeros(2)]).not_restored
+        >>> before = [value_digest(np.full(2, 7.0)), value_digest(np.zeros(2))]
+        >>> compare_weights(a, b, "load_weights", initial=before).not_restored
         ('d/kernel',)
     """
     pairs, missing, unexpected = _match(original, reloaded)
     not_restored, differing = [], []
-    for path, want, index in pairs:
-        got = reloaded[index][1]
-        if want.shape != got.shape:
-            differing.append((f"{path} (shape {got.shape} instead of {want.shape})", float("inf")))
+    for path, want_value, index in pairs:
+        got_shape = tuple(reloaded[index][1].shape)
+        if tuple(want_value.shape) != got_shape:
+            differing.append((f"{path} (shape {got_shape} instead of {tuple(want_value.shape)})", float("inf")))
             continue
+        want, got = np.asarray(want_value), np.asarray(reloaded[index][1])
         if _same(want, got):
             continue
-        if initial is not None and index < len(initial) and _same(initial[index], got):
+        if initial is not None and index < len(initial) and value_digest(got) == initial[index]:
             not_restored.append(path)
         else:
             differing.append((path, _max_abs(want, got)))
@@ -102,15 +127,15 @@ def compare_weights(
 
 
 def _match(
-    original: Sequence[tuple[str, np.ndarray]], reloaded: Sequence[tuple[str, np.ndarray]],
-) -> tuple[list[tuple[str, np.ndarray, int]], list[str], list[str]]:
+    original: Sequence[tuple[str, Any]], reloaded: Sequence[tuple[str, Any]],
+) -> tuple[list[tuple[str, Any, int]], list[str], list[str]]:
     """(original path, original value, index in reloaded) pairs, and the unmatched paths on each side."""
     original_paths = [path for path, _ in original]
     reloaded_index = {path: i for i, (path, _) in enumerate(reloaded)}
     unique = len(set(original_paths)) == len(original_paths) and len(reloaded_index) == len(reloaded)
     if unique and set(original_paths) == set(reloaded_index):
         return [(path, value, reloaded_index[path]) for path, value in original], [], []
-    if len(original) == len(reloaded) and all(a.shape == b.shape for (_, a), (_, b) in zip(original, reloaded)):
+    if len(original) == len(reloaded) and all(tuple(a.shape) == tuple(b.shape) for (_, a), (_, b) in zip(original, reloaded)):
         return [(path, value, i) for i, (path, value) in enumerate(original)], [], []
     if unique:
         missing = [p for p in original_paths if p not in reloaded_index]

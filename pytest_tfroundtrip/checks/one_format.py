@@ -1,0 +1,187 @@
+"""One format at a time: save, load, search, diagnose, then let go of it.
+
+Memory and disk are bounded by the model, not by the number of formats: a
+format's reloaded copy is released (and collected) before the next format is
+saved, and the artifact of a format that passed is deleted unless artifacts
+are kept.  Only failing formats keep their files, for the failure report.
+The original model's outputs are shared across formats through the plan's
+:class:`~pytest_tfroundtrip.checks.output_cache.OutputCache`.
+"""
+
+from __future__ import annotations
+
+import gc
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pytest_tfroundtrip.checks.diagnosis import first_differing_layer, weight_difference
+from pytest_tfroundtrip.checks.output_cache import OutputCache
+from pytest_tfroundtrip.checks.search import Finding, FormatStats, SearchOutcome, SearchPlan, ToleranceFor, search
+from pytest_tfroundtrip.errors import describe_exception
+from pytest_tfroundtrip.formats.base import KerasReload, ReloadedCall, RoundTripFormat, Subject
+from pytest_tfroundtrip.inputs.arrays import savable
+from pytest_tfroundtrip.inputs.strategies import Example, Pin
+from pytest_tfroundtrip.results.compare import compare_outputs
+from pytest_tfroundtrip.results.report import (
+    CALL, FAILED, LOAD, MISMATCH, PASSED, SAVE, SKIPPED, WEIGHTS, FormatFailure, FormatResult,
+)
+from pytest_tfroundtrip.results.tolerances import EXACT, ToleranceArgument, conditioning_step, tolerance_function
+
+NOT_DETERMINISTIC = "not judged: the model is not deterministic"
+
+
+@dataclass(frozen=True)
+class SharedSearch:
+    """What every format's search shares: the original model, the inputs, the seed, the cache."""
+
+    reference: Callable[[Any], dict[str, np.ndarray]]
+    flatten: Callable[[object], dict[str, np.ndarray]]
+    strategy: Any
+    max_examples: int
+    seed: int
+    targeted: tuple[tuple[Example, Pin], ...]
+    strategy_for: Callable[[Pin], Any]
+    cache: OutputCache
+    rtol: ToleranceArgument = None
+    atol: ToleranceArgument = None
+
+    def tolerance_for(self, fmt: RoundTripFormat) -> ToleranceFor:
+        return tolerance_function(fmt.tolerance_family, self.rtol, self.atol)
+
+    def plan_for(self, fmt: RoundTripFormat, call: ReloadedCall) -> SearchPlan:
+        step = conditioning_step(fmt.tolerance_family)
+        return SearchPlan(
+            reference=self.reference, reloaded={fmt.name: call}, flatten=self.flatten,
+            tolerance_for={fmt.name: self.tolerance_for(fmt)}, strategy=self.strategy,
+            max_examples=self.max_examples, seed=self.seed,
+            perturbation_for={} if step is None else {fmt.name: step},
+            targeted=self.targeted, strategy_for=self.strategy_for,
+            finite_samples_only=frozenset() if fmt.tolerance_family == EXACT else frozenset({fmt.name}),
+            cache=self.cache,
+        )
+
+
+@dataclass(frozen=True)
+class FormatRun:
+    """Where one check's formats write, and whether passing artifacts stay."""
+
+    subject: Subject
+    workdir: Path
+    keep_artifacts: bool
+    search: SharedSearch
+
+
+def check_one_format(fmt: RoundTripFormat, run: FormatRun) -> tuple[FormatResult, SearchOutcome | None]:
+    """Save, reload, search and diagnose ``fmt``; return its result and the search outcome (None if it never loaded).
+
+    The reloaded copy is released before returning; a passing format's files
+    are deleted unless ``run.keep_artifacts``.
+    """
+    directory = run.workdir / fmt.name
+    loaded = _save_and_load(fmt, run.subject, directory)
+    if isinstance(loaded, FormatResult):
+        return loaded, None
+    call, result = loaded
+    try:
+        outcome = search(run.search.plan_for(fmt, call))
+        result = _judged(result, outcome, run.workdir)
+        if isinstance(call, KerasReload) and result.status != SKIPPED and outcome.model_error is None:
+            result = _with_weight_diagnosis(result, call, run, outcome.findings.get(fmt.name), run.search.tolerance_for(fmt))
+    finally:
+        del call, loaded
+        gc.collect()  # reloaded Keras/TF objects hold reference cycles: free them before the next format
+    if result.status != FAILED and not run.keep_artifacts:
+        shutil.rmtree(directory, ignore_errors=True)
+        result = replace(result, artifact=None)
+    return result, outcome
+
+
+def _save_and_load(fmt: RoundTripFormat, subject: Subject, directory: Path) -> FormatResult | tuple[ReloadedCall, FormatResult]:
+    directory.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    try:
+        artifact = fmt.save(subject, directory)
+    except Exception as error:
+        return FormatResult(fmt.name, FAILED, artifact=directory, failure=FormatFailure(SAVE, describe_exception(error)))
+    saved = time.perf_counter()
+    try:
+        call = fmt.load(subject, artifact)
+    except Exception as error:
+        return FormatResult(fmt.name, FAILED, save_seconds=saved - started, artifact=artifact,
+                            failure=FormatFailure(LOAD, describe_exception(error)))
+    return call, FormatResult(fmt.name, PASSED, save_seconds=saved - started,
+                              load_seconds=time.perf_counter() - saved, artifact=artifact,
+                              warnings=tuple(getattr(call, "warnings", ())))
+
+
+def _judged(base: FormatResult, outcome: SearchOutcome, workdir: Path) -> FormatResult:
+    name = base.format
+    stats = outcome.stats.get(name, FormatStats())
+    judged = replace(base, examples=stats.examples, max_abs_error=stats.max_abs_error, max_rel_error=stats.max_rel_error,
+                     ill_conditioned=stats.ill_conditioned, nonfinite_not_judged=stats.nonfinite_not_judged,
+                     compare_seconds=stats.compare_seconds)
+    if outcome.nondeterminism is not None:
+        return replace(judged, status=SKIPPED, skip_reason=NOT_DETERMINISTIC)
+    finding = outcome.findings.get(name)
+    if finding is None:
+        return judged
+    return replace(judged, status=FAILED, failure=_failure_of(name, finding, workdir))
+
+
+def _with_weight_diagnosis(
+    result: FormatResult, call: KerasReload, run: FormatRun, finding: Finding | None, tolerance_for: ToleranceFor,
+) -> FormatResult:
+    """For reloads into a Keras model: every weight by path, and the first layer whose output differs."""
+    weights = weight_difference(run.subject.model, call)
+    failure = result.failure
+    if failure is None:
+        if weights.ok:
+            return result
+        failure = FormatFailure(WEIGHTS, "weights differ")
+    layer = None
+    if failure.stage == MISMATCH and finding is not None:
+        layer = first_differing_layer(run.subject.model, call.model, run.subject, finding.example.arrays, _closeness(tolerance_for))
+    return replace(result, status=FAILED, failure=replace(
+        failure, weights=None if weights.ok else weights, first_differing_layer=layer))
+
+
+def _closeness(tolerance_for: ToleranceFor) -> Callable[[np.ndarray, np.ndarray], bool]:
+    def close(expected: np.ndarray, actual: np.ndarray) -> bool:
+        return compare_outputs({"layer": expected}, {"layer": actual}, tolerance_for).ok
+
+    return close
+
+
+def _failure_of(name: str, finding: Finding, workdir: Path) -> FormatFailure:
+    input_file = save_example(finding.example, workdir / f"failing-input-{name}.npz")
+    if finding.comparison is not None:
+        return FormatFailure(MISMATCH, "outputs differ", finding.comparison, finding.example.summary(), input_file)
+    return FormatFailure(CALL, finding.error or "", None, finding.example.summary(), input_file)
+
+
+def save_example(example: Example, path: Path) -> Path:
+    """Write an example's arrays to ``.npz`` (strings as unicode arrays).
+
+    Example:
+        >>> import numpy as np, tempfile, pathlib
+        >>> path = save_example(Example({"x": np.ones(2)}, {}), pathlib.Path(tempfile.mkdtemp()) / "x.npz")
+        >>> np.load(path)["x"].tolist()
+        [1.0, 1.0]
+    """
+    arrays = {name: savable(a) for name, a in example.arrays.items()}
+    np.savez(path, **arrays)
+    return path
+
+
+def judged_before_nondeterminism(result: FormatResult) -> FormatResult:
+    """A format that passed before the model was found nondeterministic is not judged either."""
+    if result.status == PASSED or (result.status == FAILED and result.failure is not None
+                                   and result.failure.stage not in (SAVE, LOAD)):
+        return replace(result, status=SKIPPED, failure=None, skip_reason=NOT_DETERMINISTIC)
+    return result
