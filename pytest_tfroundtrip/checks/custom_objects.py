@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import inspect
 import shutil
 import tempfile
@@ -131,7 +132,8 @@ def check_custom_objects(
 
     workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-custom-", dir=existing_dir(artifacts_dir)))
     started = time.perf_counter()
-    clean, here, start_seconds = _clean_process_results(subject, chosen, importable, clean_python, timeout, seed, workdir)
+    clean, here, start_seconds = _clean_process_results(
+        subject, chosen, _Isolation(importable, clean_python, timeout), seed, workdir, keep_artifacts)
     problems = tuple(_problems(clean, here, lambdas))
     report = CustomObjectsReport(class_names, tuple(findings), tuple(clean), needed, lambdas, problems,
                                  start_seconds, time.perf_counter() - started, workdir, tuple(here))
@@ -210,11 +212,24 @@ def _draw_examples(subject: Subject, count: int, seed: int | None) -> list[Examp
     return drawn[:count]
 
 
-def _clean_process_results(subject: Subject, chosen: list[Any], importable: list[str] | None, python: str | None,
-                           timeout: float, seed: int | None, workdir: Path) -> tuple[list[CleanResult], list[CleanResult], float]:
-    """Save every format once; load each artifact in the clean process and in this one (classes available)."""
+@dataclass(frozen=True)
+class _Isolation:
+    """How to start the clean process: what it may import, which Python, how long to wait."""
+
+    importable: list[str] | None
+    python: str | None
+    timeout: float
+
+
+def _clean_process_results(subject: Subject, chosen: list[Any], isolation: _Isolation, seed: int | None, workdir: Path,
+                           keep_artifacts: bool) -> tuple[list[CleanResult], list[CleanResult], float]:
+    """Save each format in turn; load its artifact in the clean process and in this one (classes available).
+
+    One format's files and reloaded copy are gone before the next is saved,
+    unless they show a problem or ``keep_artifacts``.
+    """
     keras = _lazy.keras()
-    worker, fresh = shared_worker(importable, python, timeout)
+    worker, fresh = shared_worker(isolation.importable, isolation.python, isolation.timeout)
     examples = _draw_examples(subject, CLEAN_EXAMPLES, seed)
     inputs_file = workdir / "clean-inputs.npz"
     payload = {"__count__": np.array(len(examples))}
@@ -244,6 +259,9 @@ def _clean_process_results(subject: Subject, chosen: list[Any], importable: list
             "model_config": None if fmt.preserves.architecture else keras.saving.serialize_keras_object(subject.model),
         }, what=f"loading the {fmt.name} artifact")
         results.append(_judge(fmt.name, answer, expected, outputs_file))
+        gc.collect()
+        if not keep_artifacts and not _problems([results[-1]], [here[-1]], ()):
+            shutil.rmtree(directory, ignore_errors=True)
     return results, here, worker.started_seconds if fresh else 0.0
 
 

@@ -11,9 +11,10 @@ and the likely cause.
 
 from __future__ import annotations
 
+import gc
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,7 @@ def check_resume_training(
     reference_model = reference_copy.model
     reference_losses, reference_rates = train_steps(reference_model, batches)
     reference = state_of(reference_model)
+    del reference_copy, reference_model  # its state is copied: one trained model less in memory
 
     workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-resume-", dir=existing_dir(artifacts_dir)))
     results = []
@@ -162,6 +164,10 @@ def check_resume_training(
             continue
         results.append(_resume_one(fmt, model, subject, batches, steps_before, seed, reference, reference_losses,
                                    reference_rates, tolerance, workdir / fmt.name))
+        gc.collect()  # the resumed model and its copies go before the next format
+        if results[-1].status == PASSED and not keep_artifacts:
+            shutil.rmtree(workdir / fmt.name, ignore_errors=True)
+            results[-1] = replace(results[-1], artifact=None)
     report = ResumeReport(tuple(results), steps_before, steps_after, batch_size, workdir)
     if not report.passed:
         raise RoundTripError(resume_failure_message(report), report)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import warnings
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ from pytest_tfroundtrip.results.tolerances import TFLITE
 
 
 MAX_INTERPRETERS = 16
+# Each interpreter packs its own copy of the weights (XNNPACK): hold at most this
+# many bytes of interpreters, i.e. one at a time for a model of 128 MB or more.
+INTERPRETERS_MAX_BYTES = 128 * 2**20
 # Measured: the converter rejects MatMul/BiasAdd in these dtypes (they need Select TF ops).
 UNSUPPORTED_COMPUTE_DTYPES = frozenset({"float16", "bfloat16", "float64"})
 
@@ -59,21 +63,34 @@ class TFLiteFormat(RoundTripFormat):
     def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
         declared = make_interpreter(artifact).get_signature_list()["serving_default"]["inputs"]
         names = match_input_names(subject.signature.names, list(declared))
-        runners: dict[tuple[tuple[int, ...], ...], Any] = {}
+        runners: OrderedDict[tuple[tuple[int, ...], ...], Any] = OrderedDict()
+        most = interpreters_to_keep(artifact.stat().st_size)
 
         def call(arrays: Mapping[str, np.ndarray]) -> Any:
             feed = {names[name]: arrays[name] for name in subject.signature.names}
             shapes = tuple(feed[key].shape for key in sorted(feed))
-            if shapes not in runners:
+            if shapes in runners:
+                runners.move_to_end(shapes)
+            else:
                 # XNNPACK cannot always reshape a prepared interpreter ("failed to
                 # reshape"), so each input shape gets its own, resized before its
                 # first allocation, as a fixed-shape deployment would.
-                if len(runners) >= MAX_INTERPRETERS:
-                    runners.clear()
+                while len(runners) >= most:
+                    runners.popitem(last=False)
                 runners[shapes] = make_interpreter(artifact).get_signature_runner()
             return outputs_in_model_structure(subject, runners[shapes](**feed))
 
         return call
+
+
+def interpreters_to_keep(model_bytes: int) -> int:
+    """How many interpreters (one per input shape) to keep alive for a ``.tflite`` file of this size.
+
+    Example:
+        >>> interpreters_to_keep(400_000), interpreters_to_keep(40 * 2**20), interpreters_to_keep(400 * 2**20)
+        (16, 3, 1)
+    """
+    return max(1, min(MAX_INTERPRETERS, INTERPRETERS_MAX_BYTES // max(model_bytes, 1)))
 
 
 def make_interpreter(artifact: Path) -> Any:

@@ -7,6 +7,7 @@ empty directory, with the test session's project directories removed from
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import sys
@@ -125,6 +126,7 @@ def serve(init: dict[str, Any]) -> None:
             _reply({"ok": _invisible(request["module"])})
             continue
         _reply(_load_and_call(request))
+        gc.collect()  # the artifact's model is released before the next request loads another
 
 
 def _invisible(module: str) -> bool:
