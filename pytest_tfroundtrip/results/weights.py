@@ -14,7 +14,7 @@ as digests for the same reason.
 
 from __future__ import annotations
 
-import hashlib
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -76,15 +76,18 @@ def _some(paths: Sequence[str]) -> str:
 def value_digest(value: Any) -> str:
     """A short fingerprint of an array's dtype, shape and bytes: equal values, equal digests.
 
+    A CRC, not a cryptographic hash: it only tells "still at its initial
+    value" from "differs" for a weight already known to differ, and runs at
+    several GB/s on large weights.
+
     Example:
         >>> import numpy as np
         >>> value_digest(np.zeros(3)) == value_digest(np.zeros(3)), value_digest(np.zeros(3)) == value_digest(np.ones(3))
         (True, False)
     """
     array = np.ascontiguousarray(np.asarray(value))
-    digest = hashlib.blake2b(f"{array.dtype.str}{array.shape}".encode(), digest_size=16)
-    digest.update(memoryview(array).cast("B") if array.dtype.kind != "O" else repr(array.tolist()).encode())
-    return digest.hexdigest()
+    content = memoryview(array).cast("B") if array.dtype.kind != "O" else repr(array.tolist()).encode()
+    return f"{array.dtype.str}{array.shape}:{zlib.crc32(content):08x}"
 
 
 def compare_weights(
@@ -145,7 +148,10 @@ def _match(
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=is_float_array(a)))
+    if a.shape != b.shape:
+        return False
+    # Plain equality is one fast pass; equal_nan (40x slower on large weights) only when that fails.
+    return bool(np.array_equal(a, b)) or (is_float_array(a) and bool(np.array_equal(a, b, equal_nan=True)))
 
 
 def _max_abs(a: np.ndarray, b: np.ndarray) -> float:
