@@ -34,6 +34,7 @@ from pytest_tfroundtrip.results.report import (
 from pytest_tfroundtrip.results.tolerances import EXACT, ToleranceArgument, conditioning_step, tolerance_function
 
 NOT_DETERMINISTIC = "not judged: the model is not deterministic"
+COLLECT_FROM_BYTES = 32 * 2**20
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class SharedSearch:
     targeted: tuple[tuple[Example, Pin], ...]
     strategy_for: Callable[[Pin], Any]
     cache: OutputCache
+    examples: tuple[Example, ...] = ()
     rtol: ToleranceArgument = None
     atol: ToleranceArgument = None
 
@@ -63,7 +65,7 @@ class SharedSearch:
             perturbation_for={} if step is None else {fmt.name: step},
             targeted=self.targeted, strategy_for=self.strategy_for,
             finite_samples_only=frozenset() if fmt.tolerance_family == EXACT else frozenset({fmt.name}),
-            cache=self.cache,
+            cache=self.cache, examples=self.examples,
         )
 
 
@@ -75,6 +77,7 @@ class FormatRun:
     workdir: Path
     keep_artifacts: bool
     search: SharedSearch
+    weight_bytes: int = 0
 
 
 def check_one_format(fmt: RoundTripFormat, run: FormatRun) -> tuple[FormatResult, SearchOutcome | None]:
@@ -95,11 +98,32 @@ def check_one_format(fmt: RoundTripFormat, run: FormatRun) -> tuple[FormatResult
             result = _with_weight_diagnosis(result, call, run, outcome.findings.get(fmt.name), run.search.tolerance_for(fmt))
     finally:
         del call, loaded
-        gc.collect()  # reloaded Keras/TF objects hold reference cycles: free them before the next format
+        if run.weight_bytes >= COLLECT_FROM_BYTES:
+            # Reloaded Keras/TF objects hold reference cycles: free them before the next
+            # format.  A full collection costs ~0.15 s, more than a small model is worth.
+            gc.collect()
     if result.status != FAILED and not run.keep_artifacts:
         shutil.rmtree(directory, ignore_errors=True)
         result = replace(result, artifact=None)
     return result, outcome
+
+
+def weight_bytes(model: Any) -> int:
+    """Bytes of the model's weights (variables of a dtype NumPy does not know count 4 bytes an element).
+
+    Example:
+        >>> import keras
+        >>> weight_bytes(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
+        32
+    """
+    total = 0
+    for variable in model.weights:
+        try:
+            itemsize = np.dtype(str(variable.dtype)).itemsize
+        except TypeError:
+            itemsize = 4
+        total += int(np.prod(variable.shape, dtype=np.int64)) * itemsize
+    return total
 
 
 def _save_and_load(fmt: RoundTripFormat, subject: Subject, directory: Path) -> FormatResult | tuple[ReloadedCall, FormatResult]:

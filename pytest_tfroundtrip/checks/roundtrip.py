@@ -14,10 +14,10 @@ from typing import Any
 
 from pytest_tfroundtrip.arguments import existing_dir, validate_max_examples, validate_seed
 from pytest_tfroundtrip.checks.one_format import (
-    NOT_DETERMINISTIC, FormatRun, SharedSearch, check_one_format, judged_before_nondeterminism,
+    NOT_DETERMINISTIC, FormatRun, SharedSearch, check_one_format, judged_before_nondeterminism, weight_bytes,
 )
 from pytest_tfroundtrip.checks.output_cache import OutputCache
-from pytest_tfroundtrip.checks.search import SearchOutcome
+from pytest_tfroundtrip.checks.search import SearchOutcome, draw_examples
 from pytest_tfroundtrip.checks.subject import prepare_subject
 from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, RoundTripWarning
 from pytest_tfroundtrip.formats import all_formats, parse_format_names
@@ -84,20 +84,23 @@ def check_roundtrip(
         return example_strategy(subject.signature, overrides, pin=pin)
 
     pins = targeted_pins(subject.signature, prepared.given, shape_hints(subject.model, subject.signature), finite)
+    strategy = example_strategy(subject.signature, overrides)
+    # Every format is searched with the same seed, on examples drawn once, so all
+    # meet the same inputs and the original model's outputs come from the shared cache.
+    run_seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
     run = FormatRun(subject, workdir, keep_artifacts, SharedSearch(
         reference=lambda arrays: subject.flat_outputs(call_keras_model(subject.model, subject, arrays)),
         flatten=subject.flat_outputs,
-        strategy=example_strategy(subject.signature, overrides),
+        strategy=strategy,
         max_examples=examples,
-        # Every format is searched with the same seed, so all meet the same inputs
-        # and the original model's outputs come from the shared cache.
-        seed=seed if seed is not None else random.SystemRandom().randrange(2**32),
+        seed=run_seed,
         targeted=tuple(targeted_examples(pins, strategy_for)),
         strategy_for=strategy_for,
         cache=OutputCache(),
         rtol=rtol,
         atol=atol,
-    ))
+        examples=draw_examples(strategy, examples, run_seed),
+    ), weight_bytes=weight_bytes(subject.model))
     results: dict[str, FormatResult] = dict(skipped)
     nondeterminism: SearchOutcome | None = None
     for fmt in chosen:

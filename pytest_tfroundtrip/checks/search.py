@@ -6,6 +6,8 @@ a search under the same pin.  One hypothesis run draws examples; for each,
 the original model's outputs are computed once (and kept in the plan's
 :class:`~pytest_tfroundtrip.checks.output_cache.OutputCache`, which several
 searches may share) and every pending format is called and compared.
+With pre-drawn ``examples`` (one draw shared by several searches), those are
+replayed first without hypothesis, and only failing formats are searched.
 Once a format fails, the run only re-evaluates the failing formats, so
 hypothesis shrinks cheaply to a small input that still fails them.  Formats
 that have not failed are searched again in a further run, so every failing
@@ -104,6 +106,11 @@ class SearchPlan:
     infinities, only on the samples whose inputs are all finite.  ``cache``
     holds the original's outputs; pass one cache to several searches drawn
     with the same seed to run the original once per input for all of them.
+    ``examples`` (from :func:`draw_examples` with the same seed): evaluated
+    directly, without hypothesis, after the targeted ones; only a format that
+    fails one is searched by hypothesis, which finds that failure again and
+    shrinks it.  Drawing once and replaying saves hypothesis's per-run cost
+    for every format that passes.
 
     Example:
         >>> import numpy as np
@@ -131,6 +138,7 @@ class SearchPlan:
     strategy_for: Callable[[Pin], SearchStrategy[Example]] | None = None
     finite_samples_only: frozenset[str] = frozenset()
     cache: OutputCache | None = None
+    examples: tuple[Example, ...] | None = None
 
 
 def search(plan: SearchPlan) -> SearchOutcome:
@@ -138,6 +146,17 @@ def search(plan: SearchPlan) -> SearchOutcome:
     outcome = SearchOutcome(stats={name: FormatStats() for name in plan.reloaded})
     cache = plan.cache if plan.cache is not None else OutputCache()
     pending = dict(plan.reloaded)
+    replayed: dict[str, Finding] = {}
+    if plan.examples is not None:
+        first = _replay(plan, pending, cache, outcome.stats)
+        if isinstance(first, _NotDeterministic):
+            outcome.nondeterminism = (first.comparison, first.example)
+            return outcome
+        if isinstance(first, _ModelRejectsInput):
+            outcome.model_error = (first.error, first.example)
+            return outcome
+        replayed = first
+        pending = {name: pending[name] for name in replayed}  # only failing formats need hypothesis, to shrink
     while pending:
         result = _one_run(plan, pending, cache, outcome.stats)
         if isinstance(result, _NotDeterministic):
@@ -151,6 +170,9 @@ def search(plan: SearchPlan) -> SearchOutcome:
         outcome.findings.update(_shrunk_under_pins(plan, result, pending, cache, outcome.stats))
         for name in result:
             pending.pop(name)
+    for name, finding in replayed.items():  # hypothesis did not reproduce it: report the replayed failure
+        if outcome.nondeterminism is None and outcome.model_error is None:
+            outcome.findings.setdefault(name, finding)
     return outcome
 
 
@@ -188,58 +210,116 @@ def _judged_samples(
     return {k: expected[k][keep] for k in rows}, {k: np.asarray(actual[k])[keep] for k in rows}
 
 
+def _expected_for(plan: SearchPlan, cache: OutputCache, example: Example) -> dict[str, np.ndarray]:
+    key = example.cache_key()
+    cached = cache.get(key)
+    if cached is None:
+        try:
+            cached = plan.reference(example.arrays)
+        except Exception as error:  # the model itself rejects a generated input
+            raise _ModelRejectsInput(error, example) from error
+        cache.put(key, cached)
+    return cached
+
+
+def _evaluate(
+    plan: SearchPlan, names: list[str], example: Example, cache: OutputCache, stats: dict[str, FormatStats],
+) -> dict[str, Finding]:
+    """Call each named format on ``example`` and judge it; the formats that failed, with why."""
+    reference, tolerance_for, perturbation_for = plan.reference, plan.tolerance_for, plan.perturbation_for
+    expected = _expected_for(plan, cache, example)
+    findings: dict[str, Finding] = {}
+    keep = finite_samples(example.arrays) if plan.finite_samples_only else None
+    for name in names:
+        started = time.perf_counter()
+        try:
+            actual = plan.flatten(plan.reloaded[name](example.arrays))
+        except Exception as error:
+            findings[name] = Finding(example, error=f"{type(error).__name__}: {error}")
+            continue
+        judged = _judged_samples(keep if name in plan.finite_samples_only else None, expected, actual)
+        if judged is None:
+            stats[name].nonfinite_not_judged += 1
+            continue
+        comparison = compare_outputs(*judged, tolerance_for[name])
+        stats[name].record(comparison, time.perf_counter() - started)
+        if not comparison.ok:
+            findings[name] = Finding(example, comparison=comparison)
+    if findings:
+        _rule_out_nondeterminism(reference, expected, example, tolerance_for, findings)
+    perturbed: dict[float, dict[str, np.ndarray] | None] = {}
+    for name in [n for n, f in findings.items() if n in perturbation_for and f.comparison is not None]:
+        step = perturbation_for[name]
+        if step not in perturbed:
+            perturbed[step] = _perturbed_output(reference, example, step)
+        moved = perturbed[step]
+        if moved is not None and not compare_outputs(expected, moved, tolerance_for[name]).ok:
+            stats[name].ill_conditioned += 1
+            del findings[name]
+    return findings
+
+
+def _replay(
+    plan: SearchPlan, pending: Mapping[str, ReloadedCall], cache: OutputCache, stats: dict[str, FormatStats],
+) -> dict[str, Finding] | _NotDeterministic | _ModelRejectsInput:
+    """The targeted, then the pre-drawn examples, in order, without hypothesis: each format's first failure."""
+    found: dict[str, Finding] = {}
+    for example in [targeted for targeted, _pin in plan.targeted] + list(plan.examples or ()):
+        names = [name for name in pending if name not in found]
+        if not names:
+            break
+        try:
+            found.update(_evaluate(plan, names, example, cache, stats))
+        except (_NotDeterministic, _ModelRejectsInput) as verdict:
+            return verdict
+    return found
+
+
+def _settings(max_examples: int, phases: tuple[Phase, ...]) -> settings:
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        phases=phases,
+        print_blob=False,
+    )
+
+
+def draw_examples(strategy: SearchStrategy[Example], max_examples: int, seed: int) -> tuple[Example, ...]:
+    """The examples a search with this seed generates (before any shrinking), drawn once.
+
+    Example:
+        >>> from pytest_tfroundtrip.inputs.specs import InputSpec, ModelSignature
+        >>> from pytest_tfroundtrip.inputs.strategies import example_strategy
+        >>> strategy = example_strategy(ModelSignature("x", (InputSpec("x", (None, 2), "float32"),)))
+        >>> first, again = draw_examples(strategy, 5, seed=1), draw_examples(strategy, 5, seed=1)
+        >>> len(first), [e.cache_key() for e in first] == [e.cache_key() for e in again]
+        (5, True)
+    """
+    drawn: list[Example] = []
+
+    def collect(example: Example) -> None:
+        drawn.append(example)
+
+    hypothesis_seed(seed)(_settings(max_examples, (Phase.generate,))(given(strategy)(collect)))()
+    return tuple(drawn)
+
+
 def _one_run(
     plan: SearchPlan,
     pending: Mapping[str, ReloadedCall],
     cache: OutputCache,
     stats: dict[str, FormatStats],
 ) -> dict[str, Finding] | _NotDeterministic | _ModelRejectsInput:
-    reference, tolerance_for, perturbation_for = plan.reference, plan.tolerance_for, plan.perturbation_for
     failing_seen: set[str] = set()
     last_raised: list[Exception] = []
 
-    def expected_for(example: Example) -> dict[str, np.ndarray]:
-        key = example.cache_key()
-        cached = cache.get(key)
-        if cached is None:
-            try:
-                cached = reference(example.arrays)
-            except Exception as error:  # the model itself rejects a generated input
-                raise _ModelRejectsInput(error, example) from error
-            cache.put(key, cached)
-        return cached
-
     def check(example: Example) -> None:
-        expected = expected_for(example)
-        findings: dict[str, Finding] = {}
         names = sorted(failing_seen) if failing_seen else list(pending)
-        keep = finite_samples(example.arrays) if plan.finite_samples_only else None
-        for name in names:
-            started = time.perf_counter()
-            try:
-                actual = plan.flatten(pending[name](example.arrays))
-            except Exception as error:
-                findings[name] = Finding(example, error=f"{type(error).__name__}: {error}")
-                continue
-            judged = _judged_samples(keep if name in plan.finite_samples_only else None, expected, actual)
-            if judged is None:
-                stats[name].nonfinite_not_judged += 1
-                continue
-            comparison = compare_outputs(*judged, tolerance_for[name])
-            stats[name].record(comparison, time.perf_counter() - started)
-            if not comparison.ok:
-                findings[name] = Finding(example, comparison=comparison)
-        if findings:
-            _rule_out_nondeterminism(reference, expected, example, tolerance_for, findings)
-        perturbed: dict[float, dict[str, np.ndarray] | None] = {}
-        for name in [n for n, f in findings.items() if n in perturbation_for and f.comparison is not None]:
-            step = perturbation_for[name]
-            if step not in perturbed:
-                perturbed[step] = _perturbed_output(reference, example, step)
-            moved = perturbed[step]
-            if moved is not None and not compare_outputs(expected, moved, tolerance_for[name]).ok:
-                stats[name].ill_conditioned += 1
-                del findings[name]
+        findings = _evaluate(plan, names, example, cache, stats)
         if not findings:
             return
         failing_seen.update(findings)
@@ -247,16 +327,7 @@ def _one_run(
         last_raised.append(error)
         raise error
 
-    run = settings(
-        max_examples=plan.max_examples,
-        deadline=None,
-        database=None,
-        report_multiple_bugs=False,
-        suppress_health_check=list(HealthCheck),
-        verbosity=Verbosity.quiet,
-        phases=(Phase.explicit, Phase.generate, Phase.shrink),
-        print_blob=False,
-    )(given(plan.strategy)(check))
+    run = _settings(plan.max_examples, (Phase.explicit, Phase.generate, Phase.shrink))(given(plan.strategy)(check))
     for targeted, _pin in reversed(plan.targeted):
         run = hypothesis_example(targeted)(run)
     if plan.seed is not None:
