@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -78,6 +79,51 @@ def weight_bytes(model: Any) -> int:
 
 def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def current_rss_bytes() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class FormatPeaks:
+    """Peak RSS while each format is checked, sampled every 5 ms (benchmark-only instrumentation)."""
+
+    def __init__(self) -> None:
+        self.current: str | None = None
+        self.peaks: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            if self.current is not None:
+                self.peaks[self.current] = max(self.peaks.get(self.current, 0), current_rss_bytes())
+
+    def __enter__(self) -> "FormatPeaks":
+        from pytest_tfroundtrip.checks import one_format, roundtrip
+
+        original = one_format.check_one_format
+
+        def marked(fmt: Any, run: Any) -> Any:
+            self.current = fmt.name
+            try:
+                return original(fmt, run)
+            finally:
+                self.current = None
+
+        self._restore = lambda: setattr(roundtrip, "check_one_format", original)
+        roundtrip.check_one_format = marked
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._restore()
 
 
 # ----------------------------------------------------------------- the checker side
@@ -264,8 +310,11 @@ def child(role: str, workload: str, examples: int, scratch: Path) -> None:
     model = build(workload)
     inputs_file = scratch / "inputs.npz"
     result: dict[str, Any] = {"weight_bytes": weight_bytes(model)}
+    result["built_rss"] = current_rss_bytes()
     if role == "checker":
-        result.update(run_checker(model, examples, inputs_file))
+        with FormatPeaks() as peaks:
+            result.update(run_checker(model, examples, inputs_file))
+        result["format_peaks"] = peaks.peaks
     elif role == "floor":
         formats = json.loads((scratch / "formats.json").read_text())
         result.update(run_floor(model, formats, load_inputs(inputs_file)))
@@ -309,13 +358,24 @@ def main() -> None:
         return
     print(f"{'workload':<12} {'formats':>7} {'inputs':>6} {'weights':>9} | {'time':>6} {'checker s':>9} {'floor s':>8} | "
           f"{'RSS':>5} {'checker':>9} {'floor':>9} | failed")
+    rows = []
     for workload in args.workloads.split(","):
         row = measure(workload, EXAMPLES.get(workload, args.examples))
+        rows.append(row)
         checker, floor, both = row["checker"], row["floor"], row["both"]
         print(f"{workload:<12} {len(checker['formats']):>7} {checker['inputs']:>6} {checker['weight_bytes'] / 2**20:>7.1f}MB | "
               f"{both['checker_seconds'] / both['floor_seconds']:>6.2f} {both['checker_seconds']:>9.1f} {both['floor_seconds']:>8.1f} | "
               f"{checker['peak_rss'] / floor['peak_rss']:>5.2f} {checker['peak_rss'] / 2**30:>7.2f}GB {floor['peak_rss'] / 2**30:>7.2f}GB | "
               f"{','.join(checker['failed']) or '-'}", flush=True)
+    print("\nChecker memory per format: peak RSS while checking it, minus RSS once the model was built,"
+          " in multiples of the model's weight bytes")
+    for row in rows:
+        checker = row["checker"]
+        if checker["weight_bytes"] < 8 * 2**20:  # too small for a multiple to mean anything
+            continue
+        weights = checker["weight_bytes"]
+        parts = [f"{name} {(peak - checker['built_rss']) / weights:.1f}x" for name, peak in checker["format_peaks"].items()]
+        print(f"{row['workload']:<12} built {checker['built_rss'] / 2**30:.2f}GB; " + ", ".join(parts))
 
 
 if __name__ == "__main__":

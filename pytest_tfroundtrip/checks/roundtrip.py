@@ -49,8 +49,10 @@ def check_roundtrip(
     ``formats=None`` means every format available for this model here.  Raises
     :class:`RoundTripError` naming every failing format; returns a
     :class:`RoundTripReport` otherwise.  Artifacts go to a new temporary
-    directory (inside ``artifacts_dir`` if given), removed on success unless
-    ``keep_artifacts``, kept on failure.
+    directory (inside ``artifacts_dir`` if given).  Formats are checked one
+    at a time: each reloaded copy is released before the next format is
+    saved, and a passing format's files are deleted unless
+    ``keep_artifacts``; a failing format's files are kept.
 
     Before the random search, targeted examples try the sizes the model was
     built or traced with, the smallest and largest sizes, every value family,

@@ -264,7 +264,12 @@ def _replay(
 ) -> dict[str, Finding] | _NotDeterministic | _ModelRejectsInput:
     """The targeted, then the pre-drawn examples, in order, without hypothesis: each format's first failure."""
     found: dict[str, Finding] = {}
+    seen: set[str] = set()
     for example in [targeted for targeted, _pin in plan.targeted] + list(plan.examples or ()):
+        key = example.cache_key()
+        if key in seen:  # hypothesis draws some inputs twice: judging one again tells nothing new
+            continue
+        seen.add(key)
         names = [name for name in pending if name not in found]
         if not names:
             break
