@@ -51,9 +51,11 @@ class TFLiteFormat(RoundTripFormat):
         # variables (outputs are NaN); converting model.export's SavedModel works.
         exported = export.FORMAT.save(subject, directory)
         converter = _lazy.tensorflow().lite.TFLiteConverter.from_saved_model(str(exported))
+        flatbuffer = converter.convert()
+        del converter  # it holds the loaded SavedModel: release it before writing
+        shutil.rmtree(exported, ignore_errors=True)  # one artifact on disk at a time
         path = directory / "model.tflite"
-        path.write_bytes(converter.convert())
-        shutil.rmtree(exported, ignore_errors=True)
+        path.write_bytes(flatbuffer)
         return path
 
     def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
