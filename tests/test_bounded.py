@@ -178,3 +178,15 @@ def test_resume_check_deletes_each_formats_files_before_the_next(monkeypatch, tm
         check_resume_training(_compiled_mlp(), formats=names, artifacts_dir=tmp_path)
     assert raised.value.report.formats_passed == ("keras", "checkpoint")
     assert seen == [("keras", set()), ("weights", set()), ("checkpoint", {"weights"})]
+
+
+def test_weights_are_read_for_comparison_without_a_copy_and_cannot_be_written():
+    from pytest_tfroundtrip.formats.base import VariableValue
+
+    variable = keras.Variable(np.arange(6, dtype="float32").reshape(2, 3))
+    view = np.asarray(VariableValue(variable))
+    assert view.tolist() == [[0, 1, 2], [3, 4, 5]] and VariableValue(variable).shape == (2, 3)
+    assert not view.flags.writeable
+    with pytest.raises(ValueError):
+        view[0, 0] = 7.0
+    assert float(variable.numpy()[0, 0]) == 0.0
