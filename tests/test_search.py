@@ -94,8 +94,8 @@ def test_reference_outputs_are_computed_once_per_input_for_all_formats():
 def test_bfloat16_inputs_can_be_perturbed_for_the_conditioning_check():
     import ml_dtypes
 
-    from pytest_tfroundtrip.checks.search import _perturbed_output
+    from pytest_tfroundtrip.checks.search import perturbed_output
 
     x = np.array([[1.0, -2.0]], dtype=ml_dtypes.bfloat16)  # np.finfo refuses this dtype
-    moved = _perturbed_output(lambda arrays: {"y": arrays["x"]}, Example({"x": x}, {}), STEP)
+    moved = perturbed_output(lambda arrays: {"y": arrays["x"]}, Example({"x": x}, {}), STEP)
     assert moved["y"].dtype == x.dtype and not np.array_equal(moved["y"], x)

@@ -251,7 +251,7 @@ def _evaluate(
     for name in [n for n, f in findings.items() if n in perturbation_for and f.comparison is not None]:
         step = perturbation_for[name]
         if step not in perturbed:
-            perturbed[step] = _perturbed_output(reference, example, step)
+            perturbed[step] = perturbed_output(reference, example, step)
         moved = perturbed[step]
         if moved is not None and not compare_outputs(expected, moved, tolerance_for[name]).ok:
             stats[name].ill_conditioned += 1
@@ -369,7 +369,7 @@ def _rule_out_nondeterminism(
         raise _NotDeterministic(comparison, example)
 
 
-def _perturbed_output(
+def perturbed_output(
     reference: Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]],
     example: Example,
     relative_step: float,

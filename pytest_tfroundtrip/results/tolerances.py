@@ -147,7 +147,10 @@ def check_override_names(name: str, value: ToleranceArgument, outputs: list[str]
 
 
 # Inputs are perturbed by this fraction of a family's rtol to detect ill-conditioning.
-CONDITIONING_FRACTION = 1 / 16
+# Measured: randomly initialised EfficientNetV2B0 (10 classes) on 1e5-scale pixels: a
+# SavedModel differs by 6.1e-4 (allowance 2.4e-4); scaling the input by rtol/16 moves
+# the original itself by 2.0e-4 (not caught), by rtol/8 1.1e-3 (caught).
+CONDITIONING_FRACTION = 1 / 8
 
 
 def conditioning_step(family: str) -> float | None:
