@@ -190,3 +190,6 @@ def test_weights_are_read_for_comparison_without_a_copy_and_cannot_be_written():
     with pytest.raises(ValueError):
         view[0, 0] = 7.0
     assert float(variable.numpy()[0, 0]) == 0.0
+    copied = np.array(VariableValue(variable))  # numpy.array asks for a copy: a writable one
+    copied[0, 0] = 7.0
+    assert float(variable.numpy()[0, 0]) == 0.0

@@ -30,16 +30,12 @@ class OutputCache:
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self.held_bytes = 0
-        self.hits = 0
-        self.misses = 0
         self._entries: OrderedDict[str, tuple[dict[str, np.ndarray], int]] = OrderedDict()
 
     def get(self, key: str) -> dict[str, np.ndarray] | None:
         entry = self._entries.get(key)
         if entry is None:
-            self.misses += 1
             return None
-        self.hits += 1
         self._entries.move_to_end(key)
         return entry[0]
 

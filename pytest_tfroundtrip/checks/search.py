@@ -29,9 +29,9 @@ from hypothesis.strategies import SearchStrategy
 
 from pytest_tfroundtrip.checks.output_cache import OutputCache
 from pytest_tfroundtrip.formats.base import ReloadedCall
-from pytest_tfroundtrip.results.compare import Comparison, compare_outputs
 from pytest_tfroundtrip.inputs.strategies import Example, Pin
 from pytest_tfroundtrip.inputs.values import finite_samples, is_float_array
+from pytest_tfroundtrip.results.compare import Comparison, compare_outputs
 from pytest_tfroundtrip.results.tolerances import Tolerance, machine_epsilon
 
 ToleranceFor = Callable[[str, str], Tolerance]
@@ -247,13 +247,12 @@ def _evaluate(
             findings[name] = Finding(example, comparison=comparison)
     if findings:
         _rule_out_nondeterminism(reference, expected, example, tolerance_for, findings)
-    perturbed: dict[float, dict[str, np.ndarray] | None] = {}
+    moved_by_step: dict[float, dict[str, np.ndarray] | None] = {}  # formats of one family share the perturbed run
     for name in [n for n, f in findings.items() if n in perturbation_for and f.comparison is not None]:
         step = perturbation_for[name]
-        if step not in perturbed:
-            perturbed[step] = perturbed_output(reference, example, step)
-        moved = perturbed[step]
-        if moved is not None and not compare_outputs(expected, moved, tolerance_for[name]).ok:
+        if step not in moved_by_step:
+            moved_by_step[step] = perturbed_output(reference, example, step)
+        if _moved_beyond(expected, moved_by_step[step], tolerance_for[name]):
             stats[name].ill_conditioned += 1
             del findings[name]
     return findings
@@ -367,6 +366,35 @@ def _rule_out_nondeterminism(
     comparison = compare_outputs(expected, again, strictest)
     if not comparison.ok:
         raise _NotDeterministic(comparison, example)
+
+
+def is_ill_conditioned(
+    reference: Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]],
+    example: Example,
+    expected: dict[str, np.ndarray],
+    relative_step: float,
+    tolerance_for: ToleranceFor,
+) -> bool:
+    """Does scaling the float inputs by ``1 + relative_step`` alone move the original beyond tolerance?
+
+    Such an input cannot judge a format that reassociates sums (graph and
+    TFLite): rounding alone moves the output that far.
+
+    Example:
+        >>> import numpy as np
+        >>> from pytest_tfroundtrip.results.tolerances import Tolerance
+        >>> example = Example({"x": np.array([1e6], "float32")}, {})
+        >>> steep = lambda arrays: {"y": np.sin(arrays["x"] * 1e3)}
+        >>> flat = lambda arrays: {"y": arrays["x"] * 0}
+        >>> exact = lambda output, dtype: Tolerance(1e-6, 1e-6)
+        >>> [is_ill_conditioned(f, example, f(example.arrays), 1e-5, exact) for f in (steep, flat)]
+        [True, False]
+    """
+    return _moved_beyond(expected, perturbed_output(reference, example, relative_step), tolerance_for)
+
+
+def _moved_beyond(expected: dict[str, np.ndarray], moved: dict[str, np.ndarray] | None, tolerance_for: ToleranceFor) -> bool:
+    return moved is not None and not compare_outputs(expected, moved, tolerance_for).ok
 
 
 def perturbed_output(

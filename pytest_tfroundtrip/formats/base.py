@@ -159,7 +159,9 @@ class VariableValue:
             value.flags.writeable = False
         except (TypeError, ValueError):
             value = np.asarray(_lazy.keras().ops.convert_to_numpy(self.variable))
-        return value if dtype is None else value.astype(dtype)
+        if dtype is not None:
+            return value.astype(dtype)
+        return value.copy() if copy else value  # numpy.array(...) asks for a copy it may write to
 
 
 def named_variables(variables: Any) -> list[tuple[str, VariableValue]]:
