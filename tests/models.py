@@ -149,6 +149,54 @@ def with_layer(layer: keras.layers.Layer, features: int = 4) -> keras.Model:
     return keras.Model(inputs, keras.layers.Dense(3)(layer(inputs)))
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class CentreUnlessSingleSample(keras.layers.Layer):
+    """Defect of traced artifacts: a Python branch on the static batch size.
+
+    Eagerly a batch of 1 passes through unchanged; a trace with an unknown
+    batch (every export) always takes the centring branch.
+    """
+
+    def call(self, x):
+        if x.shape[0] == 1:
+            return x
+        return x - keras.ops.mean(x, axis=0, keepdims=True)
+
+
+def trained_convnet() -> keras.Model:
+    """A small conv net trained for a few epochs on a learnable synthetic task (clear class decisions)."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((16, 16, 3)), keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.BatchNormalization(),
+        keras.layers.MaxPooling2D(), keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(128, activation="relu"), keras.layers.Dense(5),
+    ])
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1024, 16, 16, 3)).astype("float32")
+    y = np.argmax(x.reshape(1024, -1) @ np.random.default_rng(99).standard_normal((768, 5)), axis=1)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=3, batch_size=64, verbose=0)
+    return model
+
+
+def quantization_hostile(model: keras.Model, outlier: float = 1000.0) -> keras.Model:
+    """The same function as ``model``, whose hidden Dense layer (``model.layers[-2]``) also reads an input slot
+    that is always 0 through weights of ``outlier`` magnitude.  Exact in float32; 8-bit weights share one scale
+    per output channel, set by the outlier, which rounds every ordinary weight of that channel away.  The layer
+    has >= 1024 weights, as TFLite's dynamic-range quantization only quantizes tensors that large."""
+    hidden_layer, head = model.layers[-2], model.layers[-1]
+    kernel, bias = hidden_layer.get_weights()
+    inputs = keras.Input(model.inputs[0].shape[1:])
+    pooled = keras.Model(model.inputs, model.layers[-3].output)(inputs)
+    always_zero = keras.layers.Dense(1, kernel_initializer="zeros", name="unused_slot")(pooled)
+    hidden = keras.layers.Dense(kernel.shape[1], activation=hidden_layer.activation, name="hidden")
+    new_head = keras.layers.Dense(head.units, name="head")
+    hostile = keras.Model(inputs, new_head(hidden(keras.layers.Concatenate()([pooled, always_zero]))))
+    hidden.set_weights([np.vstack([kernel, np.full((1, kernel.shape[1]), outlier, kernel.dtype)]), bias])
+    new_head.set_weights(head.get_weights())
+    return hostile
+
+
 def masked_rnn() -> keras.Model:
     """An ordinary model legacy .h5 cannot reload on Keras 3 (Unknown layer 'NotEqual')."""
     keras.utils.set_random_seed(0)

@@ -38,7 +38,7 @@ def test_check_fixture_passes_and_the_summary_lists_formats(pytester):
     pytester.makepyfile(MODEL_FIXTURE + """
 def test_survives(tf_roundtrip, model):
     report = tf_roundtrip.check(model, max_examples=3)
-    assert len(report.formats_passed) == 7
+    assert len(report.formats_passed) == 10
 """)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
@@ -71,8 +71,8 @@ def test_reloaded_matches(reloaded_model, model):
     np.testing.assert_allclose(reloaded_model(x), np.asarray(model(x)), rtol=1e-5, atol=1e-6)
 """)
     result = pytester.runpytest("-v", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=7)
-    for name in ("keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite"):
+    result.assert_outcomes(passed=10)
+    for name in ("keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite", "litert", "onnx", "openvino"):
         result.stdout.fnmatch_lines([f"*test_reloaded_matches[[]{name}[]] PASSED*"])
 
 
@@ -182,7 +182,7 @@ def test_report_header_lists_versions_and_formats(pytester):
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.stdout.fnmatch_lines([
         "tf-roundtrip: tensorflow 2.*, keras 3.*, hypothesis 6.*; formats available: "
-        "keras, h5, savedmodel, export, weights, checkpoint, tflite",
+        "keras, h5, savedmodel, export, weights, checkpoint, tflite, litert, onnx, openvino",
     ])
 
 

@@ -66,6 +66,42 @@ def checkpoint_leaves_weights_unrestored(model: keras.Model, result: Any, direct
     assert result.failure.weights.not_restored  # the checker names them
 
 
+def onnx_runtime_refuses(message: str) -> Reproduce:
+    """Plain Keras + ONNX Runtime: model.export(format="onnx") writes a file that onnxruntime cannot run on the
+    model's own inputs (an op it does not know, a call left unconverted, or tensors left as unfed graph inputs)."""
+
+    def reproduce(model: keras.Model, result: Any, directory: Path) -> None:
+        import onnxruntime
+
+        model(_inputs_like(model))  # Keras's ONNX export refuses a model never called
+        model.export(str(directory / "plain.onnx"), format="onnx", verbose=False)
+        with pytest.raises(Exception, match=message):
+            session = onnxruntime.InferenceSession(str(directory / "plain.onnx"), providers=["CPUExecutionProvider"])
+            session.run(None, {session.get_inputs()[0].name: _inputs_like(model)})
+        assert result.failure.stage == "load"
+
+    return reproduce
+
+
+def litert_needs_tensorflow_ops(model: keras.Model, result: Any, directory: Path) -> None:
+    """Plain Keras + LiteRT: model.export(format="litert") keeps TensorFlow ops the ai-edge-litert interpreter cannot run."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    model.export(str(directory / "plain.tflite"), format="litert", verbose=False)
+    runner = Interpreter(model_path=str(directory / "plain.tflite")).get_signature_runner()
+    inputs = {name: np.ones((1, 4), "int32") for name in runner.get_input_details()}
+    with pytest.raises(RuntimeError, match="Select TensorFlow op"):
+        runner(**inputs)
+    assert result.failure.stage == "call" and "Select TensorFlow op" in result.failure.message
+
+
+def _inputs_like(model: keras.Model) -> Any:
+    """A batch of 2: ones for each input of a text model (token ids, mask), normal pixels for an image model."""
+    if isinstance(model.input, dict):
+        return {name: np.ones((2, 8), "int32") for name in model.input}
+    return np.random.default_rng(0).standard_normal((2,) + tuple(model.input.shape[1:])).astype("float32")
+
+
 @dataclass(frozen=True)
 class RealModel:
     name: str
@@ -84,18 +120,22 @@ TEXT = dict(vocabulary_size=100, num_layers=2, hidden_dim=16, intermediate_dim=3
 REAL_MODELS = [
     _text("BertBackbone", hub.BertBackbone, num_heads=2, max_sequence_length=32, **TEXT),
     _text("GPT2Backbone", hub.GPT2Backbone, num_heads=2, max_sequence_length=32, **TEXT),
-    _text("DistilBertBackbone", hub.DistilBertBackbone, num_heads=2, max_sequence_length=32, **TEXT),
+    RealModel("DistilBertBackbone", lambda: hub.DistilBertBackbone(num_heads=2, max_sequence_length=32, **TEXT),
+              {"h5": h5_cannot_reload("Unknown layer: 'DistilBertBackbone'"), "onnx": onnx_runtime_refuses("Erfc")},
+              clean_process_failures=frozenset({"onnx"})),
     RealModel("LlamaBackbone", lambda: hub.LlamaBackbone(num_query_heads=2, num_key_value_heads=1, **TEXT),
-              {"h5": h5_cannot_reload("Unknown layer: 'LlamaBackbone'"), "tflite": tflite_cannot_convert},
-              clean_process_failures=frozenset({"tflite"}), slow=False),
+              {"h5": h5_cannot_reload("Unknown layer: 'LlamaBackbone'"), "tflite": tflite_cannot_convert,
+               "litert": litert_needs_tensorflow_ops},
+              clean_process_failures=frozenset({"tflite", "litert"}), slow=False),
     RealModel("BertTextClassifier", lambda: hub.BertTextClassifier(
         hub.BertBackbone(vocabulary_size=100, num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32,
                          max_sequence_length=16), num_classes=3, preprocessor=None),
               {"h5": h5_cannot_reload("Unknown layer: 'BertTextClassifier'")}),
     RealModel("ViTBackbone", lambda: hub.ViTBackbone(image_shape=(16, 16, 3), patch_size=8, num_layers=2, num_heads=2,
                                                      hidden_dim=16, mlp_dim=32),
-              {"h5": h5_cannot_reload("Unknown layer: 'ViTBackbone'"), "checkpoint": checkpoint_leaves_weights_unrestored},
-              clean_process_failures=frozenset({"checkpoint"}), slow=False),
+              {"h5": h5_cannot_reload("Unknown layer: 'ViTBackbone'"), "checkpoint": checkpoint_leaves_weights_unrestored,
+               "onnx": onnx_runtime_refuses("Erfc")},
+              clean_process_failures=frozenset({"checkpoint", "onnx"}), slow=False),
     RealModel("ResNetBackbone", lambda: hub.ResNetBackbone(
         input_conv_filters=[64], input_conv_kernel_sizes=[7], stackwise_num_filters=[64, 64], stackwise_num_blocks=[1, 1],
         stackwise_num_strides=[1, 2], block_type="basic_block", image_shape=SMALL_IMAGE),
@@ -109,10 +149,11 @@ REAL_MODELS = [
         ("MobileNetV3Small", SMALL_IMAGE, {"h5": h5_cannot_reload("Only input tensors may be passed as positional arguments")}, ("h5",)),
         ("ResNet50", SMALL_IMAGE, {}, ()),
         ("DenseNet121", SMALL_IMAGE, {}, ()),
-        ("EfficientNetB0", SMALL_IMAGE, {}, ()),
-        ("EfficientNetV2B0", SMALL_IMAGE, {}, ()),
+        ("EfficientNetB0", SMALL_IMAGE, {"onnx": onnx_runtime_refuses("Required inputs")}, ("onnx",)),
+        ("EfficientNetV2B0", SMALL_IMAGE, {"onnx": onnx_runtime_refuses("Required inputs")}, ("onnx",)),
         # The clean process reports h5 as needing the LayerScale class (h5 needs Python classes): not a failure there.
-        ("ConvNeXtTiny", SMALL_IMAGE, {"h5": h5_cannot_reload("Unknown layer: 'LayerScale'")}, ()),
+        ("ConvNeXtTiny", SMALL_IMAGE, {"h5": h5_cannot_reload("Unknown layer: 'LayerScale'"),
+                                        "onnx": onnx_runtime_refuses("StatefulPartitionedCall")}, ("onnx",)),
         ("VGG16", SMALL_IMAGE, {}, ()),
         ("Xception", (71, 71, 3), {}, ()),
     ]

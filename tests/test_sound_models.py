@@ -10,10 +10,10 @@ from pytest_tfroundtrip import RoundTripError, available_formats, check_roundtri
 from pytest_tfroundtrip.reload import reload_model
 from tests import models
 
-ALL = ["keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite"]
+ALL = ["keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite", "litert", "onnx", "openvino"]
 
 
-def test_all_seven_formats_are_available_here():
+def test_all_ten_formats_are_available_here():
     assert available_formats() == ALL
 
 
@@ -58,7 +58,8 @@ def test_string_inputs_survive_and_tflite_is_skipped_by_default():
     report = check_roundtrip(models.string_lookup_model(), max_examples=6, seed=6)
     assert report.result_for("tflite").status == "skipped"
     assert "string" in report.result_for("tflite").skip_reason
-    assert set(report.formats_passed) == set(ALL) - {"tflite"}
+    # LiteRT's export converts the lookup to built-in hash-table ops; ONNX and OpenVINO exports cannot (test_runtimes).
+    assert set(report.formats_passed) == set(ALL) - {"tflite", "onnx", "openvino"}
 
 
 def test_report_lists_examples_errors_and_timings():
@@ -83,14 +84,16 @@ def test_reload_model_takes_the_models_own_inputs(fmt, tmp_path):
 
 
 @pytest.mark.parametrize("dtype", ["float16", "float64"])
-def test_low_and_high_precision_models_survive_and_tflite_is_skipped(dtype):
+def test_low_and_high_precision_models_survive_and_the_float32_runtimes_are_skipped(dtype):
     keras.utils.set_random_seed(0)
     inputs = keras.Input((5,), dtype=dtype)
     model = keras.Model(inputs, keras.layers.Dense(3, dtype=dtype)(inputs))
     report = check_roundtrip(model, max_examples=5, seed=0)
     assert report.result_for("tflite").status == "skipped"
     assert f"do not compute in {dtype}" in report.result_for("tflite").skip_reason
-    assert set(report.formats_passed) == set(ALL) - {"tflite"}
+    for runtime in ("litert", "onnx", "openvino"):
+        assert dtype in report.result_for(runtime).skip_reason
+    assert set(report.formats_passed) == set(ALL) - {"tflite", "litert", "onnx", "openvino"}
 
 
 def test_bfloat16_model_legacy_h5_cannot_reload_and_long_errors_are_capped():

@@ -22,7 +22,7 @@ def all_formats() -> tuple[RoundTripFormat, ...]:
 
     Example:
         >>> [f.name for f in all_formats()]
-        ['keras', 'h5', 'savedmodel', 'export', 'weights', 'checkpoint', 'tflite']
+        ['keras', 'h5', 'savedmodel', 'export', 'weights', 'checkpoint', 'tflite', 'litert', 'onnx', 'openvino']
     """
     found = []
     for module_info in pkgutil.iter_modules(__path__):

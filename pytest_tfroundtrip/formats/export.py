@@ -10,8 +10,8 @@ import numpy as np
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject
+from pytest_tfroundtrip.formats.runtime import export_to_file
 from pytest_tfroundtrip.formats.savedmodel import outputs_in_model_structure
-from pytest_tfroundtrip.structure import pack_like
 from pytest_tfroundtrip.results.tolerances import GRAPH
 
 
@@ -24,13 +24,7 @@ class ExportFormat(RoundTripFormat):
     reloaded_with = "tf.saved_model.load(path).serve(inputs)"
 
     def save(self, subject: Subject, directory: Path) -> Path:
-        path = directory / "export"
-        kwargs: dict[str, Any] = {"verbose": False}
-        if subject.user_input_signature is not None:
-            # Same structure as the model's inputs, with None dimensions kept.
-            kwargs["input_signature"] = [pack_like(subject.signature.template, subject.tensor_specs())]
-        subject.model.export(str(path), **kwargs)
-        return path
+        return export_to_file(subject, directory / "export", "tf_saved_model")
 
     def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
         loaded = _lazy.tensorflow().saved_model.load(str(artifact))

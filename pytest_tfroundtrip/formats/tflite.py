@@ -17,15 +17,12 @@ from typing import Any
 import numpy as np
 
 from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.formats import export
 from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject
+from pytest_tfroundtrip.formats.quantization import QuantizedConversion
+from pytest_tfroundtrip.formats.runtime import export_to_file, non_float32_compute
 from pytest_tfroundtrip.formats.savedmodel import match_input_names, outputs_in_model_structure
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE
 from pytest_tfroundtrip.results.tolerances import TFLITE
-
-
-# Measured: the converter rejects MatMul/BiasAdd in these dtypes (they need Select TF ops).
-UNSUPPORTED_COMPUTE_DTYPES = frozenset({"float16", "bfloat16", "float64"})
 
 
 class TFLiteFormat(RoundTripFormat):
@@ -36,21 +33,34 @@ class TFLiteFormat(RoundTripFormat):
     saved_with = "model.export(path); tf.lite.TFLiteConverter.from_saved_model(path).convert()"
     reloaded_with = "ai_edge_litert.interpreter.Interpreter(model_path).get_signature_runner()(**inputs)"
 
+    def __init__(self, conversion: QuantizedConversion | None = None) -> None:
+        self.conversion = conversion
+
+    def quantized(self, conversion: QuantizedConversion) -> TFLiteFormat:
+        """This format converting with ``conversion``'s quantization (a new adapter; this one is unchanged)."""
+        return type(self)(conversion)
+
     def not_applicable_reason(self, subject: Subject) -> str | None:
+        hint = f"(name {self.name!r} in formats= to try anyway)"
         if any(spec.dtype == STRING_DTYPE for spec in subject.signature.specs):
-            return "TFLite built-in ops do not take string inputs (name 'tflite' in formats= to try anyway)"
-        layers = subject.model._flatten_layers(include_self=True, recursive=True)
-        unsupported = sorted({layer.compute_dtype for layer in layers} & UNSUPPORTED_COMPUTE_DTYPES)
+            return f"TFLite built-in ops do not take string inputs {hint}"
+        return self._compute_dtype_reason(subject, hint)
+
+    def _compute_dtype_reason(self, subject: Subject, hint: str) -> str | None:
+        # Measured: the converter rejects MatMul/BiasAdd in these dtypes (they need Select TF ops).
+        unsupported = non_float32_compute(subject)
         if unsupported:
-            return (f"TFLite built-in ops do not compute in {', '.join(unsupported)} "
-                    "(name 'tflite' in formats= to try anyway)")
+            return f"TFLite built-in ops do not compute in {', '.join(unsupported)} {hint}"
         return None
 
     def save(self, subject: Subject, directory: Path) -> Path:
         # Converting a hand-made concrete function of a Keras 3 model loses its
         # variables (outputs are NaN); converting model.export's SavedModel works.
-        exported = export.FORMAT.save(subject, directory)
+        # Quantized: the export's inputs carry the model's input names, which the calibration data is keyed by.
+        exported = export_to_file(subject, directory / "export", "tf_saved_model", named_inputs=self.conversion is not None)
         converter = _lazy.tensorflow().lite.TFLiteConverter.from_saved_model(str(exported))
+        if self.conversion is not None:
+            self.conversion.apply(converter)
         flatbuffer = converter.convert()
         del converter  # it holds the loaded SavedModel: release it before writing
         shutil.rmtree(exported, ignore_errors=True)  # one artifact on disk at a time

@@ -1,0 +1,38 @@
+"""``litert``: ``model.export(path, format="litert")``, run by the LiteRT interpreter.
+
+Keras's own LiteRT export (``tflite`` is the plain converter path): it traces
+``model.__call__`` in an export archive and converts it with TensorFlow ops
+allowed as a fallback (``SELECT_TF_OPS``) and resource variables enabled, so
+it converts models the built-in op set alone refuses (string lookups among
+them); a file that keeps TensorFlow ops then needs a LiteRT runtime that
+links the TensorFlow-ops (Flex) delegate, which ``ai-edge-litert`` does not.  Run,
+like ``tflite``, through the interpreter's signature runner, one interpreter
+per input shape.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_tfroundtrip.formats.runtime import export_to_file
+from pytest_tfroundtrip.formats.base import Subject
+from pytest_tfroundtrip.formats.tflite import TFLiteFormat
+
+
+class LiteRTFormat(TFLiteFormat):
+    name = "litert"
+    order = 75
+    saved_with = 'model.export("model.tflite", format="litert")'
+
+    def not_applicable_reason(self, subject: Subject) -> str | None:
+        # Measured: string lookups convert to built-in hash-table ops and run; float16,
+        # bfloat16 and float64 compute falls back to TensorFlow ops, which the
+        # ai-edge-litert interpreter does not link ("Select TensorFlow op(s) ... not supported").
+        return self._compute_dtype_reason(subject, f"(name {self.name!r} in formats= to try anyway)")
+
+    def save(self, subject: Subject, directory: Path) -> Path:
+        settings = self.conversion.converter_settings() if self.conversion is not None else {}
+        return export_to_file(subject, directory / "model.tflite", "litert", named_inputs=bool(settings), **settings)
+
+
+FORMAT = LiteRTFormat()

@@ -1,0 +1,67 @@
+"""``onnx``: ``model.export(path, format="onnx")``, run by ONNX Runtime.
+
+Keras converts the model's traced ``call`` with ``tf2onnx``; a deployment
+runs the file with ``onnxruntime.InferenceSession``, feeding inputs by the
+names the file declares and reading outputs in the file's order (the model's
+flat output order).  Unknown dimensions, batch included, stay dynamic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject
+from pytest_tfroundtrip.formats.runtime import (
+    export_to_file, missing_packages, outputs_in_file_order, reason_runtime_cannot_take, matched_input_names,
+)
+from pytest_tfroundtrip.results.tolerances import GRAPH
+
+PACKAGES = {"tf2onnx": "tf2onnx", "onnxruntime": "onnxruntime"}
+
+
+class OnnxFormat(RoundTripFormat):
+    name = "onnx"
+    order = 80
+    tolerance_family = GRAPH
+    preserves = Preserves(architecture=True, weights=True, optimizer_state=False, needs_python_classes=False, resumes_training=False)
+    saved_with = 'model.export("model.onnx", format="onnx")  (tf2onnx)'
+    reloaded_with = 'onnxruntime.InferenceSession("model.onnx").run(None, inputs)'
+
+    def unavailable_reason(self) -> str | None:
+        return super().unavailable_reason() or missing_packages(PACKAGES, extra="onnx")
+
+    def not_applicable_reason(self, subject: Subject) -> str | None:
+        return reason_runtime_cannot_take(subject, runtime="ONNX export", format_name=self.name)
+
+    def save(self, subject: Subject, directory: Path) -> Path:
+        return export_to_file(subject, directory / "model.onnx", "onnx")
+
+    def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # errors only: the check reports what matters
+        session = onnxruntime.InferenceSession(str(artifact), options, providers=["CPUExecutionProvider"])
+        declared = [node.name for node in session.get_inputs()]
+        if len(declared) > len(subject.signature.names):
+            # Measured: tf2onnx leaves some folded constants (keras.applications EfficientNet's
+            # Normalization) as graph inputs without a value, so the file cannot run on the model's inputs.
+            raise ValueError(
+                f"the ONNX file requires {len(declared)} inputs {declared} but the model takes "
+                f"{len(subject.signature.names)} {subject.signature.names}: the conversion left tensors as graph "
+                "inputs without a value, and onnxruntime refuses to run unless they are fed"
+            )
+        names = matched_input_names(subject, declared)
+
+        def call(arrays: Mapping[str, np.ndarray]) -> Any:
+            feed = {names[name]: np.ascontiguousarray(arrays[name]) for name in subject.signature.names}
+            return outputs_in_file_order(subject, session.run(None, feed))
+
+        return call
+
+
+FORMAT = OnnxFormat()

@@ -1,0 +1,91 @@
+"""``openvino``: ``model.export(path, format="openvino")``, run by OpenVINO on the CPU.
+
+Keras converts the traced ``call`` to OpenVINO IR (``model.xml`` with its
+weights in ``model.bin``), keeping unknown dimensions dynamic; a deployment
+runs it with ``openvino.Core().compile_model(path, "CPU")``.  The compiled
+model is asked for float32 inference precision: on CPUs with bfloat16 units
+OpenVINO otherwise computes in bfloat16, a precision trade (like
+quantization) rather than a round trip, and results would depend on the
+machine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject, WarnedCall
+from pytest_tfroundtrip.formats.runtime import (
+    export_to_file, matched_input_names, missing_packages, outputs_in_file_order, reason_runtime_cannot_take,
+)
+from pytest_tfroundtrip.results.tolerances import GRAPH
+
+# Keras's OpenVINO export imports its OpenVINO backend, which imports scipy.
+PACKAGES = {"openvino": "openvino", "scipy": "scipy"}
+
+
+class OpenVINOFormat(RoundTripFormat):
+    name = "openvino"
+    order = 90
+    tolerance_family = GRAPH
+    preserves = Preserves(architecture=True, weights=True, optimizer_state=False, needs_python_classes=False, resumes_training=False)
+    saved_with = 'model.export("model.xml", format="openvino")'
+    reloaded_with = 'openvino.Core().compile_model("model.xml", "CPU")(inputs)'
+
+    def unavailable_reason(self) -> str | None:
+        return super().unavailable_reason() or missing_packages(PACKAGES, extra="openvino")
+
+    def not_applicable_reason(self, subject: Subject) -> str | None:
+        return reason_runtime_cannot_take(subject, runtime="OpenVINO export", format_name=self.name)
+
+    def save(self, subject: Subject, directory: Path) -> Path:
+        return export_to_file(subject, directory / "model.xml", "openvino")
+
+    def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
+        import openvino
+
+        compiled = openvino.Core().compile_model(str(artifact), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        declared = {port.get_any_name(): port for port in compiled.inputs}
+        names = matched_input_names(subject, list(declared))
+        outputs, extra = function_outputs(compiled.outputs, len(subject.output_names))
+        request = compiled.create_infer_request()
+
+        def call(arrays: Mapping[str, np.ndarray]) -> Any:
+            feed = {names[name]: np.ascontiguousarray(arrays[name]) for name in subject.signature.names}
+            results = request.infer(feed)
+            return outputs_in_file_order(subject, [np.array(results[port]) for port in outputs])
+
+        if not extra:
+            return call
+        return WarnedCall(call, (
+            f"the OpenVINO model declares {len(extra)} output(s) beyond the model's {len(outputs)} "
+            f"({', '.join(sorted(extra)[:3])}{', ...' if len(extra) > 3 else ''}: intermediate tensors the conversion "
+            "left as outputs); code that reads every output, or outputs by position past the model's own, gets them",
+        ))
+
+
+_FUNCTION_OUTPUT = re.compile(r"Identity(?:_(\d+))?:0")
+
+
+def function_outputs(ports: Sequence[Any], count: int) -> tuple[list[Any], list[str]]:
+    """The ports that are the traced function's outputs (``Identity:0``, ``Identity_1:0``, ... in that order), and the
+    names of any other outputs the converted graph declares (measured: keras-hub GPT-2 leaves 4 scalar slices).
+
+    Falls back to the first ``count`` ports when the names do not tell.
+    """
+    numbered: dict[int, Any] = {}
+    for port in ports:
+        for name in port.get_names():
+            match = _FUNCTION_OUTPUT.fullmatch(name)
+            if match:
+                numbered[int(match.group(1) or 0)] = port
+    chosen = [numbered[i] for i in sorted(numbered)] if len(numbered) == count else list(ports)[:count]
+    extra = [port.get_any_name() for port in ports if all(port is not c for c in chosen)]
+    return chosen, extra
+
+
+FORMAT = OpenVINOFormat()

@@ -1,0 +1,101 @@
+"""Deployment runtimes: ONNX Runtime, LiteRT, OpenVINO."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import onnxruntime
+import openvino
+import pytest
+from ai_edge_litert.interpreter import Interpreter
+
+from pytest_tfroundtrip import RoundTripError, available_formats, check_roundtrip
+from pytest_tfroundtrip.formats import get_format
+from tests import models
+
+RUNTIMES = ["onnx", "litert", "openvino"]
+
+
+def test_the_runtime_formats_are_available_here():
+    assert set(RUNTIMES) <= set(available_formats())
+
+
+@pytest.mark.parametrize("fmt", RUNTIMES)
+@pytest.mark.parametrize("build", [models.mlp, models.small_convnet, models.dict_multi_io], ids=lambda b: b.__name__)
+def test_sound_models_survive_each_runtime(fmt, build):
+    report = check_roundtrip(build(), formats=[fmt], max_examples=8, seed=1)
+    result = report.result_for(fmt)
+    assert result.passed and result.examples >= 8
+
+
+def _batch_of_one_differs_in(outputs_of_artifact, model):
+    x = np.random.default_rng(0).standard_normal((1, 4)).astype("float32")
+    return np.abs(outputs_of_artifact(x) - np.asarray(model(x))).max()
+
+
+@pytest.mark.parametrize("fmt", RUNTIMES)
+def test_a_trace_that_takes_another_branch_is_caught_through_each_runtime(fmt, tmp_path):
+    model = models.with_layer(models.CentreUnlessSingleSample())
+    model(np.zeros((2, 4), "float32"))  # Keras's ONNX export refuses a model never called
+    # Plain Keras + each runtime: on a batch of one, the exported artifact centres the input, the model does not.
+    if fmt == "onnx":
+        model.export(str(tmp_path / "m.onnx"), format="onnx", verbose=False)
+        session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+        run = lambda x: session.run(None, {session.get_inputs()[0].name: x})[0]  # noqa: E731
+    elif fmt == "litert":
+        model.export(str(tmp_path / "m.tflite"), format="litert", verbose=False)
+        runner = Interpreter(model_path=str(tmp_path / "m.tflite")).get_signature_runner()
+        run = lambda x: next(iter(runner(**{next(iter(runner.get_input_details())): x}).values()))  # noqa: E731
+    else:
+        model.export(str(tmp_path / "m.xml"), format="openvino", verbose=False)
+        compiled = openvino.Core().compile_model(str(tmp_path / "m.xml"), "CPU")
+        run = lambda x: compiled(x)[0]  # noqa: E731
+    assert _batch_of_one_differs_in(run, model) > 0.01
+
+    with pytest.raises(RoundTripError) as caught:
+        check_roundtrip(model, formats=["keras", fmt], max_examples=10, seed=0)
+    report = caught.value.report
+    assert report.formats_passed == ("keras",)
+    failure = report.result_for(fmt).failure
+    assert failure.stage == "mismatch" and "shape (1, 4)" in failure.input_summary
+    assert f"[{fmt}] outputs differ from the original model" in str(caught.value)
+
+
+def test_string_inputs_are_not_applicable_to_onnx_and_openvino_but_run_in_litert():
+    report = check_roundtrip(models.string_lookup_model(), formats=None, max_examples=4, seed=0)
+    for name, runtime in (("onnx", "ONNX export"), ("openvino", "OpenVINO export")):
+        result = report.result_for(name)
+        assert result.status == "skipped"
+        assert result.skip_reason == f"{runtime} does not take string inputs (name {name!r} in formats= to try anyway)"
+    assert report.result_for("litert").passed  # StringLookup converts to LiteRT's built-in hash-table ops
+    assert report.result_for("tflite").status == "skipped"
+
+
+def test_named_despite_not_applicable_fails_clearly():
+    with pytest.raises(RoundTripError) as caught:
+        check_roundtrip(models.string_lookup_model(), formats=["onnx"], max_examples=2, seed=0)
+    failure = caught.value.report.result_for("onnx").failure
+    assert failure.stage == "load" and "LookupTableFindV2" in failure.message
+
+
+def test_non_float32_models_are_not_applicable_to_the_runtimes():
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        model = models.mlp()
+    finally:
+        keras.config.set_dtype_policy("float32")
+    report = check_roundtrip(model, formats=None, max_examples=2, seed=0)
+    assert "ONNX export takes float32 models; this one computes in float16" in report.result_for("onnx").skip_reason
+    assert "OpenVINO export takes float32" in report.result_for("openvino").skip_reason
+    assert report.result_for("litert").skip_reason.startswith("TFLite built-in ops do not compute in float16 (name 'litert'")
+
+
+def test_a_missing_runtime_makes_its_format_unavailable_with_the_install_command(monkeypatch):
+    from pytest_tfroundtrip import _lazy
+
+    installed = _lazy.is_installed
+    monkeypatch.setattr(_lazy, "is_installed", lambda name: name != "onnxruntime" and installed(name))
+    assert get_format("onnx").unavailable_reason() == 'onnxruntime is not installed (pip install "pytest-tfroundtrip[onnx]")'
+    monkeypatch.setattr(_lazy, "is_installed", lambda name: name not in ("openvino", "scipy") and installed(name))
+    assert get_format("openvino").unavailable_reason() == (
+        'openvino, scipy are not installed (pip install "pytest-tfroundtrip[openvino]")')
