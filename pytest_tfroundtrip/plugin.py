@@ -178,7 +178,7 @@ class RoundTripFixture:
         self.reports.append(report)
         for result in report.results:
             self._request.node.user_properties.append(
-                (USER_PROPERTY, {"format": result.format, "status": result.status,
+                (USER_PROPERTY, {"format": result.label, "status": result.status,
                                  "max_abs_error": result.max_abs_error, "examples": result.examples})
             )
 

@@ -87,7 +87,7 @@ def check_one_format(fmt: RoundTripFormat, run: FormatRun) -> tuple[FormatResult
     are deleted unless ``run.keep_artifacts``.
     """
     directory = run.workdir / fmt.name
-    loaded = _save_and_load(fmt, run.subject, directory)
+    loaded = save_and_load(fmt, run.subject, directory)
     if isinstance(loaded, FormatResult):
         return loaded, None
     call, result = loaded
@@ -126,7 +126,8 @@ def weight_bytes(model: Any) -> int:
     return total
 
 
-def _save_and_load(fmt: RoundTripFormat, subject: Subject, directory: Path) -> FormatResult | tuple[ReloadedCall, FormatResult]:
+def save_and_load(fmt: RoundTripFormat, subject: Subject, directory: Path) -> FormatResult | tuple[ReloadedCall, FormatResult]:
+    """Save and reload ``fmt`` under ``directory``: the reloaded call and a passing result so far, or the failed result."""
     directory.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:

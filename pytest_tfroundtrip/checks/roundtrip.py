@@ -17,6 +17,9 @@ from pytest_tfroundtrip.checks.one_format import (
     NOT_DETERMINISTIC, FormatRun, SharedSearch, check_one_format, judged_before_nondeterminism, weight_bytes,
 )
 from pytest_tfroundtrip.checks.output_cache import OutputCache
+from pytest_tfroundtrip.checks.quantized import (
+    QUANTIZABLE_FORMATS, Quantization, check_quantized_format, prepare_quantized_run, resolve_quantization,
+)
 from pytest_tfroundtrip.checks.search import SearchOutcome, draw_examples
 from pytest_tfroundtrip.checks.subject import prepare_subject
 from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, RoundTripWarning
@@ -43,6 +46,7 @@ def check_roundtrip(
     artifacts_dir: str | Path | None = None,
     keep_artifacts: bool = False,
     finite_inputs: bool | Collection[str] = False,
+    quantization: str | Quantization | None = None,
 ) -> RoundTripReport:
     """Save ``model`` in each format, reload it, and compare outputs on drawn inputs.
 
@@ -59,6 +63,12 @@ def check_roundtrip(
     large magnitudes, and NaN/infinity in float inputs.  ``finite_inputs``
     names float inputs that are never given NaN or infinity (``True``: none is).
 
+    ``quantization`` (``"dynamic_int8"``, ``"float16"``, ``"int8"`` or a
+    :class:`~pytest_tfroundtrip.checks.quantized.Quantization` with your
+    thresholds) converts the ``tflite``/``litert`` formats quantized and
+    judges them by argmax agreement, range error and correlation on typical
+    inputs; the figures are on each result (``result.quantized``).
+
     Example:
         >>> import keras
         >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
@@ -69,6 +79,7 @@ def check_roundtrip(
     __tracebackhide__ = True
     started = time.perf_counter()
     requested = parse_format_names(formats)
+    quantized_settings = resolve_quantization(quantization, requested)
     validate_tolerance_argument("rtol", rtol)
     validate_tolerance_argument("atol", atol)
     examples = validate_max_examples(max_examples)
@@ -77,7 +88,7 @@ def check_roundtrip(
     subject, overrides, notes = prepared.subject, prepared.overrides, list(prepared.notes)
     check_override_names("rtol", rtol, subject.output_names)
     check_override_names("atol", atol, subject.output_names)
-    chosen, skipped = _choose_formats(requested, subject)
+    chosen, skipped = _choose_formats(requested, subject, QUANTIZABLE_FORMATS if quantized_settings else None)
 
     workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-", dir=existing_dir(artifacts_dir)))
     finite = _finite_input_names(subject, finite_inputs)
@@ -105,9 +116,13 @@ def check_roundtrip(
     ), weight_bytes=weight_bytes(subject.model))
     results: dict[str, FormatResult] = dict(skipped)
     nondeterminism: SearchOutcome | None = None
+    quantized_run = prepare_quantized_run(quantized_settings, run, overrides) if quantized_settings else None
     for fmt in chosen:
         if nondeterminism is not None:
             results[fmt.name] = FormatResult(fmt.name, SKIPPED, skip_reason=NOT_DETERMINISTIC)
+            continue
+        if quantized_run is not None:
+            results[fmt.name] = check_quantized_format(fmt, run, quantized_run)
             continue
         results[fmt.name], outcome = check_one_format(fmt, run)
         if outcome is not None and outcome.model_error is not None:
@@ -147,11 +162,13 @@ def _finite_input_names(subject: Subject, finite_inputs: bool | Collection[str])
     return frozenset(finite_inputs)
 
 
-def _choose_formats(requested: list[str] | None, subject: Subject) -> tuple[list[RoundTripFormat], dict[str, FormatResult]]:
-    """Formats to run, and results for those skipped (with the reason)."""
+def _choose_formats(
+    requested: list[str] | None, subject: Subject, limit_to: tuple[str, ...] | None = None,
+) -> tuple[list[RoundTripFormat], dict[str, FormatResult]]:
+    """Formats to run (of ``limit_to`` when given), and results for those skipped (with the reason)."""
     chosen, skipped = [], {}
     for fmt in all_formats():
-        if requested is not None and fmt.name not in requested:
+        if requested is not None and fmt.name not in requested or limit_to is not None and fmt.name not in limit_to:
             continue
         reason = fmt.unavailable_reason()
         if reason is None and requested is None:

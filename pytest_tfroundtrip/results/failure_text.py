@@ -26,7 +26,7 @@ def failure_message(report: RoundTripReport) -> str:
         )
     failed = report.failed
     lines = [f"Round trip failed for {len(failed)} of {len(report.results)} format{'s' if len(report.results) != 1 else ''}: "
-             + ", ".join(r.format for r in failed)]
+             + ", ".join(r.label for r in failed)]
     for result in failed:
         lines.append("")
         lines.extend(_format_failure(result))
@@ -50,7 +50,7 @@ def _where(report: RoundTripReport) -> str:
 def _format_failure(result: FormatResult) -> list[str]:
     failure = result.failure
     assert failure is not None
-    lines = [f"[{result.format}] {_stage_title(failure.stage)}"]
+    lines = [f"[{result.label}] {_stage_title(failure.stage)}"]
     if failure.comparison is None:
         message_lines = failure.message.splitlines()
         lines.extend("    " + line[:MAX_LINE] for line in message_lines[:MAX_ERROR_LINES])
@@ -79,6 +79,7 @@ def _stage_title(stage: str) -> str:
         "call": "calling the reloaded artifact failed",
         "mismatch": "outputs differ from the original model",
         "weights": "weights differ from the original model (outputs agreed on the inputs tried)",
+        "quantized": "the quantized model lost more than the thresholds allow",
     }.get(stage, stage)
 
 
@@ -115,9 +116,12 @@ def summary_line(result: FormatResult) -> str:
         'keras passed (4 examples, max abs error 0, max rel error 0)'
     """
     if result.status == SKIPPED:
-        return f"{result.format} skipped ({result.skip_reason})"
+        return f"{result.label} skipped ({result.skip_reason})"
     if result.status == FAILED and result.failure is not None:
-        return f"{result.format} failed at {result.failure.stage}"
+        return f"{result.label} failed at {result.failure.stage}"
+    if result.quantized:
+        return f"{result.label} {result.status} ({result.examples} examples; " + "; ".join(
+            figure.describe() for figure in result.quantized) + ")"
     skipped = f", {result.ill_conditioned} ill-conditioned inputs not judged" if result.ill_conditioned else ""
     if result.nonfinite_not_judged:
         skipped += f", {result.nonfinite_not_judged} inputs with only non-finite samples not judged"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_tfroundtrip.results.compare import Comparison
+from pytest_tfroundtrip.results.quantized import QuantizedFigures
 from pytest_tfroundtrip.results.weights import WeightDifference
 
 PASSED = "passed"
@@ -18,13 +19,14 @@ LOAD = "load"
 CALL = "call"
 MISMATCH = "mismatch"
 WEIGHTS = "weights"
+QUANTIZED = "quantized"
 
 
 @dataclass(frozen=True)
 class FormatFailure:
     """Why one format failed: at which stage, on which input, by how much."""
 
-    stage: str  # save | load | call | mismatch | weights
+    stage: str  # save | load | call | mismatch | weights | quantized
     message: str
     comparison: Comparison | None = None
     input_summary: str | None = None
@@ -56,10 +58,17 @@ class FormatResult:
     failure: FormatFailure | None = None
     skip_reason: str | None = None
     warnings: tuple[str, ...] = ()
+    quantization: str | None = None
+    quantized: tuple[QuantizedFigures, ...] = ()
 
     @property
     def passed(self) -> bool:
         return self.status == PASSED
+
+    @property
+    def label(self) -> str:
+        """The format's name, with the quantization mode when it was quantized (``litert[int8]``)."""
+        return self.format if self.quantization is None else f"{self.format}[{self.quantization}]"
 
 
 @dataclass(frozen=True)
