@@ -25,7 +25,7 @@ from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats import all_formats, available_formats, parse_format_names
 
 MARKER = "tf_roundtrip"
-MARKER_KEYWORDS = ("formats", "rtol", "atol", "max_examples", "input_signature", "inputs", "seed", "finite_inputs")
+MARKER_KEYWORDS = ("formats", "rtol", "atol", "max_examples", "input_signature", "inputs", "seed", "finite_inputs", "quantization")
 USER_PROPERTY = "tf_roundtrip"
 
 
@@ -217,7 +217,7 @@ def roundtrip_format(request: pytest.FixtureRequest) -> str:
     Example::
 
         def test_artifact_exists(roundtrip_format):
-            assert roundtrip_format in {"keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite"}
+            assert roundtrip_format in {"keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite", "litert", "onnx", "openvino"}
     """
     from pytest_tfroundtrip.formats import get_format
 
@@ -270,6 +270,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         return
     terminalreporter.write_sep("-", "tf-roundtrip summary")
     order = [f.name for f in all_formats()]
-    for name in sorted(counts, key=lambda n: order.index(n) if n in order else len(order)):
+    width = max(11, *(len(name) + 1 for name in counts))
+    # Quantized labels (litert[int8]) sort after their format.
+    for name in sorted(counts, key=lambda n: (order.index(n.split("[")[0]) if n.split("[")[0] in order else len(order), n)):
         statuses = ", ".join(f"{count} {status}" for status, count in sorted(counts[name].items()))
-        terminalreporter.write_line(f"{name:<11} {statuses}; max abs error in passing checks {worst[name]:.3g}")
+        terminalreporter.write_line(f"{name:<{width}} {statuses}; max abs error in passing checks {worst[name]:.3g}")

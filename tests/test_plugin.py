@@ -203,3 +203,18 @@ def test_check(tf_roundtrip, model, seed):
     result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*tf-roundtrip summary*", "keras *4 passed*", "export *4 passed*"])
+
+
+def test_marker_quantization_checks_the_quantized_build_and_summarises_it_apart(pytester):
+    pytester.makepyfile(MODEL_FIXTURE + """
+@pytest.mark.tf_roundtrip(formats=["litert"], quantization="float16", max_examples=3)
+def test_quantized(tf_roundtrip, model):
+    result = tf_roundtrip.check(model).result_for("litert")
+    assert result.quantization == "float16" and result.quantized
+
+def test_float(tf_roundtrip, model):
+    assert tf_roundtrip.check(model, formats=["litert"], max_examples=3).passed
+""")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*tf-roundtrip summary*", "litert           1 passed*", "litert[[]float16[]]  1 passed*"])
