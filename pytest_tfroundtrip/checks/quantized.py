@@ -12,13 +12,14 @@ seed, so the model is never judged on the inputs it was calibrated on.
 
 from __future__ import annotations
 
+import gc
 import shutil
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from pytest_tfroundtrip.checks.one_format import FormatRun, save_and_load, save_example
+from pytest_tfroundtrip.checks.one_format import COLLECT_FROM_BYTES, FormatRun, save_and_load, save_example
 from pytest_tfroundtrip.checks.search import draw_examples
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats.base import RoundTripFormat
@@ -120,9 +121,9 @@ def prepare_quantized_run(quantization: Quantization, run: FormatRun, overrides:
 def _calibration_samples(run: FormatRun, overrides: dict[str, Any], count: int, seed: int) -> tuple[dict[str, np.ndarray], ...]:
     """Up to ``count`` samples of one shape (batch 1, unknown dimensions pinned), keyed by input name."""
     signature = run.subject.signature
-    dims = tuple((axis, bound or MAX_UNKNOWN_DIM) for axis, bound in enumerate(axis_bounds(signature)) if axis
-                 and any(axis < len(spec.shape) and spec.shape[axis] is None for spec in signature.specs))
-    pin = replace(TYPICAL_VALUES, batch=1, dims=tuple((axis, min(size, MAX_UNKNOWN_DIM)) for axis, size in dims))
+    dims = tuple((axis, min(bound or MAX_UNKNOWN_DIM, MAX_UNKNOWN_DIM)) for axis, bound in enumerate(axis_bounds(signature))
+                 if axis and any(axis < len(spec.shape) and spec.shape[axis] is None for spec in signature.specs))
+    pin = replace(TYPICAL_VALUES, batch=1, dims=dims)
     drawn = draw_examples(example_strategy(signature, overrides, pin=pin), count, seed)
     shapes = [tuple(np.shape(example.arrays[name]) for name in signature.names) for example in drawn]
     return tuple(dict(example.arrays) for example, shape in zip(drawn, shapes) if shape == shapes[0])
@@ -142,17 +143,22 @@ def check_quantized_format(fmt: RoundTripFormat, run: FormatRun, quantized: Quan
         return replace(loaded, quantization=label)
     call, result = loaded
     result = replace(result, quantization=label)
-    expected, actual = [], []
-    for example in quantized.examples:
-        want = _original_outputs(run, example)
-        try:
-            actual.append(run.subject.flat_outputs(call(example.arrays)))
-        except Exception as error:
-            input_file = save_example(example, run.workdir / f"failing-input-{fmt.name}.npz")
-            return replace(result, status=FAILED, examples=len(actual), failure=FormatFailure(
-                CALL, f"{type(error).__name__}: {error}", None, example.summary(), input_file))
-        expected.append(want)
-    del call, loaded
+    expected: list[dict[str, np.ndarray]] = []
+    actual: list[dict[str, np.ndarray]] = []
+    try:
+        for example in quantized.examples:
+            want = _original_outputs(run, example)
+            try:
+                actual.append(run.subject.flat_outputs(call(example.arrays)))
+            except Exception as error:
+                input_file = save_example(example, run.workdir / f"failing-input-{fmt.name}.npz")
+                return replace(result, status=FAILED, examples=len(actual), failure=FormatFailure(
+                    CALL, f"{type(error).__name__}: {error}", None, example.summary(), input_file))
+            expected.append(want)
+    finally:
+        del call, loaded
+        if run.weight_bytes >= COLLECT_FROM_BYTES:  # the same release policy as the float formats
+            gc.collect()
     thresholds = quantized.quantization.thresholds
     figures = quantized_figures(expected, actual, thresholds)
     result = replace(result, examples=len(actual), quantized=figures,
