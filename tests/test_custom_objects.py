@@ -67,7 +67,7 @@ def test_sound_custom_layer_passes_every_check_and_names_the_classes_each_format
     report = check_custom_objects(models.with_layer(models.Scale(factor=2.0)), max_examples=5, seed=0)
     assert report.findings == () and report.problems == ()
     assert report.custom_classes == ("tests.models.Scale",)
-    for name in ("savedmodel", "export", "tflite"):
+    for name in ("savedmodel", "export", "tflite", "litert", "onnx", "openvino"):
         assert report.clean_result(name).verdict == "loads and matches on its own"
         assert report.classes_needed[name] == ()
     for name in ("keras", "h5", "weights", "checkpoint"):
