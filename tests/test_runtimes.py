@@ -99,3 +99,31 @@ def test_a_missing_runtime_makes_its_format_unavailable_with_the_install_command
     monkeypatch.setattr(_lazy, "is_installed", lambda name: name not in ("openvino", "scipy") and installed(name))
     assert get_format("openvino").unavailable_reason() == (
         'openvino, scipy are not installed (pip install "pytest-tfroundtrip[openvino]")')
+
+
+def test_exact_gelu_fails_onnx_as_onnx_runtime_refuses_the_file(tmp_path):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, keras.layers.Dense(4, activation="gelu")(inputs))
+    # Plain Keras + ONNX Runtime: tf2onnx writes the exact GELU's erfc as an `Erfc` node, which is no ONNX op.
+    model(np.zeros((1, 8), "float32"))
+    model.export(str(tmp_path / "m.onnx"), format="onnx", verbose=False)
+    with pytest.raises(Exception, match="Erfc"):
+        onnxruntime.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+
+    with pytest.raises(RoundTripError) as caught:
+        check_roundtrip(model, formats=["onnx", "openvino"], max_examples=3, seed=0)
+    assert caught.value.report.formats_passed == ("openvino",)
+    failure = caught.value.report.result_for("onnx").failure
+    assert failure.stage == "load" and "Erfc" in failure.message
+
+
+def test_recurrent_layers_over_unknown_lengths_fail_openvino_conversion(tmp_path):
+    model = models.masked_rnn()
+    # Plain Keras: the OpenVINO export itself refuses the LSTM's TensorFlow ops.
+    with pytest.raises(Exception, match="OpConversionFailure|unconverted|Unconverted"):
+        model.export(str(tmp_path / "m.xml"), format="openvino", verbose=False)
+
+    with pytest.raises(RoundTripError) as caught:
+        check_roundtrip(model, formats=["keras", "openvino"], max_examples=3, seed=0)
+    assert caught.value.report.result_for("openvino").failure.stage == "save"
