@@ -45,11 +45,12 @@ def h5_cannot_reload(message: str) -> Reproduce:
 
 
 def tflite_cannot_convert(model: keras.Model, result: Any, directory: Path) -> None:
-    """Plain TensorFlow: the exported SavedModel does not convert with TFLite's built-in ops."""
+    """Plain TensorFlow: the exported SavedModel does not convert with TFLite's built-in ops.
+    By default the checker calls tflite not applicable, with the converter's reason."""
     model.export(str(directory / "export"), verbose=False)
     with pytest.raises(Exception, match="Some ops are not supported by the native TFLite runtime|neither a custom op nor a flex op"):
         tf.lite.TFLiteConverter.from_saved_model(str(directory / "export")).convert()
-    assert result.failure.stage == "save" and "ConverterError" in result.failure.message
+    assert result.status == "skipped" and result.skip_reason.startswith("TFLite's built-in ops cannot run this model: ConverterError")
 
 
 def checkpoint_leaves_weights_unrestored(model: keras.Model, result: Any, directory: Path) -> None:
@@ -68,7 +69,8 @@ def checkpoint_leaves_weights_unrestored(model: keras.Model, result: Any, direct
 
 def onnx_runtime_refuses(message: str) -> Reproduce:
     """Plain Keras + ONNX Runtime: model.export(format="onnx") writes a file that onnxruntime cannot run on the
-    model's own inputs (an op it does not know, a call left unconverted, or tensors left as unfed graph inputs)."""
+    model's own inputs (an op it does not know, a call left unconverted, or tensors left as unfed graph inputs).
+    By default the checker calls onnx not applicable, with the runtime's reason."""
 
     def reproduce(model: keras.Model, result: Any, directory: Path) -> None:
         import onnxruntime
@@ -78,13 +80,14 @@ def onnx_runtime_refuses(message: str) -> Reproduce:
         with pytest.raises(Exception, match=message):
             session = onnxruntime.InferenceSession(str(directory / "plain.onnx"), providers=["CPUExecutionProvider"])
             session.run(None, {session.get_inputs()[0].name: _inputs_like(model)})
-        assert result.failure.stage == "load"
+        assert result.status == "skipped" and result.skip_reason.startswith("ONNX Runtime cannot run this model")
 
     return reproduce
 
 
 def litert_needs_tensorflow_ops(model: keras.Model, result: Any, directory: Path) -> None:
-    """Plain Keras + LiteRT: model.export(format="litert") keeps TensorFlow ops the ai-edge-litert interpreter cannot run."""
+    """Plain Keras + LiteRT: model.export(format="litert") keeps TensorFlow ops the ai-edge-litert interpreter cannot run.
+    By default the checker calls litert not applicable, with the interpreter's reason."""
     from ai_edge_litert.interpreter import Interpreter
 
     model.export(str(directory / "plain.tflite"), format="litert", verbose=False)
@@ -92,7 +95,7 @@ def litert_needs_tensorflow_ops(model: keras.Model, result: Any, directory: Path
     inputs = {name: np.ones((1, 4), "int32") for name in runner.get_input_details()}
     with pytest.raises(RuntimeError, match="Select TensorFlow op"):
         runner(**inputs)
-    assert result.failure.stage == "call" and "Select TensorFlow op" in result.failure.message
+    assert result.status == "skipped" and "Select TensorFlow op" in result.skip_reason
 
 
 def _inputs_like(model: keras.Model) -> Any:
@@ -107,6 +110,8 @@ class RealModel:
     name: str
     build: Callable[[], keras.Model]
     expected_failures: dict[str, Reproduce] = field(default_factory=dict)
+    # Deployment runtimes that cannot take the model: not applicable by default, each reproduced too.
+    not_applicable: dict[str, Reproduce] = field(default_factory=dict)
     # Formats whose artifact fails in the clean process of check_custom_objects (each also fails above).
     clean_process_failures: frozenset[str] = frozenset()
     slow: bool = True
@@ -121,41 +126,38 @@ REAL_MODELS = [
     _text("BertBackbone", hub.BertBackbone, num_heads=2, max_sequence_length=32, **TEXT),
     _text("GPT2Backbone", hub.GPT2Backbone, num_heads=2, max_sequence_length=32, **TEXT),
     RealModel("DistilBertBackbone", lambda: hub.DistilBertBackbone(num_heads=2, max_sequence_length=32, **TEXT),
-              {"h5": h5_cannot_reload("Unknown layer: 'DistilBertBackbone'"), "onnx": onnx_runtime_refuses("Erfc")},
-              clean_process_failures=frozenset({"onnx"})),
+              {"h5": h5_cannot_reload("Unknown layer: 'DistilBertBackbone'")}, {"onnx": onnx_runtime_refuses("Erfc")}),
     RealModel("LlamaBackbone", lambda: hub.LlamaBackbone(num_query_heads=2, num_key_value_heads=1, **TEXT),
-              {"h5": h5_cannot_reload("Unknown layer: 'LlamaBackbone'"), "tflite": tflite_cannot_convert,
-               "litert": litert_needs_tensorflow_ops},
-              clean_process_failures=frozenset({"tflite", "litert"}), slow=False),
+              {"h5": h5_cannot_reload("Unknown layer: 'LlamaBackbone'")},
+              {"tflite": tflite_cannot_convert, "litert": litert_needs_tensorflow_ops}, slow=False),
     RealModel("BertTextClassifier", lambda: hub.BertTextClassifier(
         hub.BertBackbone(vocabulary_size=100, num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32,
                          max_sequence_length=16), num_classes=3, preprocessor=None),
               {"h5": h5_cannot_reload("Unknown layer: 'BertTextClassifier'")}),
     RealModel("ViTBackbone", lambda: hub.ViTBackbone(image_shape=(16, 16, 3), patch_size=8, num_layers=2, num_heads=2,
                                                      hidden_dim=16, mlp_dim=32),
-              {"h5": h5_cannot_reload("Unknown layer: 'ViTBackbone'"), "checkpoint": checkpoint_leaves_weights_unrestored,
-               "onnx": onnx_runtime_refuses("Erfc")},
-              clean_process_failures=frozenset({"checkpoint", "onnx"}), slow=False),
+              {"h5": h5_cannot_reload("Unknown layer: 'ViTBackbone'"), "checkpoint": checkpoint_leaves_weights_unrestored},
+              {"onnx": onnx_runtime_refuses("Erfc")}, clean_process_failures=frozenset({"checkpoint"}), slow=False),
     RealModel("ResNetBackbone", lambda: hub.ResNetBackbone(
         input_conv_filters=[64], input_conv_kernel_sizes=[7], stackwise_num_filters=[64, 64], stackwise_num_blocks=[1, 1],
         stackwise_num_strides=[1, 2], block_type="basic_block", image_shape=SMALL_IMAGE),
               {"h5": h5_cannot_reload("Unknown layer: 'ResNetBackbone'")}),
 ] + [
     RealModel(name, (lambda cls=getattr(apps, name), shape=shape: cls(weights=None, input_shape=shape, classes=10)),
-              expected, clean_process_failures=frozenset(clean), slow=name != "MobileNetV3Small")
-    for name, shape, expected, clean in [
-        ("MobileNet", SMALL_IMAGE, {}, ()),
-        ("MobileNetV2", SMALL_IMAGE, {}, ()),
-        ("MobileNetV3Small", SMALL_IMAGE, {"h5": h5_cannot_reload("Only input tensors may be passed as positional arguments")}, ("h5",)),
-        ("ResNet50", SMALL_IMAGE, {}, ()),
-        ("DenseNet121", SMALL_IMAGE, {}, ()),
-        ("EfficientNetB0", SMALL_IMAGE, {"onnx": onnx_runtime_refuses("Required inputs")}, ("onnx",)),
-        ("EfficientNetV2B0", SMALL_IMAGE, {"onnx": onnx_runtime_refuses("Required inputs")}, ("onnx",)),
+              expected, not_applicable, clean_process_failures=frozenset(clean), slow=name != "MobileNetV3Small")
+    for name, shape, expected, clean, not_applicable in [
+        ("MobileNet", SMALL_IMAGE, {}, (), {}),
+        ("MobileNetV2", SMALL_IMAGE, {}, (), {}),
+        ("MobileNetV3Small", SMALL_IMAGE, {"h5": h5_cannot_reload("Only input tensors may be passed as positional arguments")}, ("h5",), {}),
+        ("ResNet50", SMALL_IMAGE, {}, (), {}),
+        ("DenseNet121", SMALL_IMAGE, {}, (), {}),
+        ("EfficientNetB0", SMALL_IMAGE, {}, (), {"onnx": onnx_runtime_refuses("Required inputs")}),
+        ("EfficientNetV2B0", SMALL_IMAGE, {}, (), {"onnx": onnx_runtime_refuses("Required inputs")}),
         # The clean process reports h5 as needing the LayerScale class (h5 needs Python classes): not a failure there.
-        ("ConvNeXtTiny", SMALL_IMAGE, {"h5": h5_cannot_reload("Unknown layer: 'LayerScale'"),
-                                        "onnx": onnx_runtime_refuses("StatefulPartitionedCall")}, ("onnx",)),
-        ("VGG16", SMALL_IMAGE, {}, ()),
-        ("Xception", (71, 71, 3), {}, ()),
+        ("ConvNeXtTiny", SMALL_IMAGE, {"h5": h5_cannot_reload("Unknown layer: 'LayerScale'")}, (),
+         {"onnx": onnx_runtime_refuses("StatefulPartitionedCall")}),
+        ("VGG16", SMALL_IMAGE, {}, (), {}),
+        ("Xception", (71, 71, 3), {}, (), {}),
     ]
 ]
 
@@ -180,6 +182,8 @@ def test_zero_configuration_round_trip_fails_exactly_where_plain_keras_fails(cas
     assert set(failed) == set(case.expected_failures), {n: r.failure.message[:300] for n, r in failed.items()}
     for name, reproduce in case.expected_failures.items():
         reproduce(_fresh(case), failed[name], tmp_path)
+    for name, reproduce in case.not_applicable.items():
+        reproduce(_fresh(case), report.result_for(name), tmp_path)
     assert report.nondeterminism is None
     assert all(r.examples > 0 for r in report.results if r.status == "passed")
 
@@ -195,3 +199,4 @@ def test_zero_configuration_custom_objects_check(case: RealModel) -> None:
     assert failing == set(case.clean_process_failures), [p[:300] for p in report.problems]
     # In this process (classes available) the same artifacts fail as in check_roundtrip, reproduced there.
     assert {r.format for r in report.in_process if r.verdict == "fails"} == set(case.expected_failures)
+    assert set(report.not_applicable) == set(case.not_applicable)

@@ -9,7 +9,7 @@ import openvino
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-from pytest_tfroundtrip import RoundTripError, available_formats, check_roundtrip
+from pytest_tfroundtrip import RoundTripError, available_formats, check_custom_objects, check_roundtrip
 from pytest_tfroundtrip.formats import get_format
 from tests import models
 
@@ -111,11 +111,20 @@ def test_exact_gelu_fails_onnx_as_onnx_runtime_refuses_the_file(tmp_path):
     with pytest.raises(Exception, match="Erfc"):
         onnxruntime.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
 
+    # Named: a failure.  By default: not applicable, with ONNX Runtime's reason, in both checks.
     with pytest.raises(RoundTripError) as caught:
         check_roundtrip(model, formats=["onnx", "openvino"], max_examples=3, seed=0)
     assert caught.value.report.formats_passed == ("openvino",)
     failure = caught.value.report.result_for("onnx").failure
     assert failure.stage == "load" and "Erfc" in failure.message
+    report = check_roundtrip(model, max_examples=3, seed=0)
+    skipped = report.result_for("onnx")
+    assert skipped.status == "skipped" and skipped.artifact is None
+    assert skipped.skip_reason.startswith("ONNX Runtime cannot run this model: InvalidGraph")
+    assert "Erfc" in skipped.skip_reason and skipped.skip_reason.endswith("(name 'onnx' in formats= to see it fail)")
+    assert "onnx" not in report.formats_passed and "openvino" in report.formats_passed
+    custom = check_custom_objects(model, max_examples=2, seed=0)
+    assert "Erfc" in custom.not_applicable["onnx"] and "onnx" not in {r.format for r in custom.clean}
 
 
 def test_recurrent_layers_over_unknown_lengths_fail_openvino_conversion(tmp_path):
@@ -127,3 +136,10 @@ def test_recurrent_layers_over_unknown_lengths_fail_openvino_conversion(tmp_path
     with pytest.raises(RoundTripError) as caught:
         check_roundtrip(model, formats=["keras", "openvino"], max_examples=3, seed=0)
     assert caught.value.report.result_for("openvino").failure.stage == "save"
+    with pytest.raises(RoundTripError) as caught:  # by default h5 fails this model (test_defects); the runtimes do not
+        check_roundtrip(model, max_examples=3, seed=0)
+    report = caught.value.report
+    assert [r.format for r in report.failed] == ["h5"]
+    assert "tensor list ops" in report.result_for("tflite").skip_reason
+    assert report.result_for("openvino").skip_reason.startswith("OpenVINO cannot run this model: OpConversionFailure")
+    assert "Select TensorFlow op" in report.result_for("litert").skip_reason  # the LSTM keeps TensorFlow ops

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,7 @@ class CustomObjectsReport:
     clean_seconds: float = 0.0
     artifacts_dir: Path | None = None
     in_process: tuple[CleanResult, ...] = ()
+    not_applicable: dict[str, str] = field(default_factory=dict)  # format -> why (chosen by default, cannot take the model)
 
     @property
     def passed(self) -> bool:
@@ -135,9 +136,19 @@ def check_custom_objects(
     started = time.perf_counter()
     clean, here, start_seconds = _clean_process_results(
         subject, chosen, _Isolation(importable, clean_python, timeout), seed, workdir, keep_artifacts)
+    not_applicable: dict[str, str] = {}
+    if requested is None:  # as check_roundtrip: a default runtime that cannot take the model is not applicable
+        for fmt, result in zip(chosen, here):
+            reason = fmt.cannot_take(result.error or "") if result.verdict == FAILS else None
+            if reason is not None:
+                not_applicable[fmt.name] = reason
+                shutil.rmtree(workdir / fmt.name, ignore_errors=True)
+        clean = [r for r in clean if r.format not in not_applicable]
+        here = [r for r in here if r.format not in not_applicable]
+        needed = {name: classes for name, classes in needed.items() if name not in not_applicable}
     problems = tuple(_problems(clean, here, lambdas))
     report = CustomObjectsReport(class_names, tuple(findings), tuple(clean), needed, lambdas, problems,
-                                 start_seconds, time.perf_counter() - started, workdir, tuple(here))
+                                 start_seconds, time.perf_counter() - started, workdir, tuple(here), not_applicable)
     if not report.passed:
         raise RoundTripError(custom_failure_message(report), report)
     if not keep_artifacts:
@@ -367,6 +378,8 @@ def custom_failure_message(report: CustomObjectsReport) -> str:
     for result in report.clean:
         detail = f": {', '.join(result.classes_needed)}" if result.verdict == NEEDS_CLASSES else (f": {result.error}" if result.error else "")
         lines.append(f"  {result.format:<11} {result.verdict}{detail}")
+    for name, reason in report.not_applicable.items():
+        lines.append(f"  {name:<11} not applicable: {reason}")
     if report.artifacts_dir:
         lines.append(f"Artifacts kept in {report.artifacts_dir}")
     return "\n".join(lines)

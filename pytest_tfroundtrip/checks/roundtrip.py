@@ -29,7 +29,7 @@ from pytest_tfroundtrip.inputs.probing import inputs_code
 from pytest_tfroundtrip.inputs.strategies import Pin, example_strategy
 from pytest_tfroundtrip.inputs.targeted import shape_hints, targeted_examples, targeted_pins
 from pytest_tfroundtrip.results.failure_text import failure_message
-from pytest_tfroundtrip.results.report import SKIPPED, FormatResult, RoundTripReport
+from pytest_tfroundtrip.results.report import CALL, FAILED, LOAD, SAVE, SKIPPED, FormatResult, RoundTripReport
 from pytest_tfroundtrip.results.tolerances import ToleranceArgument, check_override_names, validate_tolerance_argument
 
 
@@ -50,7 +50,10 @@ def check_roundtrip(
 ) -> RoundTripReport:
     """Save ``model`` in each format, reload it, and compare outputs on drawn inputs.
 
-    ``formats=None`` means every format available for this model here.  Raises
+    ``formats=None`` means every format available for this model here; of
+    those, a deployment format whose converter or runtime says it cannot take
+    the model (an op it lacks) is skipped as not applicable, with that reason.
+    Raises
     :class:`RoundTripError` naming every failing format; returns a
     :class:`RoundTripReport` otherwise.  Artifacts go to a new temporary
     directory (inside ``artifacts_dir`` if given).  Formats are checked one
@@ -123,8 +126,12 @@ def check_roundtrip(
             continue
         if quantized_run is not None:
             results[fmt.name] = check_quantized_format(fmt, run, quantized_run)
+            if requested is None:
+                results[fmt.name] = _not_applicable_if_it_cannot_take(fmt, results[fmt.name], workdir)
             continue
         results[fmt.name], outcome = check_one_format(fmt, run)
+        if requested is None:
+            results[fmt.name] = _not_applicable_if_it_cannot_take(fmt, results[fmt.name], workdir)
         if outcome is not None and outcome.model_error is not None:
             shutil.rmtree(workdir, ignore_errors=True)
             _raise_model_rejects_input(outcome, subject, overrides)
@@ -178,6 +185,24 @@ def _choose_formats(
         else:
             skipped[fmt.name] = FormatResult(fmt.name, SKIPPED, skip_reason=reason)
     return chosen, skipped
+
+
+def _not_applicable_if_it_cannot_take(fmt: RoundTripFormat, result: FormatResult, workdir: Path) -> FormatResult:
+    """A format chosen by default whose converter or runtime cannot take the model is "not applicable", with why.
+
+    Only save, load and call errors that say so (:meth:`RoundTripFormat.cannot_take`); wrong numbers
+    are always failures, and a format named in ``formats=`` always fails.
+    """
+    failure = result.failure
+    if result.status != FAILED or failure is None or failure.stage not in (SAVE, LOAD, CALL):
+        return result
+    reason = fmt.cannot_take(failure.message)
+    if reason is None:
+        return result
+    shutil.rmtree(workdir / fmt.name, ignore_errors=True)
+    if failure.input_file is not None:
+        failure.input_file.unlink(missing_ok=True)
+    return FormatResult(fmt.name, SKIPPED, skip_reason=reason, quantization=result.quantization)
 
 
 def _raise_model_rejects_input(outcome: SearchOutcome, subject: Subject, overrides: Any) -> None:

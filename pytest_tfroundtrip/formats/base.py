@@ -229,6 +229,30 @@ class RoundTripFormat(ABC):
         """Why this format cannot apply to this model at all, or None."""
         return None
 
+    # Measured error texts by which an exporter or runtime says it cannot express or run a model's ops.
+    cannot_take_patterns: ClassVar[tuple[str, ...]] = ()
+
+    def cannot_take(self, message: str) -> str | None:
+        """"Not applicable" with the reason, when a save, load or call error ``message`` says this format's
+        converter or runtime cannot take the model (an op it lacks); None for any other error, which is a failure.
+
+        Example:
+            >>> from pytest_tfroundtrip.formats import get_format
+            >>> get_format("onnx").cannot_take("InvalidGraph: [ONNXRuntimeError] : 10 : INVALID_GRAPH : ... Erfc")
+            "ONNX Runtime cannot run this model: InvalidGraph: [ONNXRuntimeError] : 10 : INVALID_GRAPH : ... Erfc (name 'onnx' in formats= to see it fail)"
+            >>> get_format("keras").cannot_take("ValueError: Unknown layer") is None
+            True
+        """
+        lines = [line.strip() for line in message.strip().splitlines()]
+        said = next((line for line in lines if any(pattern in line for pattern in self.cannot_take_patterns)), None)
+        if said is None:
+            return None
+        if said != lines[0]:  # the line that says why, after the error's type (converters start with a location)
+            said = f"{lines[0].split(':')[0]}: {said}"
+        return f"{self.runtime_name} cannot run this model: {said[:300]} (name {self.name!r} in formats= to see it fail)"
+
+    runtime_name: ClassVar[str] = ""
+
     def save_for_training(self, model: Any, directory: Path) -> Path:
         """Save a compiled model to resume training later (formats that can)."""
         raise CannotResumeTraining(f"format {self.name!r} cannot resume training: {self.why_no_resume}")

@@ -23,6 +23,9 @@ class LiteRTFormat(TFLiteFormat):
     name = "litert"
     order = 75
     saved_with = 'model.export("model.tflite", format="litert")'
+    runtime_name = "the LiteRT interpreter (ai-edge-litert)"
+    # Measured: TensorFlow ops kept by the export (LlamaBackbone's StridedSlice, LSTM over unknown lengths).
+    cannot_take_patterns = ("Select TensorFlow op",)
 
     def not_applicable_reason(self, subject: Subject) -> str | None:
         # Measured: string lookups convert to built-in hash-table ops and run; float16,

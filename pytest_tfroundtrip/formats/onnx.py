@@ -30,6 +30,10 @@ class OnnxFormat(RoundTripFormat):
     preserves = Preserves(architecture=True, weights=True, optimizer_state=False, needs_python_classes=False, resumes_training=False)
     saved_with = 'model.export("model.onnx", format="onnx")  (tf2onnx)'
     reloaded_with = 'onnxruntime.InferenceSession("model.onnx").run(None, inputs)'
+    runtime_name = "ONNX Runtime"
+    # Measured: ops tf2onnx writes that are no ONNX ops (Erfc), calls it leaves unconverted
+    # (StatefulPartitionedCall), constants it leaves as unfed inputs, conversions it refuses.
+    cannot_take_patterns = ("INVALID_GRAPH", "NOT_IMPLEMENTED", "the ONNX file requires", "make_sure failure")
 
     def unavailable_reason(self) -> str | None:
         return super().unavailable_reason() or missing_packages(PACKAGES, extra="onnx")

@@ -32,6 +32,11 @@ class TFLiteFormat(RoundTripFormat):
     preserves = Preserves(architecture=True, weights=True, optimizer_state=False, needs_python_classes=False, resumes_training=False)
     saved_with = "model.export(path); tf.lite.TFLiteConverter.from_saved_model(path).convert()"
     reloaded_with = "ai_edge_litert.interpreter.Interpreter(model_path).get_signature_runner()(**inputs)"
+    runtime_name = "TFLite's built-in ops"
+    # Measured: ops the converter can only keep as TensorFlow ops (LlamaBackbone's StridedSlice,
+    # tensor lists of an LSTM over unknown lengths), refused by the built-in op set.
+    cannot_take_patterns = ("Some ops are not supported by the native TFLite runtime", "neither a custom op nor a flex op",
+                            "Lowering tensor list ops is failed")
 
     def __init__(self, conversion: QuantizedConversion | None = None) -> None:
         self.conversion = conversion
