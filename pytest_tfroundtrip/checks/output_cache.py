@@ -9,6 +9,7 @@ used outputs within ``max_bytes``; an evicted input is simply recomputed.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 
 import numpy as np
 
@@ -38,6 +39,14 @@ class OutputCache:
             return None
         self._entries.move_to_end(key)
         return entry[0]
+
+    def get_or_compute(self, key: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        """The cached outputs for ``key``, or ``compute()``'s, cached (an exception from ``compute`` propagates)."""
+        outputs = self.get(key)
+        if outputs is None:
+            outputs = compute()
+            self.put(key, outputs)
+        return outputs
 
     def put(self, key: str, outputs: dict[str, np.ndarray]) -> None:
         size = sum(np.asarray(value).nbytes for value in outputs.values())

@@ -172,13 +172,7 @@ def check_quantized_format(fmt: RoundTripFormat, run: FormatRun, quantized: Quan
 
 
 def _original_outputs(run: FormatRun, example: Example) -> dict[str, np.ndarray]:
-    cache = run.search.cache
-    key = example.cache_key()
-    outputs = cache.get(key)
-    if outputs is None:
-        outputs = run.search.reference(example.arrays)
-        cache.put(key, outputs)
-    return outputs
+    return run.search.cache.get_or_compute(example.cache_key(), lambda: run.search.reference(example.arrays))
 
 
 def _max_abs_error(expected: list[dict[str, np.ndarray]], actual: list[dict[str, np.ndarray]]) -> float:

@@ -211,15 +211,13 @@ def _judged_samples(
 
 
 def _expected_for(plan: SearchPlan, cache: OutputCache, example: Example) -> dict[str, np.ndarray]:
-    key = example.cache_key()
-    cached = cache.get(key)
-    if cached is None:
+    def compute() -> dict[str, np.ndarray]:
         try:
-            cached = plan.reference(example.arrays)
+            return plan.reference(example.arrays)
         except Exception as error:  # the model itself rejects a generated input
             raise _ModelRejectsInput(error, example) from error
-        cache.put(key, cached)
-    return cached
+
+    return cache.get_or_compute(example.cache_key(), compute)
 
 
 def _evaluate(
