@@ -5,7 +5,7 @@ and the largest error as a fraction of the default allowance ("used"): a
 value near or above 1.0 means the default tolerance is too tight.  Real models
 are keras.applications architectures built offline with ``weights=None``.
 
-    python benchmarks/calibrate_tolerances.py [--examples 8] [--models mobilenet_v3_small,lstm]
+    python benchmarks/calibrate_tolerances.py [--examples 8] [--models mobilenet_v3_small,lstm] [--formats onnx,litert]
 """
 
 from __future__ import annotations
@@ -54,14 +54,14 @@ MODELS = {
 }
 
 
-def measure(name: str, examples: int) -> None:
+def measure(name: str, examples: int, formats: list[str] | None = None) -> None:
     keras.utils.set_random_seed(0)
     model = MODELS[name]()
     subject = prepare_subject(model, None).subject
     strategy = example_strategy(subject.signature, max_batch=4)
     drawn = [strategy.example() for _ in range(examples)]
     expected = [subject.flat_outputs(model(subject.input_tensors(e.arrays), training=False)) for e in drawn]
-    for fmt in all_formats():
+    for fmt in [f for f in all_formats() if formats is None or f.name in formats]:
         with tempfile.TemporaryDirectory() as directory:
             started = time.perf_counter()
             try:
@@ -71,8 +71,12 @@ def measure(name: str, examples: int) -> None:
                 continue
             setup = time.perf_counter() - started
             worst_abs = worst_rel = used = 0.0
-            for example, want in zip(drawn, expected):
-                got = subject.flat_outputs(call(example.arrays))
+            try:
+                outputs = [subject.flat_outputs(call(example.arrays)) for example in drawn]
+            except Exception as error:  # e.g. LiteRT without the TensorFlow-ops delegate
+                print(f"{name:<20} {fmt.name:<11} fails at call: {type(error).__name__}: {str(error).splitlines()[0][:90]}")
+                continue
+            for got, want in zip(outputs, expected):
                 for output, reference in want.items():
                     if reference.dtype.kind != "f":
                         continue
@@ -96,9 +100,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=8)
     parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--formats", default=None, help="comma list of formats (default: all)")
     args = parser.parse_args()
     for name in args.models.split(","):
-        measure(name.strip(), args.examples)
+        measure(name.strip(), args.examples, args.formats.split(",") if args.formats else None)
 
 
 if __name__ == "__main__":

@@ -270,6 +270,42 @@ def _floor_tflite(model: Any, directory: Path) -> Callable[[dict[str, np.ndarray
     return call
 
 
+def _floor_litert(model: Any, directory: Path) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    model.export(str(directory / "model.tflite"), format="litert", verbose=False)
+    current: dict[str, Any] = {}
+
+    def call(arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
+        shapes = tuple((k, v.shape) for k, v in sorted(arrays.items()))
+        if current.get("shapes") != shapes:
+            current.clear()
+            current.update(shapes=shapes, runner=Interpreter(model_path=str(directory / "model.tflite")).get_signature_runner())
+        runner = current["runner"]
+        feed = dict(zip(sorted(runner.get_input_details()), [arrays[k] for k in sorted(arrays)]))
+        return _leaves(runner(**feed))
+
+    return call
+
+
+def _floor_onnx(model: Any, directory: Path) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
+    import onnxruntime
+
+    model.export(str(directory / "model.onnx"), format="onnx", verbose=False)
+    session = onnxruntime.InferenceSession(str(directory / "model.onnx"), providers=["CPUExecutionProvider"])
+    declared = sorted(node.name for node in session.get_inputs())
+    return lambda arrays: [np.asarray(v) for v in session.run(None, dict(zip(declared, [arrays[k] for k in sorted(arrays)])))]
+
+
+def _floor_openvino(model: Any, directory: Path) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
+    import openvino
+
+    model.export(str(directory / "model.xml"), format="openvino", verbose=False)
+    compiled = openvino.Core().compile_model(str(directory / "model.xml"), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    declared = sorted(port.get_any_name() for port in compiled.inputs)
+    return lambda arrays: [np.asarray(v) for v in compiled(dict(zip(declared, [arrays[k] for k in sorted(arrays)]))).values()]
+
+
 FLOOR_FORMATS: dict[str, Callable[[Any, Path], Callable[[dict[str, np.ndarray]], list[np.ndarray]]]] = {
     "keras": lambda m, d: _floor_keras(m, d, ".keras"),
     "h5": lambda m, d: _floor_keras(m, d, ".h5"),
@@ -278,6 +314,9 @@ FLOOR_FORMATS: dict[str, Callable[[Any, Path], Callable[[dict[str, np.ndarray]],
     "weights": _floor_weights,
     "checkpoint": _floor_checkpoint,
     "tflite": _floor_tflite,
+    "litert": _floor_litert,
+    "onnx": _floor_onnx,
+    "openvino": _floor_openvino,
 }
 
 
