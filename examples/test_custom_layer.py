@@ -41,7 +41,8 @@ def build(layer):
 
 def test_custom_layer_survives_every_format(tf_roundtrip):
     report = tf_roundtrip.check(build(ScaledResidual(alpha=2.0)))
-    assert report.formats_passed == ("keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite")
+    assert report.formats_passed == ("keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite",
+                                     "litert", "onnx", "openvino")
 
 
 @pytest.mark.xfail(strict=True, reason="get_config forgets `alpha`: the round trip must catch it")
