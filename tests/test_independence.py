@@ -36,3 +36,19 @@ def test_a_check_after_another_on_the_same_model_gives_its_verdict_alone(first, 
     model = checks.build()
     assert checks.verdict(first, model) == verdicts_alone[first]
     assert checks.verdict(second, model) == verdicts_alone[second]
+
+
+def test_the_users_hypothesis_home_is_restored_after_a_check(tmp_path):
+    from hypothesis import configuration
+
+    from pytest_tfroundtrip import check_roundtrip
+    from tests import models
+
+    previous = vars(configuration)["__hypothesis_home_directory"]
+    mine = tmp_path / "my-hypothesis-home"
+    configuration.set_hypothesis_home_dir(mine)
+    try:
+        check_roundtrip(models.mlp(), formats=["keras"], max_examples=3, seed=0)
+        assert configuration.storage_directory("constants").path == mine / "constants"
+    finally:
+        configuration.set_hypothesis_home_dir(previous)

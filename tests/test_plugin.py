@@ -218,3 +218,21 @@ def test_float(tf_roundtrip, model):
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*tf-roundtrip summary*", "litert           1 passed*", "litert[[]float16[]]  1 passed*"])
+
+
+def test_a_check_in_a_fresh_project_leaves_nothing_but_the_test_file(pytester, monkeypatch, tmp_path):
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # pytest's own .pyc files are not ours to judge
+    monkeypatch.setenv("HOME", str(tmp_path))  # pytester makes the project HOME, where Keras keeps ~/.keras
+    pytester.makepyfile(test_fresh=MODEL_FIXTURE + """
+def test_check(tf_roundtrip, model):
+    assert tf_roundtrip.check(model, formats=["keras", "tflite"], max_examples=3).passed
+
+def test_custom_objects(tf_roundtrip, model):
+    assert tf_roundtrip.check_custom_objects(model, formats=["keras"], max_examples=2).passed
+""")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    # Pytester's own: runpytest-N (the inner run's --basetemp, pytest's tmp_path) and its stdout/stderr captures.
+    left = sorted(path.name for path in pytester.path.iterdir()
+                  if not path.name.startswith("runpytest-") and path.name not in ("stdout", "stderr"))
+    assert left == ["test_fresh.py"]  # no .hypothesis/
