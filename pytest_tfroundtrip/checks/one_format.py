@@ -108,24 +108,6 @@ def check_one_format(fmt: RoundTripFormat, run: FormatRun) -> tuple[FormatResult
     return result, outcome
 
 
-def weight_bytes(model: Any) -> int:
-    """Bytes of the model's weights (variables of a dtype NumPy does not know count 4 bytes an element).
-
-    Example:
-        >>> import keras
-        >>> weight_bytes(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
-        32
-    """
-    total = 0
-    for variable in model.weights:
-        try:
-            itemsize = np.dtype(str(variable.dtype)).itemsize
-        except TypeError:
-            itemsize = 4
-        total += int(np.prod(variable.shape, dtype=np.int64)) * itemsize
-    return total
-
-
 def save_and_load(fmt: RoundTripFormat, subject: Subject, directory: Path) -> FormatResult | tuple[ReloadedCall, FormatResult]:
     """Save and reload ``fmt`` under ``directory``: the reloaded call and a passing result so far, or the failed result."""
     directory.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from pytest_tfroundtrip.arguments import existing_dir, validate_max_examples, validate_seed
 from pytest_tfroundtrip.checks.one_format import (
-    NOT_DETERMINISTIC, FormatRun, SharedSearch, check_one_format, judged_before_nondeterminism, weight_bytes,
+    NOT_DETERMINISTIC, FormatRun, SharedSearch, check_one_format, judged_before_nondeterminism,
 )
 from pytest_tfroundtrip.checks.output_cache import OutputCache
 from pytest_tfroundtrip.checks.quantized import (
@@ -24,7 +24,7 @@ from pytest_tfroundtrip.checks.search import SearchOutcome, draw_examples
 from pytest_tfroundtrip.checks.subject import prepare_subject
 from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, RoundTripWarning
 from pytest_tfroundtrip.formats import all_formats, parse_format_names
-from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject, call_keras_model
+from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject, call_keras_model, weight_bytes
 from pytest_tfroundtrip.inputs.probing import inputs_code
 from pytest_tfroundtrip.inputs.strategies import Pin, example_strategy
 from pytest_tfroundtrip.inputs.targeted import shape_hints, targeted_examples, targeted_pins

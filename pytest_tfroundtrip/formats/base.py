@@ -176,6 +176,24 @@ def weight_digests(model: Any) -> tuple[str, ...]:
     return tuple(value_digest(VariableValue(v)) for v in model.weights)
 
 
+def weight_bytes(model: Any) -> int:
+    """Bytes of the model's weights (variables of a dtype NumPy does not know count 4 bytes an element).
+
+    Example:
+        >>> import keras
+        >>> weight_bytes(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
+        32
+    """
+    total = 0
+    for variable in model.weights:
+        try:
+            itemsize = np.dtype(str(variable.dtype)).itemsize
+        except TypeError:
+            itemsize = 4
+        total += int(np.prod(variable.shape, dtype=np.int64)) * itemsize
+    return total
+
+
 def fresh_model_like(subject: Subject) -> Any:
     """A new model of the same architecture with freshly initialised weights.
 
