@@ -143,3 +143,17 @@ def test_recurrent_layers_over_unknown_lengths_fail_openvino_conversion(tmp_path
     assert "tensor list ops" in report.result_for("tflite").skip_reason
     assert report.result_for("openvino").skip_reason.startswith("OpenVINO cannot run this model: OpConversionFailure")
     assert "Select TensorFlow op" in report.result_for("litert").skip_reason  # the LSTM keeps TensorFlow ops
+
+
+def test_onnx_is_not_applicable_by_default_where_its_export_would_need_more_than_half_the_memory(monkeypatch):
+    from pytest_tfroundtrip.formats import onnx as onnx_format
+
+    model = models.mlp()  # 102 KB of weights: about 4.5 MB for tf2onnx
+    monkeypatch.setattr(onnx_format, "physical_memory_bytes", lambda: 8 * 2**20)
+    report = check_roundtrip(model, formats=None, max_examples=2, seed=0)
+    reason = report.result_for("onnx").skip_reason
+    assert reason.startswith("Keras's ONNX export (tf2onnx) needs about 45x the weights in memory (measured)")
+    assert "more than half of this machine's 0.0 GB (name 'onnx' in formats= to run it anyway)" in reason
+    assert check_roundtrip(model, formats=["onnx"], max_examples=2, seed=0).passed  # named: it runs
+    monkeypatch.setattr(onnx_format, "physical_memory_bytes", lambda: 16 * 2**20)
+    assert check_roundtrip(model, formats=None, max_examples=2, seed=0).result_for("onnx").passed

@@ -7,6 +7,7 @@ outputs in the model's flat output order.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,19 @@ def reason_runtime_cannot_take(subject: Subject, runtime: str, format_name: str)
     if unsupported:
         return f"{runtime} takes float32 models; this one computes in {', '.join(unsupported)} {hint}"
     return None
+
+
+def physical_memory_bytes() -> int | None:
+    """This machine's physical memory, or None where the OS does not say.
+
+    Example:
+        >>> (physical_memory_bytes() or 1) > 0
+        True
+    """
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def export_to_file(subject: Subject, path: Path, export_format: str, named_inputs: bool = False, **options: Any) -> Path:
