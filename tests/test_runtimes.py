@@ -153,7 +153,7 @@ def test_onnx_is_not_applicable_by_default_where_its_export_would_need_more_than
     report = check_roundtrip(model, formats=None, max_examples=2, seed=0)
     reason = report.result_for("onnx").skip_reason
     assert reason.startswith("Keras's ONNX export (tf2onnx) needs about 45x the weights in memory (measured)")
-    assert "more than half of this machine's 0.0 GB (name 'onnx' in formats= to run it anyway)" in reason
+    assert "more than half of this machine's 0.0 GB (name 'onnx' in formats= to try anyway)" in reason
     assert check_roundtrip(model, formats=["onnx"], max_examples=2, seed=0).passed  # named: it runs
     monkeypatch.setattr(onnx_format, "physical_memory_bytes", lambda: 16 * 2**20)
     assert check_roundtrip(model, formats=None, max_examples=2, seed=0).result_for("onnx").passed

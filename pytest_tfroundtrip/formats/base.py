@@ -271,6 +271,17 @@ class RoundTripFormat(ABC):
 
     runtime_name: ClassVar[str] = ""
 
+    @property
+    def try_anyway(self) -> str:
+        """The hint ending every "not applicable" reason known before trying.
+
+        Example:
+            >>> from pytest_tfroundtrip.formats import get_format
+            >>> get_format("onnx").try_anyway
+            "(name 'onnx' in formats= to try anyway)"
+        """
+        return f"(name {self.name!r} in formats= to try anyway)"
+
     def save_for_training(self, model: Any, directory: Path) -> Path:
         """Save a compiled model to resume training later (formats that can)."""
         raise CannotResumeTraining(f"format {self.name!r} cannot resume training: {self.why_no_resume}")

@@ -31,7 +31,7 @@ class LiteRTFormat(TFLiteFormat):
         # Measured: string lookups convert to built-in hash-table ops and run; float16,
         # bfloat16 and float64 compute falls back to TensorFlow ops, which the
         # ai-edge-litert interpreter does not link ("Select TensorFlow op(s) ... not supported").
-        return self._compute_dtype_reason(subject, f"(name {self.name!r} in formats= to try anyway)")
+        return self._compute_dtype_reason(subject, self.try_anyway)
 
     def save(self, subject: Subject, directory: Path) -> Path:
         settings = self.conversion.converter_settings() if self.conversion is not None else {}

@@ -44,7 +44,7 @@ class OnnxFormat(RoundTripFormat):
         return super().unavailable_reason() or missing_packages(PACKAGES, extra="onnx")
 
     def not_applicable_reason(self, subject: Subject) -> str | None:
-        reason = reason_runtime_cannot_take(subject, runtime="ONNX export", format_name=self.name)
+        reason = reason_runtime_cannot_take(subject, runtime="ONNX export", hint=self.try_anyway)
         if reason is not None:
             return reason
         weights = weight_bytes(subject.model)
@@ -52,7 +52,7 @@ class OnnxFormat(RoundTripFormat):
         if memory is not None and needed > memory / 2:
             return (f"Keras's ONNX export (tf2onnx) needs about {EXPORT_MEMORY_PER_WEIGHT_BYTE}x the weights in memory "
                     f"(measured): about {needed / 2**30:.1f} GB for this model's {weights / 2**20:.0f} MB, more than half "
-                    f"of this machine's {memory / 2**30:.1f} GB (name 'onnx' in formats= to run it anyway)")
+                    f"of this machine's {memory / 2**30:.1f} GB {self.try_anyway}")
         return None
 
     def save(self, subject: Subject, directory: Path) -> Path:

@@ -44,7 +44,7 @@ class OpenVINOFormat(RoundTripFormat):
         return super().unavailable_reason() or missing_packages(PACKAGES, extra="openvino")
 
     def not_applicable_reason(self, subject: Subject) -> str | None:
-        return reason_runtime_cannot_take(subject, runtime="OpenVINO export", format_name=self.name)
+        return reason_runtime_cannot_take(subject, runtime="OpenVINO export", hint=self.try_anyway)
 
     def save(self, subject: Subject, directory: Path) -> Path:
         return export_to_file(subject, directory / "model.xml", "openvino")

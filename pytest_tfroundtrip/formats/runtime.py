@@ -47,9 +47,8 @@ def missing_packages(packages: Mapping[str, str], extra: str) -> str | None:
     return f"{', '.join(missing)} {verb} not installed (pip install \"pytest-tfroundtrip[{extra}]\")"
 
 
-def reason_runtime_cannot_take(subject: Subject, runtime: str, format_name: str) -> str | None:
+def reason_runtime_cannot_take(subject: Subject, runtime: str, hint: str) -> str | None:
     """"Not applicable, because ..." for models an export runtime cannot take: string inputs, non-float32 compute."""
-    hint = f"(name {format_name!r} in formats= to try anyway)"
     if any(spec.dtype == STRING_DTYPE for spec in subject.signature.specs):
         return f"{runtime} does not take string inputs {hint}"
     unsupported = non_float32_compute(subject)

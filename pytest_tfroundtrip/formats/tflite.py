@@ -46,7 +46,7 @@ class TFLiteFormat(RoundTripFormat):
         return type(self)(conversion)
 
     def not_applicable_reason(self, subject: Subject) -> str | None:
-        hint = f"(name {self.name!r} in formats= to try anyway)"
+        hint = self.try_anyway
         if any(spec.dtype == STRING_DTYPE for spec in subject.signature.specs):
             return f"TFLite built-in ops do not take string inputs {hint}"
         return self._compute_dtype_reason(subject, hint)
