@@ -1,6 +1,10 @@
-"""Exceptions raised by pytest-tfroundtrip."""
+"""Exceptions raised by pytest-tfroundtrip, and where its warnings point."""
 
 from __future__ import annotations
+
+import os
+import sys
+import warnings
 
 
 class RoundTripError(AssertionError):
@@ -68,3 +72,21 @@ def describe_exception(error: BaseException) -> str:
     if cause is not None and str(cause) not in text:
         text += f"\ncaused by {type(cause).__name__}: {cause}"
     return text + where
+
+
+def warn_at_callers_line(warning: Warning) -> None:
+    """Raise ``warning`` at the first line outside this package: the user's call, whatever wraps the check.
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as seen:
+        ...     warnings.simplefilter("always")
+        ...     warn_at_callers_line(UserWarning("risk"))
+        >>> seen[0].filename.endswith("errors.py")
+        False
+    """
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(warning, stacklevel=level)

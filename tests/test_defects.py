@@ -64,9 +64,10 @@ def test_a_serving_signature_fixed_to_the_first_batch_that_tensorflow_accepts_is
         assert serve.structured_input_signature[1]["inputs"].shape.as_list() == [2, 12]
         x = np.random.default_rng(0).standard_normal((1, 12)).astype("float32")
         assert np.abs(next(iter(serve(inputs=tf.constant(x)).values())).numpy() - model(x).numpy()).max() < 1e-5
-    with pytest.warns(RoundTripWarning, match=r"fixes input 'inputs' to shape \(2, 12\)"):
+    with pytest.warns(RoundTripWarning, match=r"fixes input 'inputs' to shape \(2, 12\)") as warned:
         report = check_roundtrip(model, formats=["savedmodel"], input_signature=models.SUBCLASSED_SIGNATURE,
                                  max_examples=10, seed=0)
+    assert [w.filename for w in warned if w.category is RoundTripWarning] == [__file__]  # points at the caller
     assert report.formats_passed == ("savedmodel",)
     assert report.result_for("savedmodel").examples >= 10
     assert "TF Serving" in report.warnings[0] and "model.build((None, ...))" in report.warnings[0]

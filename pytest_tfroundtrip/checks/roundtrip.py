@@ -6,7 +6,6 @@ import random
 import shutil
 import tempfile
 import time
-import warnings
 from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +21,7 @@ from pytest_tfroundtrip.checks.quantized import (
 )
 from pytest_tfroundtrip.checks.search import SearchOutcome, draw_examples
 from pytest_tfroundtrip.checks.subject import prepare_subject
-from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, RoundTripWarning
+from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, RoundTripWarning, warn_at_callers_line
 from pytest_tfroundtrip.formats import all_formats, parse_format_names
 from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject, call_keras_model, weight_bytes
 from pytest_tfroundtrip.inputs.probing import inputs_code
@@ -152,7 +151,7 @@ def check_roundtrip(
     if not report.passed:
         raise RoundTripError(failure_message(report), report)
     for text in report.warnings:
-        warnings.warn(RoundTripWarning(text), stacklevel=2)
+        warn_at_callers_line(RoundTripWarning(text))
     if not keep_artifacts:
         shutil.rmtree(workdir, ignore_errors=True)
         report = _without_artifacts(report)
