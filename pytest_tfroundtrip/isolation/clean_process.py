@@ -118,9 +118,10 @@ class CleanWorker:
             process.stdin.flush()
         except (BrokenPipeError, OSError):
             self._fail(f"the clean process exited before {what}")
-        selector = selectors.DefaultSelector()
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(self.timeout):
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            answered = bool(selector.select(self.timeout))
+        if not answered:
             self.close()
             raise CleanProcessError(f"the clean process did not answer within {self.timeout:.0f} s while {what}; it was stopped")
         line = process.stdout.readline()
@@ -146,6 +147,9 @@ class CleanWorker:
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
+        for stream in (self._process.stdin, self._process.stdout, self._stderr):
+            if stream is not None:  # unclosed, each is a ResourceWarning at exit
+                stream.close()
         shutil.rmtree(self._workdir, ignore_errors=True)
 
 
