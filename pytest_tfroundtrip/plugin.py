@@ -23,10 +23,12 @@ import pytest
 from pytest_tfroundtrip.arguments import DEFAULT_MAX_EXAMPLES
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats import all_formats, available_formats, parse_format_names
+from pytest_tfroundtrip.isolation import internal_warnings
 
 MARKER = "tf_roundtrip"
 MARKER_KEYWORDS = ("formats", "rtol", "atol", "max_examples", "input_signature", "inputs", "seed", "finite_inputs", "quantization")
 USER_PROPERTY = "tf_roundtrip"
+INTERNAL_WARNINGS_PROPERTY = "tf_roundtrip_internal_warnings"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,12 +48,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="keep saved artifacts after passing checks too (they are always kept on failure, "
              "under pytest's temporary directory). Default: off (ini: tf_roundtrip_keep_artifacts).",
     )
+    group.addoption(
+        "--tf-roundtrip-show-internal-warnings", action="store_true", default=False,
+        help="show every warning raised inside TensorFlow, Keras and the runtimes during the checks. "
+             "Default: off (they are counted, and the first one shown, at the end of the run).",
+    )
     parser.addini("tf_roundtrip_formats", f"formats to check (comma-separated, from: {names}). Default: all available.", default="")
     parser.addini("tf_roundtrip_max_examples", f"hypothesis examples per check. Default: {DEFAULT_MAX_EXAMPLES}.", default="")
     parser.addini("tf_roundtrip_keep_artifacts", "keep artifacts of passing checks. Default: false.", type="bool", default=False)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    internal_warnings.COLLECTED.show_all = bool(config.getoption("tf_roundtrip_show_internal_warnings", False))
     config.addinivalue_line(
         "markers",
         f"{MARKER}(formats=None, rtol=None, atol=None, max_examples=None, input_signature=None, inputs=None, seed=None, "
@@ -255,6 +263,29 @@ def reloaded_model(request: pytest.FixtureRequest, roundtrip_format: str, tmp_pa
                         input_signature=settings.get("input_signature"))
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Attach the internal warnings this test phase's checks collected to its report (read by the summary, also under xdist)."""
+    outcome = yield
+    count, first = internal_warnings.COLLECTED.take()
+    if count:
+        outcome.get_result().user_properties.append((INTERNAL_WARNINGS_PROPERTY, {"count": count, "first": first}))
+
+
+def _internal_warnings_line(terminalreporter: Any) -> str | None:
+    total, first = 0, None
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for key, value in getattr(report, "user_properties", ()):
+                if key == INTERNAL_WARNINGS_PROPERTY:
+                    total += value["count"]
+                    first = first or value["first"]
+    if not total:
+        return None
+    return (f"{total} warning{'s' if total != 1 else ''} raised inside TensorFlow, Keras or a runtime during the checks "
+            f"not shown (--tf-roundtrip-show-internal-warnings shows them); the first: {first}")
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Per-format totals over the session (works under pytest-xdist)."""
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -266,11 +297,14 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
                     continue
                 counts[value["format"]][value["status"]] += 1
                 worst[value["format"]] = max(worst[value["format"]], value["max_abs_error"])
-    if not counts:
+    hidden = _internal_warnings_line(terminalreporter)
+    if not counts and hidden is None:
         return
     terminalreporter.write_sep("-", "tf-roundtrip summary")
+    if hidden is not None:
+        terminalreporter.write_line(hidden)
     order = [f.name for f in all_formats()]
-    width = max(11, *(len(name) + 1 for name in counts))
+    width = max([11] + [len(name) + 1 for name in counts])
     # Quantized labels (litert[int8]) sort after their format.
     for name in sorted(counts, key=lambda n: (order.index(n.split("[")[0]) if n.split("[")[0] in order else len(order), n)):
         statuses = ", ".join(f"{count} {status}" for status, count in sorted(counts[name].items()))

@@ -236,3 +236,43 @@ def test_custom_objects(tf_roundtrip, model):
     left = sorted(path.name for path in pytester.path.iterdir()
                   if not path.name.startswith("runpytest-") and path.name not in ("stdout", "stderr"))
     assert left == ["test_fresh.py"]  # no .hypothesis/
+
+
+USER_WARNING_LAYER = """
+import warnings
+
+@keras.saving.register_keras_serializable(package="pytester_warns")
+class Warns(keras.layers.Layer):
+    def call(self, x):
+        warnings.warn("the user's own warning", UserWarning)
+        return x
+
+@pytest.fixture
+def warning_model():
+    inputs = keras.Input((3,))
+    return keras.Model(inputs, keras.layers.Dense(2)(Warns()(inputs)))
+"""
+
+
+def test_internal_warnings_are_summarised_once_and_the_users_own_are_shown(pytester):
+    pytester.makepyfile(MODEL_FIXTURE + USER_WARNING_LAYER + """
+def test_one(tf_roundtrip, warning_model):
+    assert tf_roundtrip.check(warning_model, formats=["keras", "export"], max_examples=3).passed
+
+def test_two(tf_roundtrip, model):
+    assert tf_roundtrip.check(model, formats=["keras"], max_examples=3).passed
+""")
+    for extra in ((), ("-n", "2")):
+        result = pytester.runpytest("-p", "no:cacheprovider", *extra)
+        result.assert_outcomes(passed=2)
+        output = result.stdout.str()
+        assert "the user's own warning" in output  # raised in the user's code: shown as pytest shows warnings
+        assert "__array__ implementation doesn't accept a copy keyword" not in output.split("tf-roundtrip summary")[0]
+        result.stdout.fnmatch_lines(["*tf-roundtrip summary*",
+                                     "* warnings raised inside TensorFlow, Keras or a runtime during the checks not shown "
+                                     "(--tf-roundtrip-show-internal-warnings shows them); the first: *Warning: *"])
+        assert output.count("raised inside TensorFlow, Keras or a runtime") == 1  # once, also under xdist
+    shown = pytester.runpytest("-p", "no:cacheprovider", "--tf-roundtrip-show-internal-warnings")
+    shown.assert_outcomes(passed=2)
+    assert "raised inside TensorFlow, Keras or a runtime" not in shown.stdout.str()
+    shown.stdout.fnmatch_lines(["*site-packages/keras/*Warning*"])
