@@ -224,6 +224,23 @@ def test_clean_process_that_cannot_start_fails_loudly():
         CleanWorker(python="/bin/false")
 
 
+def test_clean_process_that_dies_before_our_first_request_still_fails_loudly(monkeypatch):
+    # The request is built after the process starts; giving /bin/false time to exit first makes
+    # the flush fail with the request still buffered, so closing stdin raises BrokenPipeError
+    # again. CI hit this race once; it must still end in the clear CleanProcessError.
+    import time
+    from pytest_tfroundtrip.isolation import clean_process
+    own_package_dir = clean_process._own_package_dir
+
+    def after_the_process_has_exited(holder):
+        time.sleep(1.0)
+        return own_package_dir(holder)
+
+    monkeypatch.setattr(clean_process, "_own_package_dir", after_the_process_has_exited)
+    with pytest.raises(CleanProcessError, match=r"exited before starting .*exit code 1"):
+        CleanWorker(python="/bin/false")
+
+
 def test_clean_process_timeout_is_a_clear_error():
     with pytest.raises(CleanProcessError, match="did not answer within 0 s while starting"):
         CleanWorker(timeout=0.05)

@@ -148,8 +148,12 @@ class CleanWorker:
             self._process.kill()
             self._process.wait()
         for stream in (self._process.stdin, self._process.stdout, self._stderr):
-            if stream is not None:  # unclosed, each is a ResourceWarning at exit
+            if stream is None:
+                continue
+            try:  # unclosed, each is a ResourceWarning at exit
                 stream.close()
+            except BrokenPipeError:  # the process died with our request still buffered; the file is closed anyway
+                pass
         shutil.rmtree(self._workdir, ignore_errors=True)
 
 
