@@ -12,8 +12,7 @@ from pytest_tfroundtrip.errors import RoundTripError, describe_exception
 from pytest_tfroundtrip.formats import get_format
 from pytest_tfroundtrip.formats.base import ReloadedCall, Subject
 from pytest_tfroundtrip.inputs.arrays import model_strings
-from pytest_tfroundtrip.isolation.hypothesis_files import keeps_hypothesis_files_private
-from pytest_tfroundtrip.isolation.internal_warnings import collects_internal_warnings
+from pytest_tfroundtrip.isolation.check_scope import public_check
 
 
 class FormatUnavailable(Exception):
@@ -43,8 +42,7 @@ def _as_array(value: Any) -> np.ndarray:
     return model_strings(value.numpy() if hasattr(value, "numpy") else value)
 
 
-@collects_internal_warnings
-@keeps_hypothesis_files_private
+@public_check
 def reload_model(model: Any, format: str, directory: str | Path, *, input_signature: Any = None) -> ReloadedModel:
     """Save ``model`` in ``format`` under ``directory`` and reload it.
 

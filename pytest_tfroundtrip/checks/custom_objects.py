@@ -45,8 +45,7 @@ from pytest_tfroundtrip.results.compare import compare_outputs
 from pytest_tfroundtrip.results.report import result_named
 from pytest_tfroundtrip.results.tolerances import Tolerance, conditioning_step, tolerance_function
 from pytest_tfroundtrip.structure import flatten_with_paths
-from pytest_tfroundtrip.isolation.hypothesis_files import keeps_hypothesis_files_private
-from pytest_tfroundtrip.isolation.internal_warnings import collects_internal_warnings
+from pytest_tfroundtrip.isolation.check_scope import public_check
 
 CLEAN_EXAMPLES = 4
 MATCHES, NEEDS_CLASSES, FAILS = "loads and matches on its own", "needs classes", "fails"
@@ -87,8 +86,7 @@ class CustomObjectsReport:
         return result_named(self.clean, name)
 
 
-@collects_internal_warnings
-@keeps_hypothesis_files_private
+@public_check
 def check_custom_objects(
     model: Any,
     *,

@@ -49,8 +49,7 @@ from pytest_tfroundtrip.formats import all_formats, parse_format_names
 from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject
 from pytest_tfroundtrip.results.report import FAILED, PASSED, SKIPPED, result_named
 from pytest_tfroundtrip.results.tolerances import validate_tolerance_argument
-from pytest_tfroundtrip.isolation.hypothesis_files import keeps_hypothesis_files_private
-from pytest_tfroundtrip.isolation.internal_warnings import collects_internal_warnings
+from pytest_tfroundtrip.isolation.check_scope import public_check
 
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 1e-7
@@ -98,8 +97,7 @@ class ResumeReport:
         return result_named(self.results, name)
 
 
-@collects_internal_warnings
-@keeps_hypothesis_files_private
+@public_check
 def check_resume_training(
     model: Any,
     x: Any = None,

@@ -30,12 +30,10 @@ from pytest_tfroundtrip.inputs.targeted import shape_hints, targeted_examples, t
 from pytest_tfroundtrip.results.failure_text import failure_message
 from pytest_tfroundtrip.results.report import CALL, FAILED, LOAD, SAVE, SKIPPED, FormatResult, RoundTripReport
 from pytest_tfroundtrip.results.tolerances import ToleranceArgument, check_override_names, validate_tolerance_argument
-from pytest_tfroundtrip.isolation.hypothesis_files import keeps_hypothesis_files_private
-from pytest_tfroundtrip.isolation.internal_warnings import collects_internal_warnings
+from pytest_tfroundtrip.isolation.check_scope import public_check
 
 
-@collects_internal_warnings
-@keeps_hypothesis_files_private
+@public_check
 def check_roundtrip(
     model: Any,
     *,

@@ -12,7 +12,6 @@ hypothesis tests write where they always did.
 from __future__ import annotations
 
 import atexit
-import functools
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -59,15 +58,3 @@ def hypothesis_files_in_temporary_directory() -> Iterator[Path | None]:
         yield home
     finally:
         configuration.set_hypothesis_home_dir(previous)
-
-
-def keeps_hypothesis_files_private(function: Function) -> Function:
-    """Decorate a public check: hypothesis writes nothing into the user's working directory while it runs."""
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        __tracebackhide__ = True
-        with hypothesis_files_in_temporary_directory():
-            return function(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]

@@ -10,7 +10,6 @@ every other warning (the user's own code, this package's
 
 from __future__ import annotations
 
-import functools
 import re
 import warnings
 from collections.abc import Callable, Iterator
@@ -91,15 +90,3 @@ def _sort(caught: list[warnings.WarningMessage]) -> None:
             continue
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno,
                                source=warning.source)
-
-
-def collects_internal_warnings(function: Function) -> Function:
-    """Decorate a public check: internal warnings raised while it runs are collected, others raised again."""
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        __tracebackhide__ = True
-        with internal_warnings_collected():
-            return function(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
