@@ -178,13 +178,14 @@ def _choose_formats(
     for fmt in all_formats():
         if requested is not None and fmt.name not in requested or limit_to is not None and fmt.name not in limit_to:
             continue
-        reason = fmt.unavailable_reason()
+        reason, not_applicable = fmt.unavailable_reason(), False
         if reason is None and requested is None:
             reason = fmt.not_applicable_reason(subject)
+            not_applicable = reason is not None
         if reason is None:
             chosen.append(fmt)
         else:
-            skipped[fmt.name] = FormatResult(fmt.name, SKIPPED, skip_reason=reason)
+            skipped[fmt.name] = FormatResult(fmt.name, SKIPPED, skip_reason=reason, not_applicable=not_applicable)
     return chosen, skipped
 
 
@@ -203,7 +204,7 @@ def _not_applicable_if_it_cannot_take(fmt: RoundTripFormat, result: FormatResult
     shutil.rmtree(workdir / fmt.name, ignore_errors=True)
     if failure.input_file is not None:
         failure.input_file.unlink(missing_ok=True)
-    return FormatResult(fmt.name, SKIPPED, skip_reason=reason, quantization=result.quantization)
+    return FormatResult(fmt.name, SKIPPED, skip_reason=reason, quantization=result.quantization, not_applicable=True)
 
 
 def _raise_model_rejects_input(outcome: SearchOutcome, subject: Subject, overrides: Any) -> None:

@@ -3,17 +3,21 @@
 While a check runs, hypothesis's files go to a temporary directory
 (:mod:`~pytest_tfroundtrip.isolation.hypothesis_files`) and warnings raised
 inside TensorFlow, Keras and the runtimes are counted, not shown
-(:mod:`~pytest_tfroundtrip.isolation.internal_warnings`).
+(:mod:`~pytest_tfroundtrip.isolation.internal_warnings`).  When it ends, passed
+or failed, its report is recorded (:mod:`~pytest_tfroundtrip.results.records`)
+for the matrix, the JSON file and JUnit.
 """
 
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pytest_tfroundtrip.isolation.hypothesis_files import hypothesis_files_in_temporary_directory
 from pytest_tfroundtrip.isolation.internal_warnings import internal_warnings_collected
+from pytest_tfroundtrip.results import records
 
 Function = TypeVar("Function", bound=Callable[..., Any])
 
@@ -24,7 +28,21 @@ def public_check(function: Function) -> Function:
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
-        with internal_warnings_collected(), hypothesis_files_in_temporary_directory():
-            return function(*args, **kwargs)
+        started = time.perf_counter()
+        model = args[0] if args else kwargs.get("model")
+        try:
+            with internal_warnings_collected(), hypothesis_files_in_temporary_directory():
+                report = function(*args, **kwargs)
+        except AssertionError as error:  # RoundTripError carries the report
+            _record(getattr(error, "report", None), started, model)
+            raise
+        _record(report, started, model)
+        return report
 
     return wrapper  # type: ignore[return-value]
+
+
+def _record(report: Any, started: float, model: Any) -> None:
+    record = records.record_of(report, time.perf_counter() - started, model) if report is not None else None
+    if record is not None:
+        records.COLLECTED.add(record)

@@ -33,6 +33,8 @@ class FormatFailure:
     input_file: Path | None = None
     weights: WeightDifference | None = None
     first_differing_layer: str | None = None
+    reproduction: Path | None = None  # a script reproducing it with plain calls
+    reproduction_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class FormatResult:
     warnings: tuple[str, ...] = ()
     quantization: str | None = None
     quantized: tuple[QuantizedFigures, ...] = ()
+    not_applicable: bool = False  # skipped because the format cannot take this model (not because it is missing here)
 
     @property
     def passed(self) -> bool:
