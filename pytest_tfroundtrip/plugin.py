@@ -24,11 +24,11 @@ from pytest_tfroundtrip.arguments import DEFAULT_MAX_EXAMPLES
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats import all_formats, available_formats, parse_format_names
 from pytest_tfroundtrip.isolation import internal_warnings
+from pytest_tfroundtrip.results import records
+from pytest_tfroundtrip.results.matrix import MatrixRow, matrix_lines
 
 MARKER = "tf_roundtrip"
 MARKER_KEYWORDS = ("formats", "rtol", "atol", "max_examples", "input_signature", "inputs", "seed", "finite_inputs", "quantization")
-USER_PROPERTY = "tf_roundtrip"
-INTERNAL_WARNINGS_PROPERTY = "tf_roundtrip_internal_warnings"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -53,6 +53,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="show every warning raised inside TensorFlow, Keras and the runtimes during the checks. "
              "Default: off (they are counted, and the first one shown, at the end of the run).",
     )
+    group.addoption(
+        "--tf-roundtrip-no-matrix", action="store_true", default=None,
+        help="do not print the model-by-format table at the end of the run. Default: printed when a check ran "
+             "(ini: tf_roundtrip_matrix = false turns it off too).",
+    )
+    group.addoption(
+        "--tf-roundtrip-json", default=None, metavar="PATH",
+        help="write every check (verdicts, errors, timings, artifact and failing-input paths, versions) as JSON "
+             "to PATH, in the schema pytest_tfroundtrip/results/schema.json. Default: not written.",
+    )
+    parser.addini("tf_roundtrip_matrix", "print the model-by-format table at the end of the run. Default: true.",
+                  type="bool", default=True)
     parser.addini("tf_roundtrip_formats", f"formats to check (comma-separated, from: {names}). Default: all available.", default="")
     parser.addini("tf_roundtrip_max_examples", f"hypothesis examples per check. Default: {DEFAULT_MAX_EXAMPLES}.", default="")
     parser.addini("tf_roundtrip_keep_artifacts", "keep artifacts of passing checks. Default: false.", type="bool", default=False)
@@ -60,6 +72,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     internal_warnings.COLLECTED.show_all = bool(config.getoption("tf_roundtrip_show_internal_warnings", False))
+    config.pluginmanager.register(SessionChecks(config), "tf-roundtrip-session-checks")
     config.addinivalue_line(
         "markers",
         f"{MARKER}(formats=None, rtol=None, atol=None, max_examples=None, input_signature=None, inputs=None, seed=None, "
@@ -181,14 +194,8 @@ class RoundTripFixture:
         return check_custom_objects(model, **settings)
 
     def _record(self, report: Any) -> None:
-        if report is None:
-            return
-        self.reports.append(report)
-        for result in report.results:
-            self._request.node.user_properties.append(
-                (USER_PROPERTY, {"format": result.label, "status": result.status,
-                                 "max_abs_error": result.max_abs_error, "examples": result.examples})
-            )
+        if report is not None:
+            self.reports.append(report)
 
 
 def _artifacts_dir(request: pytest.FixtureRequest, factory: pytest.TempPathFactory) -> Path:
@@ -265,47 +272,120 @@ def reloaded_model(request: pytest.FixtureRequest, roundtrip_format: str, tmp_pa
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Attach the internal warnings this test phase's checks collected to its report (read by the summary, also under xdist)."""
+    """Attach this test phase's check records and internal-warning count to its report.
+
+    Report attributes cross pytest-xdist's wire, so the controller prints the
+    matrix and writes the JSON once; the key figures also become JUnit properties.
+    """
     outcome = yield
+    report = outcome.get_result()
+    checks = records.COLLECTED.take()
+    if checks:
+        report.tf_roundtrip_checks = checks
+        item.user_properties.extend(junit_properties(checks))
     count, first = internal_warnings.COLLECTED.take()
     if count:
-        outcome.get_result().user_properties.append((INTERNAL_WARNINGS_PROPERTY, {"count": count, "first": first}))
+        report.tf_roundtrip_internal_warnings = {"count": count, "first": first}
 
 
-def _internal_warnings_line(terminalreporter: Any) -> str | None:
-    total, first = 0, None
-    for reports in terminalreporter.stats.values():
-        for report in reports:
-            for key, value in getattr(report, "user_properties", ()):
-                if key == INTERNAL_WARNINGS_PROPERTY:
-                    total += value["count"]
-                    first = first or value["first"]
-    if not total:
-        return None
-    return (f"{total} warning{'s' if total != 1 else ''} raised inside TensorFlow, Keras or a runtime during the checks "
-            f"not shown (--tf-roundtrip-show-internal-warnings shows them); the first: {first}")
+def junit_properties(checks: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """``(name, value)`` pairs for JUnit XML: one per check and one per format in it.
+
+    Example:
+        >>> junit_properties([{"kind": "roundtrip", "passed": True, "seconds": 1.5, "formats": [
+        ...     {"label": "keras", "verdict": "passed", "max_abs_error": 0.0, "examples": 12}]}])
+        [('tf_roundtrip.roundtrip', 'passed; 1 formats; 1.5 s'), ('tf_roundtrip.roundtrip.keras', 'passed; max_abs_error=0; examples=12')]
+    """
+    properties = []
+    for index, check in enumerate(checks):
+        prefix = f"tf_roundtrip.{check['kind']}" + (f"[{index}]" if index else "")
+        properties.append((prefix, f"{'passed' if check['passed'] else 'failed'}; {len(check['formats'])} formats; "
+                                   f"{check.get('seconds', 0):g} s"))
+        for entry in check["formats"]:
+            figures = [entry["verdict"]]
+            if entry.get("max_abs_error") is not None and entry["verdict"] in ("passed", "failed"):
+                figures.append(f"max_abs_error={entry['max_abs_error']:.3g}")
+            if entry.get("examples"):
+                figures.append(f"examples={entry['examples']}")
+            if entry.get("stage") and entry["verdict"] != "passed":
+                figures.append(f"stage={entry['stage']}")
+            properties.append((f"{prefix}.{entry['label']}", "; ".join(figures)))
+    return properties
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Per-format totals over the session (works under pytest-xdist)."""
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    worst: dict[str, float] = defaultdict(float)
-    for reports in terminalreporter.stats.values():
-        for report in reports:
-            for key, value in getattr(report, "user_properties", ()):
-                if key != USER_PROPERTY or getattr(report, "when", "call") != "call":
-                    continue
-                counts[value["format"]][value["status"]] += 1
-                worst[value["format"]] = max(worst[value["format"]], value["max_abs_error"])
-    hidden = _internal_warnings_line(terminalreporter)
-    if not counts and hidden is None:
-        return
-    terminalreporter.write_sep("-", "tf-roundtrip summary")
-    if hidden is not None:
-        terminalreporter.write_line(hidden)
-    order = [f.name for f in all_formats()]
-    width = max([11] + [len(name) + 1 for name in counts])
-    # Quantized labels (litert[int8]) sort after their format.
-    for name in sorted(counts, key=lambda n: (order.index(n.split("[")[0]) if n.split("[")[0] in order else len(order), n)):
-        statuses = ", ".join(f"{count} {status}" for status, count in sorted(counts[name].items()))
-        terminalreporter.write_line(f"{name:<{width}} {statuses}; max abs error in passing checks {worst[name]:.3g}")
+class SessionChecks:
+    """The session's check records and hidden-warning counts, from this process or (under pytest-xdist) the workers.
+
+    Registered per session in :func:`pytest_configure`, as pytest-benchmark registers its session object.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.checks: list[tuple[str, dict[str, Any]]] = []
+        self.hidden_warnings: list[dict[str, Any]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for check in getattr(report, "tf_roundtrip_checks", ()):
+            self.checks.append((report.nodeid, check))
+        hidden = getattr(report, "tf_roundtrip_internal_warnings", None)
+        if hidden:
+            self.hidden_warnings.append(hidden)
+
+    def pytest_sessionfinish(self) -> None:
+        """Write the JSON file (by the controller only, under pytest-xdist)."""
+        path = self.json_path
+        if path is None or hasattr(self.config, "workerinput"):
+            return
+        from pytest_tfroundtrip.results.json_report import write_json_report
+
+        write_json_report(path, [dict(check, test=nodeid) for nodeid, check in self.checks])
+
+    @property
+    def json_path(self) -> Path | None:
+        option = self.config.getoption("tf_roundtrip_json", None)
+        return Path(self.config.invocation_params.dir, option) if option else None
+
+    def internal_warnings_line(self) -> str | None:
+        total = sum(entry["count"] for entry in self.hidden_warnings)
+        if not total:
+            return None
+        return (f"{total} warning{'s' if total != 1 else ''} raised inside TensorFlow, Keras or a runtime during the checks "
+                f"not shown (--tf-roundtrip-show-internal-warnings shows them); the first: {self.hidden_warnings[0]['first']}")
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """The model-by-format matrix and the hidden-warnings line (once, by the controller under pytest-xdist)."""
+        hidden = self.internal_warnings_line()
+        show_matrix = bool(self.checks) and not self.config.getoption("tf_roundtrip_no_matrix") \
+            and bool(self.config.getini("tf_roundtrip_matrix"))
+        if not show_matrix and hidden is None:
+            return
+        terminalreporter.write_sep("-", "tf-roundtrip summary")
+        if hidden is not None:
+            terminalreporter.write_line(hidden)
+        if show_matrix:
+            width = terminalreporter._tw.fullwidth
+            for line in matrix_lines(matrix_rows(self.checks), [f.name for f in all_formats()], width):
+                write_matrix_line(terminalreporter, line)
+        if self.json_path is not None and not hasattr(self.config, "workerinput"):
+            terminalreporter.write_line(f"checks written as JSON to {self.json_path}")
+
+
+def matrix_rows(checks: list[tuple[str, dict[str, Any]]]) -> list[MatrixRow]:
+    """One row per check, named by its test id (and its model when a test checked several).
+
+    Example:
+        >>> [row.name for row in matrix_rows([("test_a", {"model": "mlp (Sequential)"}), ("test_b", {})])]
+        ['test_a', 'test_b']
+    """
+    per_test: dict[str, int] = defaultdict(int)
+    for nodeid, _check in checks:
+        per_test[nodeid] += 1
+    return [MatrixRow(nodeid if per_test[nodeid] == 1 else f"{nodeid} {check.get('model') or ''}".rstrip(), check)
+            for nodeid, check in checks]
+
+
+def write_matrix_line(terminalreporter: Any, line: list[tuple[str, str | None]]) -> None:
+    last = len(line) - 1
+    for index, (text, colour) in enumerate(line):
+        terminalreporter.write(text.rstrip() if index == last else text, **({colour: True} if colour else {}))
+    terminalreporter.write("\n")

@@ -42,8 +42,9 @@ def test_survives(tf_roundtrip, model):
 """)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*tf-roundtrip summary*", "keras *1 passed; max abs error in passing checks 0",
-                                 "tflite *1 passed*"])
+    result.stdout.fnmatch_lines(["*tf-roundtrip summary*", "model * keras  h5 * saved  export  weights  ckpt  tflite*",
+                                 "test_check_fixture_passes_and_the_summary_lists_formats.py::test_survives",
+                                 " * 0  * 0 * 0 * 0 * 0 * 0 * 0*", "1 check: 1 passed"])
 
 
 def test_failure_explains_itself_in_pytest_output(pytester):
@@ -202,7 +203,11 @@ def test_check(tf_roundtrip, model, seed):
 """)
     result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
-    result.stdout.fnmatch_lines(["*tf-roundtrip summary*", "keras *4 passed*", "export *4 passed*"])
+    result.stdout.fnmatch_lines(["*tf-roundtrip summary*", "model * keras  export"])
+    for seed in range(4):
+        result.stdout.fnmatch_lines([f"*::test_check[[]{seed}[]] * 0 * 0"])
+    result.stdout.fnmatch_lines(["4 checks: 4 passed"])
+    assert result.stdout.str().count("4 checks: 4 passed") == 1  # printed once, by the controller
 
 
 def test_marker_quantization_checks_the_quantized_build_and_summarises_it_apart(pytester):
@@ -217,7 +222,8 @@ def test_float(tf_roundtrip, model):
 """)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["*tf-roundtrip summary*", "litert           1 passed*", "litert[[]float16[]]  1 passed*"])
+    result.stdout.fnmatch_lines(["*tf-roundtrip summary*", "model * litert  litert[[]f16[]]",
+                                 "*::test_quantized", " * - * pass", "*::test_float", " * 0 * -"])
 
 
 def test_a_check_in_a_fresh_project_leaves_nothing_but_the_test_file(pytester, monkeypatch, tmp_path):
@@ -276,3 +282,71 @@ def test_two(tf_roundtrip, model):
     shown.assert_outcomes(passed=2)
     assert "raised inside TensorFlow, Keras or a runtime" not in shown.stdout.str()
     shown.stdout.fnmatch_lines(["*site-packages/keras/*Warning*"])
+
+
+EVERY_CHECK = MODEL_FIXTURE + FORGETFUL + """
+def test_sound(tf_roundtrip, model):
+    tf_roundtrip.check(model, formats=["keras", "export", "onnx"], max_examples=3)
+
+def test_broken(tf_roundtrip, broken):
+    tf_roundtrip.check(broken, formats=["keras", "export", "onnx"], max_examples=3)
+
+def test_custom_objects(tf_roundtrip, broken):
+    tf_roundtrip.check_custom_objects(broken, formats=["keras", "export"], max_examples=2)
+
+def test_resume(tf_roundtrip, model):
+    model.compile(optimizer="adam", loss="mse")
+    tf_roundtrip.check_resume_training(model, formats=["keras", "checkpoint"], seed=0)
+"""
+
+
+def test_every_check_reaches_the_matrix_the_json_file_and_junit_under_xdist(pytester, monkeypatch):
+    import json
+    import xml.etree.ElementTree as ET
+
+    import jsonschema
+
+    from pytest_tfroundtrip.results.json_report import SCHEMA_PATH
+
+    pytester.makepyfile(test_every_check=EVERY_CHECK)
+    monkeypatch.setenv("COLUMNS", "60")
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "--tf-roundtrip-json=out/checks.json",
+                                           "--junitxml=out/junit.xml")
+    result.assert_outcomes(passed=2, failed=2)
+    output = result.stdout.str()
+    matrix = output.split("tf-roundtrip summary")[1].split("short test summary")[0]
+    assert matrix.count("4 checks: 2 passed, 2 failed") == 1  # once, by the controller
+    for test in ("test_sound", "test_broken", "test_custom_objects [custom objects]", "test_resume [resume]"):
+        assert f"test_every_check.py::{test}" in matrix
+    assert all(len(line) <= 60 for line in matrix.splitlines()[1:] if "::" not in line and "raised inside" not in line and "JSON to" not in line)
+    assert "checks written as JSON to" in output
+
+    document = json.loads((pytester.path / "out" / "checks.json").read_text())
+    jsonschema.validate(document, json.loads(SCHEMA_PATH.read_text()))
+    checks = {check["test"].split("::")[1]: check for check in document["checks"]}
+    assert {name: checks[name]["kind"] for name in checks} == {
+        "test_sound": "roundtrip", "test_broken": "roundtrip", "test_custom_objects": "custom_objects", "test_resume": "resume"}
+    assert checks["test_sound"]["passed"] and not checks["test_broken"]["passed"]
+    broken = {entry["label"]: entry for entry in checks["test_broken"]["formats"]}
+    assert broken["keras"]["verdict"] == "failed" and broken["export"]["verdict"] == "passed"
+    assert (pytester.path / "out").exists() and broken["keras"]["reproduce"].endswith("reproduce.py")
+    assert document["summary"] == {"checks": 4, "passed": 2, "failed": 2}
+
+    properties = {(case.get("name"), prop.get("name")): prop.get("value")
+                  for case in ET.parse(pytester.path / "out" / "junit.xml").iter("testcase")
+                  for prop in case.iter("property")}
+    assert properties[("test_broken", "tf_roundtrip.roundtrip.keras")].startswith("failed; max_abs_error=")
+    assert properties[("test_sound", "tf_roundtrip.roundtrip.onnx")].startswith("passed; max_abs_error=")
+    assert properties[("test_resume", "tf_roundtrip.resume")].startswith("passed; 2 formats")
+
+
+def test_the_matrix_can_be_turned_off(pytester):
+    pytester.makepyfile(MODEL_FIXTURE + """
+def test_sound(tf_roundtrip, model):
+    tf_roundtrip.check(model, formats=["keras"], max_examples=2)
+""")
+    assert "1 check: 1 passed" in pytester.runpytest("-p", "no:cacheprovider").stdout.str()
+    for off in (["--tf-roundtrip-no-matrix"], ["-o", "tf_roundtrip_matrix=false"]):
+        result = pytester.runpytest("-p", "no:cacheprovider", *off)
+        result.assert_outcomes(passed=1)
+        assert "1 check: 1 passed" not in result.stdout.str()

@@ -1,0 +1,50 @@
+"""The JSON file: every check of a run, with the versions that ran it.
+
+Its shape is ``schema.json`` beside this module (JSON Schema draft 2020-12),
+version :data:`~pytest_tfroundtrip.results.records.SCHEMA_VERSION`.  A field
+is only ever added within a version; renaming or removing one bumps it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+from pytest_tfroundtrip.results.records import SCHEMA_VERSION, versions
+
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
+
+
+def json_document(checks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The document: schema version, when, the versions installed here, and the checks.
+
+    Example:
+        >>> document = json_document([])
+        >>> document["schema_version"], document["checks"], "tensorflow" in document["versions"]
+        (1, [], True)
+    """
+    passed = sum(1 for check in checks if check["passed"])
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": "pytest-tfroundtrip",
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "versions": versions(),
+        "summary": {"checks": len(checks), "passed": passed, "failed": len(checks) - passed},
+        "checks": checks,
+    }
+
+
+def write_json_report(path: Path, checks: list[dict[str, Any]]) -> Path:
+    """Write :func:`json_document` of ``checks`` to ``path`` (its directory is created).
+
+    Example:
+        >>> import tempfile
+        >>> path = write_json_report(Path(tempfile.mkdtemp()) / "out" / "checks.json", [])
+        >>> json.loads(path.read_text())["summary"]
+        {'checks': 0, 'passed': 0, 'failed': 0}
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(json_document(checks), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    return path

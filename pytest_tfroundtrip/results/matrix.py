@@ -1,0 +1,145 @@
+"""The end-of-run table: one row per checked model, one column per format.
+
+Pure text layout from records (:mod:`~pytest_tfroundtrip.results.records`), so
+pytest's summary and the command line print the same table.  A line is a list
+of ``(text, colour)`` segments; the caller decides whether colours are shown.
+
+Cells: the max abs error of a pass, ``FAIL`` (wrong numbers), ``error`` (save,
+load or call raised), ``skip(n)`` and ``n/a(n)`` whose reasons are footnote n.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Segment = tuple[str, str | None]  # (text, colour name for pytest's markup, or None)
+Line = list[Segment]
+
+MIN_NAME_WIDTH = 16
+_HEADER_NAMES = {"savedmodel": "saved", "checkpoint": "ckpt"}
+_QUANTIZATION_NAMES = {"dynamic_int8": "dyn8", "float16": "f16", "int8": "i8"}
+_KIND_SUFFIX = {"roundtrip": "", "custom_objects": " [custom objects]", "resume": " [resume]"}
+_COLOURS = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow", "not_applicable": "yellow"}
+LEGEND = ("cells: max abs error of a pass; FAIL: reloaded but computed something else; "
+          "error: saving, loading or calling raised; skip/n/a: not run here / the format cannot take the model (footnotes)")
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    """One check: the name its row shows (a test id) and its record."""
+
+    name: str
+    record: dict[str, Any]
+
+
+def matrix_lines(rows: Sequence[MatrixRow], format_order: Sequence[str], width: int = 100) -> list[Line]:
+    """The table, its footnotes, a totals line and the legend, fitted to ``width`` columns.
+
+    A test id longer than the name column gets a line of its own above its cells;
+    formats that do not fit beside the names go to a second table.
+
+    Example:
+        >>> record = {"kind": "roundtrip", "passed": True, "formats": [
+        ...     {"label": "keras", "verdict": "passed", "max_abs_error": 0.0},
+        ...     {"label": "onnx", "verdict": "skipped", "reason": "onnxruntime is not installed"}]}
+        >>> for line in matrix_lines([MatrixRow("test_mlp", record)], ["keras", "onnx"]):
+        ...     print("".join(text for text, _colour in line).rstrip())
+        model     keras  onnx
+        test_mlp  0      skip(1)
+        (1) onnx: onnxruntime is not installed
+        1 check: 1 passed
+        cells: max abs error of a pass; FAIL: reloaded but computed something else; error: saving, loading
+            or calling raised; skip/n/a: not run here / the format cannot take the model (footnotes)
+    """
+    if not rows:
+        return []
+    columns = _columns(rows, format_order)
+    notes: dict[str, int] = {}
+    where_noted: dict[int, list[str]] = {}
+    table = [[_cell(_entry(row.record, label), notes, where_noted, label) for label in columns] for row in rows]
+    headers = [_header(label) for label in columns]
+    widths = [max([len(h)] + [len(r[i][0]) for r in table]) for i, h in enumerate(headers)]
+    names = [row.name + _KIND_SUFFIX.get(row.record.get("kind", ""), "") for row in rows]
+    lines: list[Line] = []
+    chunks = _column_chunks(widths, width)
+    widest_chunk = max(sum(widths[i] + 2 for i in chunk) for chunk in chunks)
+    name_width = min(max(len("model"), *map(len, names)), width - widest_chunk)
+    name_width = max(name_width, min(MIN_NAME_WIDTH, max(map(len, names))))
+    for chunk in chunks:
+        lines.append([("model".ljust(name_width) + "  ", None)] + [(headers[i].ljust(widths[i] + 2), None) for i in chunk])
+        for name, cells in zip(names, table):
+            if len(name) > name_width:  # the whole test id on a line of its own, so it can be found
+                lines.append([(name, None)])
+                name = ""
+            lines.append([(name.ljust(name_width) + "  ", None)]
+                         + [(cells[i][0].ljust(widths[i] + 2), cells[i][1]) for i in chunk])
+    for reason, number in notes.items():
+        text = f"({number}) {', '.join(where_noted[number])}: {reason}"
+        lines.extend([(part, None)] for part in textwrap.wrap(text, width - 1, subsequent_indent="    ") or [text])
+    lines.append([(_totals(rows), None)])
+    lines.extend([(part, None)] for part in textwrap.wrap(LEGEND, width - 1, subsequent_indent="    "))
+    return lines
+
+
+def _columns(rows: Sequence[MatrixRow], format_order: Sequence[str]) -> list[str]:
+    labels: list[str] = []
+    for row in rows:
+        labels.extend(e["label"] for e in row.record.get("formats", ()) if e["label"] not in labels)
+
+    def position(label: str) -> tuple[int, str]:
+        base = label.split("[")[0]
+        return (list(format_order).index(base) if base in format_order else len(format_order), label)
+
+    return sorted(labels, key=position)
+
+
+def _entry(record: dict[str, Any], label: str) -> dict[str, Any] | None:
+    return next((e for e in record.get("formats", ()) if e["label"] == label), None)
+
+
+def _cell(entry: dict[str, Any] | None, notes: dict[str, int], where: dict[int, list[str]], label: str) -> Segment:
+    if entry is None:
+        return "-", None
+    verdict = entry["verdict"]
+    if verdict == "passed":
+        error = entry.get("max_abs_error")
+        if entry.get("quantized") or error is None:
+            return "pass", "green"
+        return ("0" if error == 0 else f"{error:.0e}"), "green"
+    if verdict in ("skipped", "not_applicable"):
+        reason = entry.get("reason") or "no reason given"
+        number = notes.setdefault(reason, len(notes) + 1)
+        if label not in where.setdefault(number, []):
+            where[number].append(label)
+        return f"{'skip' if verdict == 'skipped' else 'n/a'}({number})", _COLOURS[verdict]
+    return ("FAIL" if verdict == "failed" else "error"), _COLOURS[verdict]
+
+
+def _header(label: str) -> str:
+    base, _, quantization = label.partition("[")
+    header = _HEADER_NAMES.get(base, base)
+    if quantization:
+        header += "[" + _QUANTIZATION_NAMES.get(quantization.rstrip("]"), quantization.rstrip("]")) + "]"
+    return header
+
+
+def _column_chunks(widths: list[int], width: int) -> list[list[int]]:
+    """Column indices per table: all in one when they fit beside a name column, else split."""
+    chunks: list[list[int]] = [[]]
+    used = MIN_NAME_WIDTH + 2
+    for i, column_width in enumerate(widths):
+        if chunks[-1] and used + column_width + 2 > width:
+            chunks.append([])
+            used = MIN_NAME_WIDTH + 2
+        chunks[-1].append(i)
+        used += column_width + 2
+    return chunks
+
+
+def _totals(rows: Sequence[MatrixRow]) -> str:
+    passed = sum(1 for row in rows if row.record.get("passed"))
+    failed = len(rows) - passed
+    return f"{len(rows)} check{'s' if len(rows) != 1 else ''}: {passed} passed" + (f", {failed} failed" if failed else "")
