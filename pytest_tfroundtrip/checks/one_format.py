@@ -28,6 +28,7 @@ from pytest_tfroundtrip.formats.base import KerasReload, ReloadedCall, RoundTrip
 from pytest_tfroundtrip.inputs.arrays import savable
 from pytest_tfroundtrip.inputs.strategies import Example, Pin
 from pytest_tfroundtrip.results.compare import compare_outputs
+from pytest_tfroundtrip.checks.reproduction import with_reproduction
 from pytest_tfroundtrip.results.report import (
     CALL, FAILED, LOAD, MISMATCH, PASSED, SAVE, SKIPPED, WEIGHTS, FormatFailure, FormatResult,
 )
@@ -102,10 +103,21 @@ def check_one_format(fmt: RoundTripFormat, run: FormatRun) -> tuple[FormatResult
             # Reloaded Keras/TF objects hold reference cycles: free them before the next
             # format.  A full collection costs ~0.15 s, more than a small model is worth.
             gc.collect()
+    if result.status == FAILED and result.failure is not None and result.failure.input_file is not None:
+        result = _with_reproduction(fmt, run, result, directory)
     if result.status != FAILED and not run.keep_artifacts:
         shutil.rmtree(directory, ignore_errors=True)
         result = replace(result, artifact=None)
     return result, outcome
+
+
+def _with_reproduction(fmt: RoundTripFormat, run: FormatRun, result: FormatResult, directory: Path) -> FormatResult:
+    assert result.failure is not None and result.failure.input_file is not None
+    try:  # the original model's outputs on the failing input, as saved (the cache has them)
+        expected = run.search.reference(dict(np.load(result.failure.input_file)))
+    except Exception:
+        return result
+    return with_reproduction(fmt, run.subject, result, directory, expected)
 
 
 def save_and_load(fmt: RoundTripFormat, subject: Subject, directory: Path) -> FormatResult | tuple[ReloadedCall, FormatResult]:

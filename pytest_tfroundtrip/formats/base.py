@@ -301,5 +301,14 @@ class RoundTripFormat(ABC):
     def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
         """Reload ``artifact`` as a user would; return a function to call it."""
 
+    def reproduction_code(self, subject: Subject, artifact: Path) -> list[str] | None:
+        """Plain Python lines reloading ``artifact`` the way this format does, reading ``inputs`` and setting ``got``.
+
+        ``inputs`` maps the model's input names to NumPy arrays; ``got`` must be the
+        outputs in the model's flat order (:mod:`~pytest_tfroundtrip.formats.reproduction_code`).
+        None: this format writes no reproduction snippet.
+        """
+        return None
+
     def __repr__(self) -> str:
         return f"<format {self.name}>"

@@ -10,6 +10,7 @@ from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import (
     KerasReload, Preserves, ReloadedCall, RoundTripFormat, Subject, fresh_model_like, weight_digests,
 )
+from pytest_tfroundtrip.formats.reproduction_code import rebuild_then_restore_lines
 from pytest_tfroundtrip.results.tolerances import EXACT
 
 
@@ -54,6 +55,10 @@ class CheckpointFormat(RoundTripFormat):
         # checkpoint have nowhere to go in an uncompiled model, which is expected here.
         status.assert_existing_objects_matched().expect_partial()
         return KerasReload(fresh, subject, restored_by="tf.train.Checkpoint", initial_digests=initial)
+
+
+    def reproduction_code(self, subject: Subject, artifact: Path) -> list[str] | None:
+        return rebuild_then_restore_lines(subject, artifact, 'tf.train.Checkpoint(model=model).read(tf.train.latest_checkpoint({artifact!r})).expect_partial()'.format(artifact=str(artifact)))
 
 
 FORMAT = CheckpointFormat()

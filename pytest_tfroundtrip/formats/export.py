@@ -10,6 +10,7 @@ import numpy as np
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject
+from pytest_tfroundtrip.formats.reproduction_code import structure_code
 from pytest_tfroundtrip.formats.runtime import export_to_file
 from pytest_tfroundtrip.formats.savedmodel import outputs_in_model_structure
 from pytest_tfroundtrip.results.tolerances import GRAPH
@@ -33,6 +34,11 @@ class ExportFormat(RoundTripFormat):
             return outputs_in_model_structure(subject, loaded.serve(subject.input_tensors(arrays)))
 
         return call
+
+    def reproduction_code(self, subject: Subject, artifact: Path) -> list[str] | None:
+        return ["import tensorflow as tf", f"loaded = tf.saved_model.load({str(artifact)!r})",
+                "x = {name: tf.constant(array) for name, array in inputs.items()}",
+                f"got = tf.nest.flatten(loaded.serve({structure_code(subject.signature.template)}))"]
 
 
 FORMAT = ExportFormat()

@@ -8,6 +8,7 @@ from typing import Any
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import KerasReload, Preserves, ReloadedCall, RoundTripFormat, Subject
+from pytest_tfroundtrip.formats.reproduction_code import keras_call_lines
 from pytest_tfroundtrip.results.tolerances import EXACT
 
 
@@ -37,6 +38,10 @@ class KerasFormat(RoundTripFormat):
 
     def load_for_training(self, artifact: Path, rebuild: Callable[[], Any]) -> Any:
         return _lazy.keras().models.load_model(artifact)
+
+    def reproduction_code(self, subject: Subject, artifact: Path) -> list[str] | None:
+        return ["import keras, tensorflow as tf", f"model = keras.models.load_model({str(artifact)!r})",
+                *keras_call_lines(subject.signature.template)]
 
 
 FORMAT = KerasFormat()

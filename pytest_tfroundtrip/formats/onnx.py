@@ -19,6 +19,7 @@ from pytest_tfroundtrip.formats.runtime import (
     export_to_file, matched_input_names, missing_packages, outputs_in_file_order, physical_memory_bytes,
     reason_runtime_cannot_take,
 )
+from pytest_tfroundtrip.formats.reproduction_code import feed_code
 from pytest_tfroundtrip.results.tolerances import GRAPH
 
 PACKAGES = {"tf2onnx": "tf2onnx", "onnxruntime": "onnxruntime"}
@@ -80,6 +81,15 @@ class OnnxFormat(RoundTripFormat):
             return outputs_in_file_order(subject, session.run(None, feed))
 
         return call
+
+    def reproduction_code(self, subject: Subject, artifact: Path) -> list[str] | None:
+        import onnxruntime
+
+        session = onnxruntime.InferenceSession(str(artifact), providers=["CPUExecutionProvider"])
+        names = matched_input_names(subject, [node.name for node in session.get_inputs()])
+        return ["import numpy as np, onnxruntime",
+                f"session = onnxruntime.InferenceSession({str(artifact)!r}, providers=['CPUExecutionProvider'])",
+                f"got = session.run(None, {feed_code(names, 'np.ascontiguousarray')})"]
 
 
 FORMAT = OnnxFormat()

@@ -22,6 +22,7 @@ from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFo
 from pytest_tfroundtrip.formats.runtime import (
     export_to_file, matched_input_names, missing_packages, outputs_in_file_order, reason_runtime_cannot_take,
 )
+from pytest_tfroundtrip.formats.reproduction_code import feed_code
 from pytest_tfroundtrip.results.tolerances import GRAPH
 
 # Keras's OpenVINO export imports its OpenVINO backend, which imports scipy.
@@ -70,6 +71,18 @@ class OpenVINOFormat(RoundTripFormat):
             f"({', '.join(sorted(extra)[:3])}{', ...' if len(extra) > 3 else ''}: intermediate tensors the conversion "
             "left as outputs); code that reads every output, or outputs by position past the model's own, gets them",
         ))
+
+
+    def reproduction_code(self, subject: Subject, artifact: Path) -> list[str] | None:
+        import openvino
+
+        model = openvino.Core().read_model(str(artifact))
+        names = matched_input_names(subject, [port.get_any_name() for port in model.inputs])
+        outputs, _extra = function_outputs(model.outputs, len(subject.output_names))
+        return ["import numpy as np, openvino",
+                f"compiled = openvino.Core().compile_model({str(artifact)!r}, 'CPU', {{'INFERENCE_PRECISION_HINT': 'f32'}})",
+                f"results = compiled({feed_code(names, 'np.ascontiguousarray')})",
+                f"got = [results[compiled.output(name)] for name in {[port.get_any_name() for port in outputs]!r}]"]
 
 
 _FUNCTION_OUTPUT = re.compile(r"Identity(?:_(\d+))?:0")

@@ -18,6 +18,7 @@ import numpy as np
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject, WarnedCall, to_numpy
+from pytest_tfroundtrip.formats.reproduction_code import feed_code
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE
 from pytest_tfroundtrip.structure import pack_like
 from pytest_tfroundtrip.results.tolerances import GRAPH
@@ -63,6 +64,14 @@ class SavedModelFormat(RoundTripFormat):
             return outputs_in_model_structure(subject, returned)
 
         return WarnedCall(call, tuple(fixed))
+
+    def reproduction_code(self, subject: Subject, artifact: Path) -> list[str] | None:
+        signature = _lazy.tensorflow().saved_model.load(str(artifact)).signatures[SIGNATURE_KEY]
+        names = match_input_names(subject.signature.names, list(signature.structured_input_signature[1]))
+        keys = output_keys_in_model_order(subject, list(signature.structured_outputs))
+        return ["import tensorflow as tf", f"loaded = tf.saved_model.load({str(artifact)!r})",
+                f"returned = loaded.signatures[{SIGNATURE_KEY!r}](**{feed_code(names, 'tf.constant')})",
+                f"got = [returned[key] for key in {keys!r}]"]
 
 
 def _natural_key(name: str) -> tuple[str, int]:
@@ -115,14 +124,18 @@ def outputs_in_model_structure(subject: Subject, returned: Any) -> Any:
     if not isinstance(returned, Mapping):
         leaves = [returned] if len(names) == 1 else list(returned)
         return pack_like(subject.output_template, [to_numpy(v) for v in leaves])
-    keys = list(returned)
-    if set(keys) == set(names):
-        ordered = [returned[name] for name in names]
-    elif len(keys) == len(names):
-        ordered = [returned[key] for key in sorted(keys, key=_natural_key)]
-    else:
-        raise LookupError(f"the signature returned outputs {sorted(keys)} but the model has outputs {names}")
+    ordered = [returned[key] for key in output_keys_in_model_order(subject, list(returned))]
     return pack_like(subject.output_template, [to_numpy(v) for v in ordered])
+
+
+def output_keys_in_model_order(subject: Subject, keys: list[str]) -> list[str]:
+    """A signature's output keys in the model's flat output order (by name, else ``output_0, output_1, ...``)."""
+    names = subject.output_names
+    if set(keys) == set(names):
+        return list(names)
+    if len(keys) == len(names):
+        return sorted(keys, key=_natural_key)
+    raise LookupError(f"the signature returned outputs {sorted(keys)} but the model has outputs {names}")
 
 
 FORMAT = SavedModelFormat()

@@ -20,7 +20,8 @@ from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject
 from pytest_tfroundtrip.formats.quantization import QuantizedConversion
 from pytest_tfroundtrip.formats.runtime import export_to_file, non_float32_compute
-from pytest_tfroundtrip.formats.savedmodel import match_input_names, outputs_in_model_structure
+from pytest_tfroundtrip.formats.reproduction_code import feed_code
+from pytest_tfroundtrip.formats.savedmodel import match_input_names, output_keys_in_model_order, outputs_in_model_structure
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE
 from pytest_tfroundtrip.results.tolerances import TFLITE
 
@@ -92,6 +93,15 @@ class TFLiteFormat(RoundTripFormat):
             return outputs_in_model_structure(subject, current[shapes](**feed))
 
         return call
+
+    def reproduction_code(self, subject: Subject, artifact: Path) -> list[str] | None:
+        signature = make_interpreter(artifact).get_signature_list()["serving_default"]
+        names = match_input_names(subject.signature.names, list(signature["inputs"]))
+        keys = output_keys_in_model_order(subject, list(signature["outputs"]))
+        interpreter = ("from ai_edge_litert.interpreter import Interpreter" if _lazy.is_installed("ai_edge_litert")
+                       else "from tensorflow.lite import Interpreter")
+        return [interpreter, f"runner = Interpreter(model_path={str(artifact)!r}).get_signature_runner()",
+                f"returned = runner(**{feed_code(names)})", f"got = [returned[key] for key in {keys!r}]"]
 
 
 def make_interpreter(artifact: Path) -> Any:

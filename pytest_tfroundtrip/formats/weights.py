@@ -10,6 +10,7 @@ from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import (
     KerasReload, Preserves, ReloadedCall, RoundTripFormat, Subject, fresh_model_like, weight_digests,
 )
+from pytest_tfroundtrip.formats.reproduction_code import rebuild_then_restore_lines
 from pytest_tfroundtrip.results.tolerances import EXACT
 
 
@@ -45,6 +46,10 @@ class WeightsFormat(RoundTripFormat):
         initial = weight_digests(fresh)
         fresh.load_weights(artifact)
         return KerasReload(fresh, subject, restored_by="model.load_weights", initial_digests=initial)
+
+
+    def reproduction_code(self, subject: Subject, artifact: Path) -> list[str] | None:
+        return rebuild_then_restore_lines(subject, artifact, 'model.load_weights({artifact!r})'.format(artifact=str(artifact)))
 
 
 FORMAT = WeightsFormat()

@@ -36,7 +36,24 @@ def failure_message(report: RoundTripReport) -> str:
         lines.append("Other formats: " + "; ".join(summary_line(r) for r in others))
     lines.extend(_warning_lines(report))
     lines.append(_where(report).lstrip("\n"))
+    lines.extend(_reproduction_lines(failed))
     return "\n".join(line for line in lines if line is not None)
+
+
+def _reproduction_lines(failed: tuple[FormatResult, ...]) -> list[str]:
+    """The first failing format's reproduction script in full, and where the others' are."""
+    scripts = [r for r in failed if r.failure is not None and r.failure.reproduction_code]
+    if not scripts:
+        return []
+    first = scripts[0]
+    assert first.failure is not None and first.failure.reproduction_code is not None
+    lines = ["", f"Reproduce [{first.label}] with plain calls (python {first.failure.reproduction}):", ""]
+    lines.extend("    " + line for line in first.failure.reproduction_code.rstrip().splitlines())
+    if len(scripts) > 1:
+        lines.append("")
+        lines.append("The other failing formats' scripts: " + "; ".join(
+            f"[{r.label}] {r.failure.reproduction}" for r in scripts[1:] if r.failure is not None))
+    return lines
 
 
 def _warning_lines(report: RoundTripReport) -> list[str]:

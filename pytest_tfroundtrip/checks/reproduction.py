@@ -1,0 +1,92 @@
+"""A runnable script per failing format that reproduces the failure with plain calls.
+
+It loads the failing input and the original model's outputs on it (saved as
+``.npz``), reloads the kept artifact the way the format does
+(:meth:`~pytest_tfroundtrip.formats.base.RoundTripFormat.reproduction_code`),
+and prints the mismatch, or raises the error the format raised.  The failure
+message ends with it; ``python reproduce.py`` runs it without this package.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pytest_tfroundtrip.checks.config_audit import custom_objects_in
+from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject
+from pytest_tfroundtrip.results.report import CALL, MISMATCH, FormatResult
+
+SCRIPT_NAME = "reproduce.py"
+
+_PRINT_MISMATCH = '''for (name, want), have in zip(expected.items(), got):
+    have = np.asarray(have)
+    if have.shape != want.shape:
+        print(f"{name}: shape {have.shape}, the original model gave {want.shape}")
+        continue
+    error = np.abs(have.astype(np.float64) - want.astype(np.float64))
+    error[np.isnan(have) & np.isnan(want)] = 0
+    error[np.isnan(error)] = np.inf
+    worst = tuple(int(i) for i in np.unravel_index(np.argmax(error), error.shape)) if error.size else ()
+    print(f"{name}: max abs error {error.max(initial=0):.6g} at index {worst}: "
+          f"expected {want[worst] if error.size else None}, got {have[worst] if error.size else None}")'''
+
+
+def with_reproduction(fmt: RoundTripFormat, subject: Subject, result: FormatResult, directory: Path,
+                      expected: dict[str, np.ndarray]) -> FormatResult:
+    """``result`` with a reproduction script written under ``directory``, when the format can write one.
+
+    Only wrong outputs and errors when calling the artifact are reproduced
+    (save and load errors already say which call raised).  A format that cannot
+    write its lines leaves the result as it was: no snippet beats a wrong one.
+    """
+    failure = result.failure
+    if failure is None or failure.stage not in (MISMATCH, CALL) or failure.input_file is None or result.artifact is None:
+        return result
+    try:
+        subject_lines = fmt.reproduction_code(subject, result.artifact)
+    except Exception:  # the artifact cannot even be opened to read its names: the message says why already
+        subject_lines = None
+    if subject_lines is None:
+        return result
+    if fmt.preserves.needs_python_classes:
+        subject_lines = class_imports(subject.model) + subject_lines
+    expected_file = directory / "expected-outputs.npz"
+    np.savez(expected_file, **expected)
+    code = "\n".join([
+        f"# Reproduces the [{result.label}] failure found by pytest-tfroundtrip, with plain calls.",
+        "import numpy as np",
+        f"inputs = dict(np.load({str(failure.input_file)!r}))  # the failing input, by model input name",
+        f"expected = dict(np.load({str(expected_file)!r}))  # the original model's outputs on it",
+        *subject_lines,
+        _PRINT_MISMATCH if failure.stage == MISMATCH else "print('the call above should raise; it returned', len(got), 'outputs')",
+    ]) + "\n"
+    script = directory / SCRIPT_NAME
+    script.write_text(code, encoding="utf-8")
+    return replace(result, failure=replace(failure, reproduction=script, reproduction_code=code))
+
+
+
+def class_imports(model: Any) -> list[str]:
+    """Lines importing the modules that define the model's custom classes, as loading them needs.
+
+    Each module's import root goes on ``sys.path`` first, so the script runs from any directory.
+    """
+    by_module: dict[str, list[str]] = {}
+    for obj in custom_objects_in(model):
+        names = by_module.setdefault(type(obj).__module__, [])
+        if type(obj).__name__ not in names:
+            names.append(type(obj).__name__)
+    lines = []
+    for module, names in by_module.items():
+        file = getattr(sys.modules.get(module), "__file__", None)
+        if module == "__main__" or file is None:
+            lines.append(f"# define or import {', '.join(names)} here (they were defined in {module})")
+            continue
+        depth = module.count(".") + (1 if Path(file).name == "__init__.py" else 0)
+        root = Path(file).resolve().parents[depth]
+        lines.append(f"import sys; sys.path.insert(0, {str(root)!r}); import {module}  # defines {', '.join(names)}")
+    return lines

@@ -1,0 +1,66 @@
+"""Pieces of the reproduction snippet each format writes (see :meth:`RoundTripFormat.reproduction_code`).
+
+A format's lines read ``inputs`` (the failing input: the model's input names ->
+NumPy arrays) and set ``got``: the reloaded artifact's outputs, in the model's
+flat output order.  They use plain Keras, TensorFlow and runtime calls only, so
+the snippet shows the defect without this package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def keras_call_lines(template: Any) -> list[str]:
+    """Lines calling a Keras ``model`` on the inputs in its own structure.
+
+    Example:
+        >>> keras_call_lines({"b": "b", "a": "a"})[-1]
+        "got = keras.tree.flatten(model({'a': x['a'], 'b': x['b']}, training=False))"
+    """
+    return ["x = {name: tf.constant(array) for name, array in inputs.items()}",
+            f"got = keras.tree.flatten(model({structure_code(template)}, training=False))"]
+
+
+def structure_code(template: Any) -> str:
+    """Python source building the model's input structure from ``x`` (input name -> tensor).
+
+    Example:
+        >>> structure_code(["a", ("b", "c")])
+        "[x['a'], (x['b'], x['c'])]"
+    """
+    if isinstance(template, Mapping):
+        return "{" + ", ".join(f"{key!r}: {structure_code(template[key])}" for key in sorted(template)) + "}"
+    if isinstance(template, (list, tuple)):
+        items = ", ".join(structure_code(item) for item in template)
+        return f"({items}{',' if len(template) == 1 else ''})" if isinstance(template, tuple) else f"[{items}]"
+    return f"x[{template!r}]"
+
+
+def feed_code(names: Mapping[str, str], convert: str = "") -> str:
+    """``{artifact input name: inputs[model input name]}`` as source, each value wrapped in ``convert(...)``.
+
+    Example:
+        >>> feed_code({"x": "inputs"}, "tf.constant")
+        "{'inputs': tf.constant(inputs['x'])}"
+    """
+    return "{" + ", ".join(f"{theirs!r}: {convert}(inputs[{ours!r}])" if convert else f"{theirs!r}: inputs[{ours!r}]"
+                           for ours, theirs in names.items()) + "}"
+
+
+def rebuild_then_restore_lines(subject: Any, artifact: Any, restore: str) -> list[str]:
+    """Lines for the weights-only formats: rebuild the architecture, build it, restore, call.
+
+    The architecture is written beside the artifact as ``model.json``; in your
+    code this is where your own model-building function runs.
+    """
+    architecture = artifact.parent / "model.json"
+    architecture.write_text(subject.model.to_json())
+    template = subject.signature.template
+    return ["import keras, tensorflow as tf",
+            f"model = keras.models.model_from_json(open({str(architecture)!r}).read())  # your code builds the model here",
+            "x = {name: tf.constant(array) for name, array in inputs.items()}",
+            f"model({structure_code(template)}, training=False)  # creates the variables to restore into",
+            restore,
+            f"got = keras.tree.flatten(model({structure_code(template)}, training=False))"]

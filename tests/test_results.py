@@ -1,0 +1,184 @@
+"""Results people read and keep: reproduction scripts, records, the JSON schema, the matrix layout."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import jsonschema
+import keras
+import numpy as np
+import pytest
+
+from pytest_tfroundtrip import RoundTripError, check_roundtrip
+from pytest_tfroundtrip.results import records
+from pytest_tfroundtrip.results.json_report import SCHEMA_PATH, json_document
+from pytest_tfroundtrip.results.matrix import MatrixRow, matrix_lines
+from tests import models
+
+FORMAT_ORDER = ["keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite", "litert", "onnx", "openvino"]
+
+
+def forgetful_dict_model() -> keras.Model:
+    """Two named inputs, two named outputs; get_config forgets the scale factor (Keras-reloading formats fail)."""
+    keras.utils.set_random_seed(0)
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    hidden = models.ForgetfulScale(4.0)(keras.layers.Concatenate()([a, b]))
+    return keras.Model({"a": a, "b": b}, {"p": keras.layers.Dense(2, name="p")(hidden),
+                                          "q": keras.layers.Dense(1, name="q")(hidden)})
+
+
+def centring_model() -> keras.Model:
+    """A Python branch on the batch size: every traced artifact centres a batch of one, the model does not."""
+    model = models.with_layer(models.CentreUnlessSingleSample())
+    model(np.zeros((2, 4), "float32"))  # Keras's ONNX export refuses a model never called
+    return model
+
+
+def _run_script(path, cwd) -> str:
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, cwd=cwd, timeout=300,
+                          env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.mark.parametrize("build, failing", [
+    (forgetful_dict_model, {"keras", "h5", "weights", "checkpoint"}),
+    (centring_model, {"savedmodel", "export", "tflite", "litert", "onnx", "openvino"}),
+], ids=["config-loses-an-argument", "trace-takes-another-branch"])
+def test_each_failing_formats_script_reproduces_the_failure_with_plain_calls(build, failing, tmp_path):
+    with pytest.raises(RoundTripError) as caught:
+        check_roundtrip(build(), max_examples=10, seed=0, artifacts_dir=tmp_path)
+    report, message = caught.value.report, str(caught.value)
+    assert {r.format for r in report.failed} == failing
+    first = report.failed[0]
+    # The message ends with the first script in full; the others are named.
+    assert message.rstrip().endswith(str(report.failed[-1].failure.reproduction)) or len(failing) == 1
+    assert f"Reproduce [{first.format}] with plain calls (python {first.failure.reproduction}):" in message
+    assert first.failure.reproduction_code.splitlines()[-1] in message
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for result in report.failed:
+        code = result.failure.reproduction.read_text()
+        assert "pytest_tfroundtrip" not in code.replace("found by pytest-tfroundtrip", "")  # plain calls only
+        printed = _run_script(result.failure.reproduction, cwd=elsewhere)
+        reproduced = [float(value) for value in re.findall(r"max abs error (\S+) at index", printed)]
+        mismatched = result.failure.comparison.failures
+        # Each output the check found differing differs by the same amount when the script runs.
+        for output in mismatched:
+            line = next(line for line in printed.splitlines() if line.startswith(f"{output.output}:"))
+            assert float(re.search(r"max abs error (\S+)", line).group(1)) == pytest.approx(output.max_abs_error, rel=1e-4), (
+                result.format, printed)
+        assert max(reproduced) > 0.01, (result.format, printed)
+
+
+def test_no_script_for_formats_that_passed_or_failed_to_save(tmp_path):
+    report = check_roundtrip(models.mlp(), formats=["keras"], max_examples=3, seed=0, artifacts_dir=tmp_path)
+    assert report.result_for("keras").failure is None
+    assert not list(tmp_path.rglob("reproduce.py"))
+
+
+def _failing_roundtrip_record(tmp_path) -> dict:
+    records.COLLECTED.take()
+    with pytest.raises(RoundTripError):
+        check_roundtrip(centring_model(), formats=["keras", "export", "onnx"], max_examples=5, seed=0,
+                        artifacts_dir=tmp_path)
+    (record,) = records.COLLECTED.take()
+    return record
+
+
+def test_a_failing_check_records_verdicts_paths_and_figures(tmp_path):
+    record = _failing_roundtrip_record(tmp_path)
+    assert record["kind"] == "roundtrip" and record["passed"] is False
+    assert record["model"].endswith("(Functional)") and record["seconds"] > 0
+    by_label = {entry["label"]: entry for entry in record["formats"]}
+    assert by_label["keras"]["verdict"] == "passed" and by_label["keras"]["max_abs_error"] == 0
+    export = by_label["export"]
+    assert export["verdict"] == "failed" and export["stage"] == "mismatch" and export["max_abs_error"] > 0.01
+    for key in ("failing_input", "reproduce", "artifact"):
+        assert export[key] and __import__("pathlib").Path(export[key]).exists(), key
+    assert set(export["timings"]) == {"save", "load", "compare"}
+
+
+def test_records_are_valid_against_the_published_schema(tmp_path):
+    schema = json.loads(SCHEMA_PATH.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    record = dict(_failing_roundtrip_record(tmp_path), test="tests/x.py::test_y")
+    document = json.loads(json.dumps(json_document([record]), allow_nan=False))
+    jsonschema.validate(document, schema)
+    assert document["summary"] == {"checks": 1, "passed": 0, "failed": 1}
+    assert document["versions"]["tensorflow"] and document["versions"]["keras"] == keras.__version__
+    broken = json.loads(json.dumps(document))
+    broken["checks"][0]["formats"][0]["verdict"] = "fine"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
+def test_not_applicable_and_error_verdicts_are_told_apart_from_failures():
+    string_model = models.string_lookup_model()
+    records.COLLECTED.take()
+    check_roundtrip(string_model, max_examples=3, seed=0)  # onnx/openvino cannot take string inputs
+    (record,) = records.COLLECTED.take()
+    verdicts = {entry["label"]: entry["verdict"] for entry in record["formats"]}
+    assert verdicts["onnx"] == verdicts["openvino"] == "not_applicable"
+    assert all(v in records.VERDICTS for v in verdicts.values())
+
+
+def _record(*cells: tuple[str, str]) -> dict:
+    formats = []
+    for label, verdict in cells:
+        entry = {"label": label, "verdict": verdict, "max_abs_error": 3.2e-7}
+        if verdict in ("skipped", "not_applicable"):
+            entry["reason"] = f"a long reason why {label} was {verdict}, long enough that the footnote must wrap on a narrow terminal"
+        formats.append(entry)
+    return {"kind": "roundtrip", "passed": all(v in ("passed", "skipped", "not_applicable") for _l, v in cells),
+            "formats": formats}
+
+
+def _text(lines) -> list[str]:
+    return ["".join(text for text, _colour in line).rstrip() for line in lines]
+
+
+def test_the_matrix_shows_every_verdict_with_footnotes_and_colours():
+    rows = [MatrixRow("tests/test_a.py::test_mlp", _record(("keras", "passed"), ("onnx", "not_applicable"))),
+            MatrixRow("tests/test_a.py::test_broken", _record(("keras", "failed"), ("onnx", "error"))),
+            MatrixRow("tests/test_a.py::test_missing", _record(("keras", "passed"), ("onnx", "skipped")))]
+    lines = matrix_lines(rows, FORMAT_ORDER, width=100)
+    text = _text(lines)
+    assert text[0].split() == ["model", "keras", "onnx"]
+    assert text[1].split() == ["tests/test_a.py::test_mlp", "3e-07", "n/a(1)"]
+    assert text[2].split() == ["tests/test_a.py::test_broken", "FAIL", "error"]
+    assert text[3].split() == ["tests/test_a.py::test_missing", "3e-07", "skip(2)"]
+    assert text[4].startswith("(1) onnx: a long reason why onnx was not_applicable")
+    assert "3 checks: 2 passed, 1 failed" in text
+    colours = {segment[0].strip(): segment[1] for line in lines for segment in line if segment[0].strip()}
+    assert colours["FAIL"] == colours["error"] == "red" and colours["3e-07"] == "green" and colours["n/a(1)"] == "yellow"
+
+
+def test_the_matrix_fits_a_narrow_terminal():
+    every_format = [(name, "passed") for name in FORMAT_ORDER] + [("litert[int8]", "not_applicable")]
+    rows = [MatrixRow(f"tests/test_real_models_with_a_long_file_name.py::test_model[{name}]", _record(*every_format))
+            for name in ("EfficientNetB0", "ResNet50")]
+    for width in (100, 80, 60):
+        text = _text(matrix_lines(rows, FORMAT_ORDER, width=width))
+        names = {row.name for row in rows}
+        assert all(len(line) <= width for line in text if line not in names), (width, text)
+        for row in rows:  # a test id too long for the name column gets a line of its own, never cut
+            assert row.name in text
+        headers = [line for line in text if line.startswith("model")]
+        assert sum(len(h.split()) - 1 for h in headers) == len(every_format)  # every column, split if need be
+    ten = [MatrixRow(row.name, _record(*every_format[:-1])) for row in rows]
+    assert len([line for line in _text(matrix_lines(ten, FORMAT_ORDER, width=100)) if line.startswith("model")]) == 1
+
+
+def test_junit_properties_carry_the_key_figures():
+    from pytest_tfroundtrip.plugin import junit_properties
+
+    record = _record(("keras", "passed"), ("onnx", "failed"))
+    record["seconds"] = 2.0
+    properties = dict(junit_properties([record, record]))
+    assert properties["tf_roundtrip.roundtrip"] == "failed; 2 formats; 2 s"
+    assert properties["tf_roundtrip.roundtrip.keras"] == "passed; max_abs_error=3.2e-07"
+    assert properties["tf_roundtrip.roundtrip[1].onnx"] == "failed; max_abs_error=3.2e-07"
