@@ -30,6 +30,7 @@ from pytest_tfroundtrip.inputs.targeted import shape_hints, targeted_examples, t
 from pytest_tfroundtrip.results.failure_text import failure_message
 from pytest_tfroundtrip.results.report import CALL, FAILED, LOAD, SAVE, SKIPPED, FormatResult, RoundTripReport
 from pytest_tfroundtrip.results.tolerances import ToleranceArgument, check_override_names, validate_tolerance_argument
+from pytest_tfroundtrip.checks import progress
 from pytest_tfroundtrip.isolation.check_scope import public_check
 
 
@@ -121,18 +122,22 @@ def check_roundtrip(
     results: dict[str, FormatResult] = dict(skipped)
     nondeterminism: SearchOutcome | None = None
     quantized_run = prepare_quantized_run(quantized_settings, run, overrides) if quantized_settings else None
-    for fmt in chosen:
+    for index, fmt in enumerate(chosen, start=1):
+        progress.format_started(fmt.name, index, len(chosen))
         if nondeterminism is not None:
             results[fmt.name] = FormatResult(fmt.name, SKIPPED, skip_reason=NOT_DETERMINISTIC)
+            progress.format_finished(results[fmt.name])
             continue
         if quantized_run is not None:
             results[fmt.name] = check_quantized_format(fmt, run, quantized_run)
             if requested is None:
                 results[fmt.name] = _not_applicable_if_it_cannot_take(fmt, results[fmt.name], workdir)
+            progress.format_finished(results[fmt.name])
             continue
         results[fmt.name], outcome = check_one_format(fmt, run)
         if requested is None:
             results[fmt.name] = _not_applicable_if_it_cannot_take(fmt, results[fmt.name], workdir)
+        progress.format_finished(results[fmt.name])
         if outcome is not None and outcome.model_error is not None:
             shutil.rmtree(workdir, ignore_errors=True)
             _raise_model_rejects_input(outcome, subject, overrides)
