@@ -17,7 +17,7 @@ from pytest_tfroundtrip.results.records import SCHEMA_VERSION, versions
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 
-def json_document(checks: list[dict[str, Any]]) -> dict[str, Any]:
+def json_document(checks: list[dict[str, Any]], target: str | None = None) -> dict[str, Any]:
     """The document: schema version, when, the versions installed here, and the checks.
 
     Example:
@@ -26,7 +26,7 @@ def json_document(checks: list[dict[str, Any]]) -> dict[str, Any]:
         (1, [], True)
     """
     passed = sum(1 for check in checks if check["passed"])
-    return {
+    document = {
         "schema_version": SCHEMA_VERSION,
         "tool": "pytest-tfroundtrip",
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -34,9 +34,12 @@ def json_document(checks: list[dict[str, Any]]) -> dict[str, Any]:
         "summary": {"checks": len(checks), "passed": passed, "failed": len(checks) - passed},
         "checks": checks,
     }
+    if target is not None:
+        document["target"] = target
+    return document
 
 
-def write_json_report(path: Path, checks: list[dict[str, Any]]) -> Path:
+def write_json_report(path: Path, checks: list[dict[str, Any]], target: str | None = None) -> Path:
     """Write :func:`json_document` of ``checks`` to ``path`` (its directory is created).
 
     Example:
@@ -46,5 +49,5 @@ def write_json_report(path: Path, checks: list[dict[str, Any]]) -> Path:
         {'checks': 0, 'passed': 0, 'failed': 0}
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(json_document(checks), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(json_document(checks, target), indent=2, allow_nan=False) + "\n", encoding="utf-8")
     return path

@@ -1,0 +1,184 @@
+"""``tf-roundtrip check TARGET``: the round-trip check from the command line.
+
+A thin layer like the pytest plugin: it reads arguments, obtains the model
+(:mod:`~pytest_tfroundtrip.targets`), runs :func:`check_roundtrip`, shows
+progress per format, prints the same matrix, and writes the same JSON.
+
+Exit status: 0 when every format passed, 1 on a finding, 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from pytest_tfroundtrip.arguments import DEFAULT_MAX_EXAMPLES
+from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError
+from pytest_tfroundtrip.formats import all_formats
+
+PASSED, FINDING, USAGE_ERROR = 0, 1, 2
+
+_COLOUR_CODES = {"green": "\033[32m", "red": "\033[31m", "yellow": "\033[33m"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``tf-roundtrip`` argument parser (``--help`` states every default).
+
+    Example:
+        >>> build_parser().parse_args(["check", "model.keras", "--formats", "keras,onnx"]).formats
+        'keras,onnx'
+    """
+    parser = argparse.ArgumentParser(
+        prog="tf-roundtrip",
+        description="Prove a TensorFlow/Keras model survives being saved and reloaded, in every format.",
+        epilog="Exit status: 0 every format passed; 1 a format failed (a finding); 2 usage error (bad target or option).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    names = ", ".join(f.name for f in all_formats())
+    check = commands.add_parser(
+        "check", help="save and reload TARGET in each format and compare outputs",
+        description="Save and reload TARGET in each format; compare the reloaded outputs with TARGET's own on drawn inputs. "
+                    "For a saved file, the original is that file loaded the way its format loads: see the README "
+                    "('Command line') for what that can and cannot prove.",
+        epilog="Exit status: 0 every format passed; 1 a format failed (a finding); 2 usage error.",
+    )
+    check.add_argument("target", metavar="TARGET",
+                       help="a .keras or .h5 file, a SavedModel directory, or package.module:function returning a model")
+    check.add_argument("--formats", metavar="NAMES", default=None,
+                       help=f"comma-separated formats, from: {names}. Default: every format available here "
+                            "(for a SavedModel directory, those that do not rebuild Keras objects)")
+    check.add_argument("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES, metavar="N",
+                       help=f"random examples per format, after the targeted ones. Default: {DEFAULT_MAX_EXAMPLES}")
+    check.add_argument("--seed", type=int, default=None, metavar="N",
+                       help="seed of the random search, to repeat a run. Default: a new seed each run")
+    check.add_argument("--json", metavar="PATH", default=None,
+                       help="also write the check as JSON to PATH (schema: pytest_tfroundtrip/results/schema.json). "
+                            "Default: not written")
+    check.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                       help="import MODULE first, e.g. the one registering your custom layers (repeatable). Default: none")
+    check.add_argument("--artifacts-dir", metavar="DIR", default=None,
+                       help="where artifacts are written (kept on failure). Default: a new temporary directory")
+    check.add_argument("--keep-artifacts", action="store_true", default=False,
+                       help="keep artifacts of passing formats too. Default: off")
+    check.add_argument("--no-progress", action="store_true", default=False,
+                       help="do not show progress per format. Default: shown (a bar on a terminal, a line per format otherwise)")
+    check.add_argument("--no-color", action="store_true", default=False,
+                       help="no colours in the matrix. Default: coloured on a terminal")
+    return parser
+
+
+def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
+    """Run the command line; return its exit status.
+
+    Example:
+        >>> main(["check", "no/such/model.keras"], stdout=sys.stdout)
+        tf-roundtrip: error: TARGET 'no/such/model.keras' does not exist (expected a .keras or .h5 file, a SavedModel directory, or package.module:function)
+        2
+    """
+    out = stdout or sys.stdout
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up lines are not findings
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, or argparse already printed what was wrong
+        return PASSED if not exit_.code else USAGE_ERROR
+    try:
+        return _check(args, out)
+    except RoundTripUsageError as error:
+        print(f"tf-roundtrip: error: {error}", file=out)
+        return USAGE_ERROR
+
+
+def _check(args: argparse.Namespace, out: TextIO) -> int:
+    from pytest_tfroundtrip.checks.progress import reporting_progress
+    from pytest_tfroundtrip.checks.roundtrip import check_roundtrip
+    from pytest_tfroundtrip.formats import parse_format_names
+    from pytest_tfroundtrip.isolation import internal_warnings
+    from pytest_tfroundtrip.results import records
+    from pytest_tfroundtrip.targets import load_target
+
+    if args.max_examples < 1:
+        raise RoundTripUsageError(f"--max-examples must be >= 1, got {args.max_examples}")
+    requested = parse_format_names(args.formats) if args.formats else None
+    target = load_target(args.target, args.imports)
+    formats = requested if requested is not None else target.default_formats
+    print(f"tf-roundtrip: checking {target.description}", file=out)
+    records.COLLECTED.take()
+    listener = ProgressDisplay(out, enabled=not args.no_progress)
+    status = PASSED
+    try:
+        with reporting_progress(listener):
+            check_roundtrip(target.model, formats=formats, max_examples=args.max_examples, seed=args.seed,
+                            artifacts_dir=args.artifacts_dir, keep_artifacts=args.keep_artifacts)
+    except RoundTripError as error:
+        print("", file=out)
+        print(str(error), file=out)
+        status = FINDING
+    checks = records.COLLECTED.take()
+    hidden, first = internal_warnings.COLLECTED.take()
+    if hidden:
+        print(f"{hidden} warning{'s' if hidden != 1 else ''} raised inside TensorFlow, Keras or a runtime were not shown; "
+              f"the first: {first}", file=out)
+    _print_matrix(checks, args.target, out, colour=not args.no_color and out.isatty())
+    if args.json:
+        from pytest_tfroundtrip.results.json_report import write_json_report
+
+        path = write_json_report(Path(args.json), [dict(check, test=None) for check in checks], target=args.target)
+        print(f"checks written as JSON to {path}", file=out)
+    return status
+
+
+def _print_matrix(checks: list[dict[str, Any]], target: str, out: TextIO, colour: bool) -> None:
+    from pytest_tfroundtrip.results.matrix import MatrixRow, matrix_lines
+
+    width = shutil.get_terminal_size((100, 24)).columns
+    print("", file=out)
+    for line in matrix_lines([MatrixRow(target, check) for check in checks], [f.name for f in all_formats()], width):
+        text = "".join(_COLOUR_CODES[c] + t + "\033[0m" if colour and c else t for t, c in line)
+        print(text.rstrip(), file=out)
+
+
+class ProgressDisplay:
+    """Progress per format: a bar redrawn in place on a terminal, one line per format otherwise."""
+
+    def __init__(self, out: TextIO, enabled: bool = True) -> None:
+        self.out = out
+        self.enabled = enabled
+        self.bar = enabled and out.isatty()
+        self._started = 0.0
+
+    def format_started(self, name: str, index: int, total: int) -> None:
+        self._started = time.perf_counter()
+        if not self.enabled:
+            return
+        if self.bar:
+            width = 20
+            filled = width * (index - 1) // max(total, 1)
+            self.out.write(f"\r[{'#' * filled}{'-' * (width - filled)}] {index}/{total} {name} ...".ljust(60))
+        else:
+            self.out.write(f"[{index}/{total}] {name} ... ")
+        self.out.flush()
+
+    def format_finished(self, result: Any) -> None:
+        if not self.enabled:
+            return
+        verdict = "not applicable" if getattr(result, "not_applicable", False) else result.status
+        if self.bar:
+            self.out.write(f"\r{result.label}: {verdict} ({time.perf_counter() - self._started:.1f} s)".ljust(60) + "\n")
+        else:
+            self.out.write(f"{verdict} ({time.perf_counter() - self._started:.1f} s)\n")
+        self.out.flush()
+
+
+def main_exit() -> None:
+    """The ``tf-roundtrip`` console script."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main_exit()

@@ -1,0 +1,161 @@
+"""``tf-roundtrip check TARGET``: each target kind, each exit status, --help, JSON, progress."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import textwrap
+
+import jsonschema
+import keras
+import pytest
+
+from pytest_tfroundtrip.cli import FINDING, PASSED, USAGE_ERROR, build_parser, main
+from pytest_tfroundtrip.results.json_report import SCHEMA_PATH
+
+MODELS_MODULE = textwrap.dedent("""
+    import keras
+
+    @keras.saving.register_keras_serializable("cli_test")
+    class Forgetful(keras.layers.Layer):
+        def __init__(self, factor=1.0, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+        def call(self, x):
+            return x * self.factor
+        def get_config(self):
+            config = super().get_config()
+            config.pop("factor", None)  # the defect
+            return config
+
+    def mlp():
+        keras.utils.set_random_seed(0)
+        return keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)])
+
+    def broken():
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((3,))
+        return keras.Model(inputs, keras.layers.Dense(2)(Forgetful(4.0)(inputs)))
+
+    def not_a_model():
+        return 42
+""")
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A user's project directory with a module of model functions, as the working directory."""
+    module = f"cli_models_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{module}.py").write_text(MODELS_MODULE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path, module
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), stdout=out), out.getvalue()
+
+
+def _mlp() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)])
+
+
+@pytest.mark.parametrize("kind", ["keras", "h5", "savedmodel", "function"])
+def test_each_target_kind_passes_with_the_matrix_and_progress(kind, project):
+    directory, module = project
+    target = {"keras": "mlp.keras", "h5": "mlp.h5", "savedmodel": "mlp_savedmodel", "function": f"{module}:mlp"}[kind]
+    if kind == "savedmodel":
+        _mlp().export(str(directory / target), verbose=False)
+    elif kind != "function":
+        _mlp().save(directory / target)
+    status, output = run("check", target, "--formats", "savedmodel,export,onnx" if kind == "savedmodel" else "keras,export,onnx",
+                         "--max-examples", "3", "--seed", "0", "--json", "out/checks.json")
+    assert status == PASSED, output
+    assert "[1/3] " in output and "[3/3] onnx ... passed" in output  # progress per format, one line each off a terminal
+    assert any(line.startswith(target) and line.split()[1:] == ["0", "0", "0"] for line in output.splitlines()), output
+    assert "1 check: 1 passed" in output
+    document = json.loads((directory / "out" / "checks.json").read_text())
+    jsonschema.validate(document, json.loads(SCHEMA_PATH.read_text()))
+    assert document["target"] == target and document["checks"][0]["test"] is None
+
+
+def test_a_savedmodel_is_checked_by_default_in_the_formats_that_re_export_it(project):
+    directory, _module = project
+    _mlp().export(str(directory / "exported"), verbose=False)
+    status, output = run("check", "exported", "--max-examples", "2", "--seed", "0", "--no-progress")
+    assert status == PASSED, output
+    header = next(line for line in output.splitlines() if line.startswith("model"))
+    assert header.split()[1:] == ["saved", "export", "tflite", "litert", "onnx", "openvino"]
+
+
+def test_a_finding_exits_1_with_the_failure_and_its_reproduction(project):
+    _directory, module = project
+    status, output = run("check", f"{module}:broken", "--formats", "keras,export", "--max-examples", "3", "--seed", "0")
+    assert status == FINDING
+    assert "Round trip failed for 1 of 2 formats: keras" in output
+    assert "Reproduce [keras] with plain calls" in output
+    row = next(line for line in output.splitlines() if line.startswith(f"{module}:broken"))
+    assert row.split()[1:] == ["FAIL", "0"]
+
+
+def test_a_saved_file_is_the_original_so_a_defect_already_saved_into_it_is_invisible(project):
+    # What the README says a saved file cannot prove: the factor was lost when the file was written.
+    directory, module = project
+    broken = __import__(module).broken()
+    broken.save(directory / "broken.keras")
+    script = [sys.executable, "-c", "from pytest_tfroundtrip.cli import main_exit; main_exit()", "check", "broken.keras"]
+    # A fresh process: its custom class is not registered until --import imports the module.
+    done = subprocess.run([*script, "--formats", "keras"], capture_output=True, text=True, cwd=directory, timeout=600)
+    assert done.returncode == USAGE_ERROR and "Could not locate class 'Forgetful'" in done.stdout
+    assert "pass --import with the module that registers them" in done.stdout
+    done = subprocess.run([*script, "--import", module, "--formats", "keras", "--max-examples", "2"],
+                          capture_output=True, text=True, cwd=directory, timeout=600)
+    assert done.returncode == PASSED, done.stdout[-2000:]
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["check", "missing.keras"], "TARGET 'missing.keras' does not exist"),
+    (["check", "empty_dir"], "is a directory without saved_model.pb"),
+    (["check", "notes.txt"], "is not a .keras or .h5 file, a SavedModel directory, or package.module:function"),
+    (["check", "no_such_module_anywhere:mlp"], "cannot import module 'no_such_module_anywhere'"),
+    (["check", "{module}:missing"], "has no function 'missing'"),
+    (["check", "{module}:not_a_model"], "returned int, not a Keras model"),
+    (["check", "{module}:mlp", "--formats", "kerass"], "kerass"),
+    (["check", "{module}:mlp", "--max-examples", "0"], "--max-examples must be >= 1, got 0"),
+    (["check", "{module}:mlp", "--import", "no_such_module_anywhere"], "--import no_such_module_anywhere"),
+])
+def test_usage_errors_exit_2_and_say_what_was_received(argv, says, project):
+    directory, module = project
+    (directory / "empty_dir").mkdir()
+    (directory / "notes.txt").write_text("not a model")
+    status, output = run(*[a.format(module=module) for a in argv])
+    assert status == USAGE_ERROR
+    assert says.format(module=module) in output
+
+
+def test_help_documents_every_option_with_its_default(capsys):
+    parser = build_parser()
+    check = parser._subparsers._group_actions[0].choices["check"]
+    options = [action for action in check._actions if action.option_strings and action.dest != "help"]
+    assert {o.dest for o in options} == {"formats", "max_examples", "seed", "json", "imports", "artifacts_dir",
+                                         "keep_artifacts", "no_progress", "no_color"}
+    for option in options:
+        assert "Default:" in option.help, option.dest
+    assert main(["check", "--help"]) == PASSED
+    assert "Exit status: 0" in capsys.readouterr().out
+    assert main(["check"]) == USAGE_ERROR  # no TARGET: argparse says so
+
+
+def test_the_console_script_exits_with_the_status(project):
+    directory, module = project
+    script = [sys.executable, "-c", "from pytest_tfroundtrip.cli import main_exit; main_exit()"]
+    done = subprocess.run([*script, "check", "missing.keras"], capture_output=True, text=True, cwd=directory)
+    assert done.returncode == USAGE_ERROR and "does not exist" in done.stdout
+    done = subprocess.run([*script, "check", f"{module}:broken", "--formats", "keras", "--max-examples", "2", "--seed", "0"],
+                          capture_output=True, text=True, cwd=directory, timeout=600)
+    assert done.returncode == FINDING, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "[1/1] keras ... failed" in done.stdout
