@@ -371,7 +371,7 @@ class SessionChecks:
 
 
 def matrix_rows(checks: list[tuple[str, dict[str, Any]]]) -> list[MatrixRow]:
-    """One row per check, named by its test id (and its model when a test checked several).
+    """One row per check in test-id order, named by its test id (and its model when a test checked several).
 
     Example:
         >>> [row.name for row in matrix_rows([("test_a", {"model": "mlp (Sequential)"}), ("test_b", {})])]
@@ -380,8 +380,9 @@ def matrix_rows(checks: list[tuple[str, dict[str, Any]]]) -> list[MatrixRow]:
     per_test: dict[str, int] = defaultdict(int)
     for nodeid, _check in checks:
         per_test[nodeid] += 1
+    ordered = sorted(checks, key=lambda pair: pair[0])  # by test id: under xdist they arrive as workers finish
     return [MatrixRow(nodeid if per_test[nodeid] == 1 else f"{nodeid} {check.get('model') or ''}".rstrip(), check)
-            for nodeid, check in checks]
+            for nodeid, check in ordered]
 
 
 def write_matrix_line(terminalreporter: Any, line: list[tuple[str, str | None]]) -> None:

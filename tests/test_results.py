@@ -182,3 +182,17 @@ def test_junit_properties_carry_the_key_figures():
     assert properties["tf_roundtrip.roundtrip"] == "failed; 2 formats; 2 s"
     assert properties["tf_roundtrip.roundtrip.keras"] == "passed; max_abs_error=3.2e-07"
     assert properties["tf_roundtrip.roundtrip[1].onnx"] == "failed; max_abs_error=3.2e-07"
+
+
+def test_a_load_failure_is_reproduced_by_loading_the_kept_artifact(tmp_path):
+    # Legacy HDF5 cannot rebuild a masked RNN (tests/test_defects.py reproduces it with plain Keras too).
+    with pytest.raises(RoundTripError) as caught:
+        check_roundtrip(models.masked_rnn(), formats=["keras", "h5"], max_examples=3, seed=0, artifacts_dir=tmp_path)
+    failure = caught.value.report.result_for("h5").failure
+    assert failure.stage == "load" and failure.reproduction is not None
+    assert "keras.models.load_model(" in failure.reproduction_code and "inputs" not in failure.reproduction_code
+    assert str(caught.value).rstrip().endswith(failure.reproduction_code.rstrip().splitlines()[-1])
+    done = subprocess.run([sys.executable, str(failure.reproduction)], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+    assert done.returncode != 0 and "Unknown layer: 'NotEqual'" in done.stderr
+    assert "did not reproduce" not in done.stdout

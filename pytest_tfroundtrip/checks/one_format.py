@@ -90,7 +90,7 @@ def check_one_format(fmt: RoundTripFormat, run: FormatRun) -> tuple[FormatResult
     directory = run.workdir / fmt.name
     loaded = save_and_load(fmt, run.subject, directory)
     if isinstance(loaded, FormatResult):
-        return loaded, None
+        return _with_reproduction(fmt, run, loaded, directory), None
     call, result = loaded
     try:
         outcome = search(run.search.plan_for(fmt, call))
@@ -103,7 +103,7 @@ def check_one_format(fmt: RoundTripFormat, run: FormatRun) -> tuple[FormatResult
             # Reloaded Keras/TF objects hold reference cycles: free them before the next
             # format.  A full collection costs ~0.15 s, more than a small model is worth.
             gc.collect()
-    if result.status == FAILED and result.failure is not None and result.failure.input_file is not None:
+    if result.status == FAILED:
         result = _with_reproduction(fmt, run, result, directory)
     if result.status != FAILED and not run.keep_artifacts:
         shutil.rmtree(directory, ignore_errors=True)
@@ -112,11 +112,12 @@ def check_one_format(fmt: RoundTripFormat, run: FormatRun) -> tuple[FormatResult
 
 
 def _with_reproduction(fmt: RoundTripFormat, run: FormatRun, result: FormatResult, directory: Path) -> FormatResult:
-    assert result.failure is not None and result.failure.input_file is not None
-    try:  # the original model's outputs on the failing input, as saved (the cache has them)
-        expected = run.search.reference(dict(np.load(result.failure.input_file)))
-    except Exception:
-        return result
+    expected = None
+    if result.failure is not None and result.failure.input_file is not None:
+        try:  # the original model's outputs on the failing input, as saved (the cache has them)
+            expected = run.search.reference(dict(np.load(result.failure.input_file)))
+        except Exception:
+            return result
     return with_reproduction(fmt, run.subject, result, directory, expected)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from pytest_tfroundtrip.checks.config_audit import custom_objects_in
 from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject
-from pytest_tfroundtrip.results.report import CALL, MISMATCH, FormatResult
+from pytest_tfroundtrip.results.report import CALL, LOAD, MISMATCH, FormatResult
 
 SCRIPT_NAME = "reproduce.py"
 
@@ -36,38 +36,62 @@ _PRINT_MISMATCH = '''for (name, want), have in zip(expected.items(), got):
 
 
 def with_reproduction(fmt: RoundTripFormat, subject: Subject, result: FormatResult, directory: Path,
-                      expected: dict[str, np.ndarray]) -> FormatResult:
+                      expected: dict[str, np.ndarray] | None) -> FormatResult:
     """``result`` with a reproduction script written under ``directory``, when the format can write one.
 
-    Only wrong outputs and errors when calling the artifact are reproduced
-    (save and load errors already say which call raised).  A format that cannot
-    write its lines leaves the result as it was: no snippet beats a wrong one.
+    Wrong outputs and errors calling the artifact are reproduced on the failing
+    input (``expected``: the original model's outputs on it); a load error by
+    loading the kept artifact.  Save errors need the model itself, so the message's
+    traceback is their reproduction.  A format that cannot write its lines leaves
+    the result as it was: no snippet beats a wrong one.
     """
     failure = result.failure
-    if failure is None or failure.stage not in (MISMATCH, CALL) or failure.input_file is None or result.artifact is None:
+    if failure is None or result.artifact is None:
         return result
-    try:
-        subject_lines = fmt.reproduction_code(subject, result.artifact)
-    except Exception:  # the artifact cannot even be opened to read its names: the message says why already
-        subject_lines = None
-    if subject_lines is None:
+    if failure.stage == LOAD:
+        lines = _load_only_lines(fmt, subject, result)
+    elif failure.stage in (MISMATCH, CALL) and failure.input_file is not None and expected is not None:
+        lines = _call_lines(fmt, subject, result, directory, expected)
+    else:
         return result
-    if fmt.preserves.needs_python_classes:
-        subject_lines = class_imports(subject.model) + subject_lines
-    expected_file = directory / "expected-outputs.npz"
-    np.savez(expected_file, **expected)
-    code = "\n".join([
-        f"# Reproduces the [{result.label}] failure found by pytest-tfroundtrip, with plain calls.",
-        "import numpy as np",
-        f"inputs = dict(np.load({str(failure.input_file)!r}))  # the failing input, by model input name",
-        f"expected = dict(np.load({str(expected_file)!r}))  # the original model's outputs on it",
-        *subject_lines,
-        _PRINT_MISMATCH if failure.stage == MISMATCH else "print('the call above should raise; it returned', len(got), 'outputs')",
-    ]) + "\n"
+    if lines is None:
+        return result
+    code = "\n".join([f"# Reproduces the [{result.label}] failure found by pytest-tfroundtrip, with plain calls.", *lines]) + "\n"
     script = directory / SCRIPT_NAME
     script.write_text(code, encoding="utf-8")
     return replace(result, failure=replace(failure, reproduction=script, reproduction_code=code))
 
+
+def _load_only_lines(fmt: RoundTripFormat, subject: Subject, result: FormatResult) -> list[str] | None:
+    assert result.artifact is not None
+    lines = fmt.reproduction_load_lines(result.artifact)
+    if lines is None:
+        return None
+    imports = class_imports(subject.model) if fmt.preserves.needs_python_classes else []
+    return [*imports, *lines, "print('loaded without an error: the failure did not reproduce here')"]
+
+
+def _call_lines(fmt: RoundTripFormat, subject: Subject, result: FormatResult, directory: Path,
+                expected: dict[str, np.ndarray]) -> list[str] | None:
+    failure = result.failure
+    assert failure is not None and result.artifact is not None
+    try:
+        format_lines = fmt.reproduction_code(subject, result.artifact)
+    except Exception:  # the artifact cannot even be opened to read its names: the message says why already
+        format_lines = None
+    if format_lines is None:
+        return None
+    if fmt.preserves.needs_python_classes:
+        format_lines = class_imports(subject.model) + format_lines
+    expected_file = directory / "expected-outputs.npz"
+    np.savez(expected_file, **expected)
+    return [
+        "import numpy as np",
+        f"inputs = dict(np.load({str(failure.input_file)!r}))  # the failing input, by model input name",
+        f"expected = dict(np.load({str(expected_file)!r}))  # the original model's outputs on it",
+        *format_lines,
+        _PRINT_MISMATCH if failure.stage == MISMATCH else "print('the call above should raise; it returned', len(got), 'outputs')",
+    ]
 
 
 def class_imports(model: Any) -> list[str]:

@@ -306,8 +306,18 @@ class RoundTripFormat(ABC):
 
         ``inputs`` maps the model's input names to NumPy arrays; ``got`` must be the
         outputs in the model's flat order (:mod:`~pytest_tfroundtrip.formats.reproduction_code`).
-        None: this format writes no reproduction snippet.
+        None: this format writes no reproduction snippet.  By default, the load lines then the call lines.
         """
+        load = self.reproduction_load_lines(artifact)
+        call = self.reproduction_call_lines(subject, artifact)
+        return None if load is None or call is None else load + call
+
+    def reproduction_load_lines(self, artifact: Path) -> list[str] | None:
+        """Plain Python lines loading ``artifact`` as this format does (None: not without the user's own code)."""
+        return None
+
+    def reproduction_call_lines(self, subject: Subject, artifact: Path) -> list[str] | None:
+        """Plain Python lines calling what the load lines loaded on ``inputs``, setting ``got``; may read ``artifact``."""
         return None
 
     def __repr__(self) -> str:

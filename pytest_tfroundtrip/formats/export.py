@@ -35,9 +35,11 @@ class ExportFormat(RoundTripFormat):
 
         return call
 
-    def reproduction_code(self, subject: Subject, artifact: Path) -> list[str] | None:
-        return ["import tensorflow as tf", f"loaded = tf.saved_model.load({str(artifact)!r})",
-                "x = {name: tf.constant(array) for name, array in inputs.items()}",
+    def reproduction_load_lines(self, artifact: Path) -> list[str] | None:
+        return ["import tensorflow as tf", f"loaded = tf.saved_model.load({str(artifact)!r})"]
+
+    def reproduction_call_lines(self, subject: Subject, artifact: Path) -> list[str] | None:
+        return ["x = {name: tf.constant(array) for name, array in inputs.items()}",
                 f"got = tf.nest.flatten(loaded.serve({structure_code(subject.signature.template)}))"]
 
 

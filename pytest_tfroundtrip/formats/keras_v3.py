@@ -39,9 +39,11 @@ class KerasFormat(RoundTripFormat):
     def load_for_training(self, artifact: Path, rebuild: Callable[[], Any]) -> Any:
         return _lazy.keras().models.load_model(artifact)
 
-    def reproduction_code(self, subject: Subject, artifact: Path) -> list[str] | None:
-        return ["import keras, tensorflow as tf", f"model = keras.models.load_model({str(artifact)!r})",
-                *keras_call_lines(subject.signature.template)]
+    def reproduction_load_lines(self, artifact: Path) -> list[str] | None:
+        return ["import keras, tensorflow as tf", f"model = keras.models.load_model({str(artifact)!r})"]
+
+    def reproduction_call_lines(self, subject: Subject, artifact: Path) -> list[str] | None:
+        return keras_call_lines(subject.signature.template)
 
 
 FORMAT = KerasFormat()

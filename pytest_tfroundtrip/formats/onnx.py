@@ -82,14 +82,16 @@ class OnnxFormat(RoundTripFormat):
 
         return call
 
-    def reproduction_code(self, subject: Subject, artifact: Path) -> list[str] | None:
+    def reproduction_load_lines(self, artifact: Path) -> list[str] | None:
+        return ["import numpy as np, onnxruntime",
+                f"session = onnxruntime.InferenceSession({str(artifact)!r}, providers=['CPUExecutionProvider'])"]
+
+    def reproduction_call_lines(self, subject: Subject, artifact: Path) -> list[str] | None:
         import onnxruntime
 
         session = onnxruntime.InferenceSession(str(artifact), providers=["CPUExecutionProvider"])
         names = matched_input_names(subject, [node.name for node in session.get_inputs()])
-        return ["import numpy as np, onnxruntime",
-                f"session = onnxruntime.InferenceSession({str(artifact)!r}, providers=['CPUExecutionProvider'])",
-                f"got = session.run(None, {feed_code(names, 'np.ascontiguousarray')})"]
+        return [f"got = session.run(None, {feed_code(names, 'np.ascontiguousarray')})"]
 
 
 FORMAT = OnnxFormat()

@@ -73,15 +73,17 @@ class OpenVINOFormat(RoundTripFormat):
         ))
 
 
-    def reproduction_code(self, subject: Subject, artifact: Path) -> list[str] | None:
+    def reproduction_load_lines(self, artifact: Path) -> list[str] | None:
+        return ["import numpy as np, openvino",
+                f"compiled = openvino.Core().compile_model({str(artifact)!r}, 'CPU', {{'INFERENCE_PRECISION_HINT': 'f32'}})"]
+
+    def reproduction_call_lines(self, subject: Subject, artifact: Path) -> list[str] | None:
         import openvino
 
         model = openvino.Core().read_model(str(artifact))
         names = matched_input_names(subject, [port.get_any_name() for port in model.inputs])
         outputs, _extra = function_outputs(model.outputs, len(subject.output_names))
-        return ["import numpy as np, openvino",
-                f"compiled = openvino.Core().compile_model({str(artifact)!r}, 'CPU', {{'INFERENCE_PRECISION_HINT': 'f32'}})",
-                f"results = compiled({feed_code(names, 'np.ascontiguousarray')})",
+        return [f"results = compiled({feed_code(names, 'np.ascontiguousarray')})",
                 f"got = [results[compiled.output(name)] for name in {[port.get_any_name() for port in outputs]!r}]"]
 
 

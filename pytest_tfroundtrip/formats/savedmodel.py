@@ -65,12 +65,14 @@ class SavedModelFormat(RoundTripFormat):
 
         return WarnedCall(call, tuple(fixed))
 
-    def reproduction_code(self, subject: Subject, artifact: Path) -> list[str] | None:
+    def reproduction_load_lines(self, artifact: Path) -> list[str] | None:
+        return ["import tensorflow as tf", f"loaded = tf.saved_model.load({str(artifact)!r})"]
+
+    def reproduction_call_lines(self, subject: Subject, artifact: Path) -> list[str] | None:
         signature = _lazy.tensorflow().saved_model.load(str(artifact)).signatures[SIGNATURE_KEY]
         names = match_input_names(subject.signature.names, list(signature.structured_input_signature[1]))
         keys = output_keys_in_model_order(subject, list(signature.structured_outputs))
-        return ["import tensorflow as tf", f"loaded = tf.saved_model.load({str(artifact)!r})",
-                f"returned = loaded.signatures[{SIGNATURE_KEY!r}](**{feed_code(names, 'tf.constant')})",
+        return [f"returned = loaded.signatures[{SIGNATURE_KEY!r}](**{feed_code(names, 'tf.constant')})",
                 f"got = [returned[key] for key in {keys!r}]"]
 
 

@@ -94,14 +94,16 @@ class TFLiteFormat(RoundTripFormat):
 
         return call
 
-    def reproduction_code(self, subject: Subject, artifact: Path) -> list[str] | None:
+    def reproduction_load_lines(self, artifact: Path) -> list[str] | None:
+        interpreter = ("from ai_edge_litert.interpreter import Interpreter" if _lazy.is_installed("ai_edge_litert")
+                       else "from tensorflow.lite import Interpreter")
+        return [interpreter, f"runner = Interpreter(model_path={str(artifact)!r}).get_signature_runner()"]
+
+    def reproduction_call_lines(self, subject: Subject, artifact: Path) -> list[str] | None:
         signature = make_interpreter(artifact).get_signature_list()["serving_default"]
         names = match_input_names(subject.signature.names, list(signature["inputs"]))
         keys = output_keys_in_model_order(subject, list(signature["outputs"]))
-        interpreter = ("from ai_edge_litert.interpreter import Interpreter" if _lazy.is_installed("ai_edge_litert")
-                       else "from tensorflow.lite import Interpreter")
-        return [interpreter, f"runner = Interpreter(model_path={str(artifact)!r}).get_signature_runner()",
-                f"returned = runner(**{feed_code(names)})", f"got = [returned[key] for key in {keys!r}]"]
+        return [f"returned = runner(**{feed_code(names)})", f"got = [returned[key] for key in {keys!r}]"]
 
 
 def make_interpreter(artifact: Path) -> Any:

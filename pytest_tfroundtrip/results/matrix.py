@@ -10,6 +10,7 @@ load or call raised), ``skip(n)`` and ``n/a(n)`` whose reasons are footnote n.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,12 +20,15 @@ Segment = tuple[str, str | None]  # (text, colour name for pytest's markup, or N
 Line = list[Segment]
 
 MIN_NAME_WIDTH = 16
+MAX_FOOTNOTE = 160
+_TRY_HINT = re.compile(r"\s*\(name '[^']+' in formats= to [^)]*\)")
 _HEADER_NAMES = {"savedmodel": "saved", "checkpoint": "ckpt"}
 _QUANTIZATION_NAMES = {"dynamic_int8": "dyn8", "float16": "f16", "int8": "i8"}
 _KIND_SUFFIX = {"roundtrip": "", "custom_objects": " [custom objects]", "resume": " [resume]"}
 _COLOURS = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow", "not_applicable": "yellow"}
-LEGEND = ("cells: max abs error of a pass; FAIL: reloaded but computed something else; "
-          "error: saving, loading or calling raised; skip/n/a: not run here / the format cannot take the model (footnotes)")
+LEGEND = ("cells: max abs error of a pass (inputs include large magnitudes; the JSON file has the relative error); FAIL: reloaded but computed something else; "
+          "error: saving, loading or calling raised; skip/n/a: not run here / the format cannot take the model (footnotes; "
+          "name a format in formats= to run it anyway)")
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,10 @@ def matrix_lines(rows: Sequence[MatrixRow], format_order: Sequence[str], width: 
         test_mlp  0      skip(1)
         (1) onnx: onnxruntime is not installed
         1 check: 1 passed
-        cells: max abs error of a pass; FAIL: reloaded but computed something else; error: saving, loading
-            or calling raised; skip/n/a: not run here / the format cannot take the model (footnotes)
+        cells: max abs error of a pass (inputs include large magnitudes; the JSON file has the relative
+            error); FAIL: reloaded but computed something else; error: saving, loading or calling raised;
+            skip/n/a: not run here / the format cannot take the model (footnotes; name a format in formats=
+            to run it anyway)
     """
     if not rows:
         return []
@@ -110,12 +116,18 @@ def _cell(entry: dict[str, Any] | None, notes: dict[str, int], where: dict[int, 
             return "pass", "green"
         return ("0" if error == 0 else f"{error:.0e}"), "green"
     if verdict in ("skipped", "not_applicable"):
-        reason = entry.get("reason") or "no reason given"
+        reason = _footnote(entry.get("reason") or "no reason given")
         number = notes.setdefault(reason, len(notes) + 1)
         if label not in where.setdefault(number, []):
             where[number].append(label)
         return f"{'skip' if verdict == 'skipped' else 'n/a'}({number})", _COLOURS[verdict]
     return ("FAIL" if verdict == "failed" else "error"), _COLOURS[verdict]
+
+
+def _footnote(reason: str) -> str:
+    """A reason as a footnote: without the per-format "name it to try" hint (the legend says it), at most ~2 lines."""
+    text = " ".join(_TRY_HINT.sub("", reason).split())
+    return text if len(text) <= MAX_FOOTNOTE else text[:MAX_FOOTNOTE - 3].rstrip() + "..."
 
 
 def _header(label: str) -> str:
