@@ -292,3 +292,32 @@ def test_a_config_value_that_does_not_survive_json_is_caught_with_the_key_named(
     assert "'weights_by_class': {0: 1.0, 1: 2.5} becomes {'0': 1.0, '1': 2.5}" in json_findings[0].message
     assert report.in_process[0].verdict == "fails"  # load_model in this process fails too
     assert "[keras] in this process (with your classes)" in str(caught.value)
+
+
+def _run(script: Path, *flags: str) -> "subprocess.CompletedProcess[str]":
+    import subprocess
+
+    return subprocess.run([sys.executable, *flags, str(script)], capture_output=True, text=True, cwd=script.parent,
+                          timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+
+
+def test_a_clean_process_load_failure_ends_with_a_script_that_reproduces_it_in_an_isolated_interpreter(tmp_path):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Lambda(lambda x: x * 2.0, name="times_two")(inputs)))
+    with pytest.raises(RoundTripError) as caught:
+        check_custom_objects(model, formats=["keras"], max_examples=2, artifacts_dir=tmp_path)
+    script = caught.value.report.clean_result("keras").reproduction
+    assert script is not None and script.name == "reproduce-clean.py"
+    assert str(caught.value).rstrip().endswith("print('loaded without an error: the failure did not reproduce here')")
+    done = _run(script, "-I")
+    assert done.returncode != 0 and "safe_mode" in done.stderr
+
+
+def test_a_load_failure_in_this_process_is_scripted_with_the_classes_imported(tmp_path):
+    with pytest.raises(RoundTripError) as caught:
+        check_custom_objects(class_weights_model(), formats=["keras"], max_examples=2, seed=0, artifacts_dir=tmp_path)
+    script = caught.value.report.in_process[0].reproduction
+    assert script is not None and "import tests.test_custom_objects  # defines ClassWeights" in script.read_text()
+    done = _run(script)
+    assert done.returncode != 0 and "ClassWeights" in done.stderr and "did not reproduce" not in done.stdout

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from pytest_tfroundtrip.arguments import (
     validate_max_examples,
     validate_seed,
 )
+from pytest_tfroundtrip.checks.reproduction import load_failure_script
 from pytest_tfroundtrip.checks.config_audit import (
     Finding,
     attribute_state,
@@ -60,6 +61,7 @@ class CleanResult:
     classes_needed: tuple[str, ...] = ()
     error: str | None = None
     max_abs_error: float = 0.0
+    reproduction: Path | None = None  # a script loading the artifact with plain calls, for a load failure
 
 
 @dataclass(frozen=True)
@@ -265,7 +267,7 @@ def _clean_process_results(subject: Subject, chosen: list[Any], isolation: _Isol
             here.append(failed)
             continue
         excused = _ill_conditioned(fmt, subject, examples, expected)
-        here.append(_load_here(fmt, subject, artifact, examples, expected, excused))
+        here.append(_with_script(_load_here(fmt, subject, artifact, examples, expected, excused), fmt, subject, artifact, False))
         outputs_file = directory / "clean-outputs.npz"
         answer = worker.request({
             "format": fmt.name, "artifact": str(artifact), "inputs": str(inputs_file), "outputs": str(outputs_file),
@@ -273,7 +275,7 @@ def _clean_process_results(subject: Subject, chosen: list[Any], isolation: _Isol
             # Formats that keep no architecture load into a model built in code: send its config.
             "model_config": None if fmt.preserves.architecture else keras.saving.serialize_keras_object(subject.model),
         }, what=f"loading the {fmt.name} artifact")
-        results.append(_judge(fmt.name, answer, expected, outputs_file, excused))
+        results.append(_with_script(_judge(fmt.name, answer, expected, outputs_file, excused), fmt, subject, artifact, True))
         gc.collect()
         if not keep_artifacts and not _problems([results[-1]], [here[-1]], ()):
             shutil.rmtree(directory, ignore_errors=True)
@@ -300,6 +302,13 @@ def _ill_conditioned(fmt: Any, subject: Subject, examples: list[Example],
         return is_ill_conditioned(reference, examples[index], expected[index], step, tolerance_for)
 
     return excused
+
+
+def _with_script(result: CleanResult, fmt: Any, subject: Subject, artifact: Path, clean: bool) -> CleanResult:
+    """A load failure gets a script reproducing it (outputs that differ are described, not scripted)."""
+    if result.verdict != FAILS or not (result.error or "").startswith("load failed"):
+        return result
+    return replace(result, reproduction=load_failure_script(fmt, subject, artifact, clean))
 
 
 def _load_here(fmt: Any, subject: Subject, artifact: Path, examples: list[Example],
@@ -384,4 +393,10 @@ def custom_failure_message(report: CustomObjectsReport) -> str:
         lines.append(f"  {name:<11} not applicable: {reason}")
     if report.artifacts_dir:
         lines.append(f"Artifacts kept in {report.artifacts_dir}")
+    scripts = [r for r in (*report.clean, *report.in_process) if r.reproduction is not None]
+    if scripts:
+        first = scripts[0]
+        assert first.reproduction is not None
+        lines.extend(["", f"Reproduce the [{first.format}] load failure with plain calls (python {first.reproduction}):", ""])
+        lines.extend("    " + line for line in first.reproduction.read_text().rstrip().splitlines())
     return "\n".join(lines)

@@ -114,3 +114,24 @@ def class_imports(model: Any) -> list[str]:
         root = Path(file).resolve().parents[depth]
         lines.append(f"import sys; sys.path.insert(0, {str(root)!r}); import {module}  # defines {', '.join(names)}")
     return lines
+
+
+def load_failure_script(fmt: RoundTripFormat, subject: Subject, artifact: Path, clean: bool) -> Path | None:
+    """For check_custom_objects: a script loading ``artifact`` as ``fmt`` does, written beside it.
+
+    ``clean``: the failure was in the clean process, so the script imports none
+    of the model's classes and says to run it in an isolated interpreter.
+    """
+    lines = fmt.reproduction_load_lines(artifact)
+    if lines is None:
+        return None
+    where = "clean" if clean else "here"
+    header = [f"# Reproduces the [{fmt.name}] load failure found by pytest-tfroundtrip, with plain calls."]
+    if clean:
+        header.append("# Run it as a serving process would: python -I this-file.py, from outside your project.")
+    else:
+        header.extend(class_imports(subject.model))
+    script = artifact.parent / f"reproduce-{where}.py"
+    script.write_text("\n".join([*header, *lines, "print('loaded without an error: the failure did not reproduce here')"]) + "\n",
+                      encoding="utf-8")
+    return script

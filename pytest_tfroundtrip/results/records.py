@@ -129,6 +129,9 @@ def _custom_objects(report: Any) -> dict[str, Any]:
                       "clean_process": result.verdict, "classes_needed": list(result.classes_needed)})
         if failing:
             entry.update({"stage": "mismatch" if differ else "load", "message": "\n".join(failing)[:2000]})
+        scripts = [r.reproduction for r in (result, *report.in_process) if r.format == result.format and r.reproduction]
+        if failing and scripts:
+            entry["reproduce"] = str(scripts[0])
         formats.append(entry)
     for name, reason in report.not_applicable.items():
         entry = _format_entry(name, "not_applicable")
