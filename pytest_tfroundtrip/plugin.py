@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+import textwrap
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -360,10 +361,11 @@ class SessionChecks:
         if not show_matrix and hidden is None:
             return
         terminalreporter.write_sep("-", "tf-roundtrip summary")
+        width = terminalreporter._tw.fullwidth
         if hidden is not None:
-            terminalreporter.write_line(hidden)
+            for part in textwrap.wrap(hidden, width - 1, subsequent_indent="    "):
+                terminalreporter.write_line(part)
         if show_matrix:
-            width = terminalreporter._tw.fullwidth
             for line in matrix_lines(matrix_rows(self.checks), [f.name for f in all_formats()], width):
                 write_matrix_line(terminalreporter, line)
         if self.json_path is not None and not hasattr(self.config, "workerinput"):

@@ -76,7 +76,7 @@ def test_each_target_kind_passes_with_the_matrix_and_progress(kind, project):
                          "--max-examples", "3", "--seed", "0", "--json", "out/checks.json")
     assert status == PASSED, output
     assert "[1/3] " in output and "[3/3] onnx ... passed" in output  # progress per format, one line each off a terminal
-    assert any(line.startswith(target) and line.split()[1:] == ["0", "0", "0"] for line in output.splitlines()), output
+    assert any(line.startswith(target) and line.split()[1:] == ["ok", "0", "0", "0"] for line in output.splitlines()), output
     assert "1 check: 1 passed" in output
     document = json.loads((directory / "out" / "checks.json").read_text())
     jsonschema.validate(document, json.loads(SCHEMA_PATH.read_text()))
@@ -89,7 +89,7 @@ def test_a_savedmodel_is_checked_by_default_in_the_formats_that_re_export_it(pro
     status, output = run("check", "exported", "--max-examples", "2", "--seed", "0", "--no-progress")
     assert status == PASSED, output
     header = next(line for line in output.splitlines() if line.startswith("model"))
-    assert header.split()[1:] == ["saved", "export", "tflite", "litert", "onnx", "openvino"]
+    assert header.split()[1:] == ["check", "saved", "export", "tflite", "litert", "onnx", "openvino"]
 
 
 def test_a_finding_exits_1_with_the_failure_and_its_reproduction(project):
@@ -99,7 +99,7 @@ def test_a_finding_exits_1_with_the_failure_and_its_reproduction(project):
     assert "Round trip failed for 1 of 2 formats: keras" in output
     assert "Reproduce [keras] with plain calls" in output
     row = next(line for line in output.splitlines() if line.startswith(f"{module}:broken"))
-    assert row.split()[1:] == ["FAIL", "0"]
+    assert row.split()[1:] == ["FAIL", "FAIL", "0"]
 
 
 def test_a_saved_file_is_the_original_so_a_defect_already_saved_into_it_is_invisible(project):

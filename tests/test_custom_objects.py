@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -294,9 +295,7 @@ def test_a_config_value_that_does_not_survive_json_is_caught_with_the_key_named(
     assert "[keras] in this process (with your classes)" in str(caught.value)
 
 
-def _run(script: Path, *flags: str) -> "subprocess.CompletedProcess[str]":
-    import subprocess
-
+def _run(script: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, *flags, str(script)], capture_output=True, text=True, cwd=script.parent,
                           timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
 

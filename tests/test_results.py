@@ -147,14 +147,21 @@ def test_the_matrix_shows_every_verdict_with_footnotes_and_colours():
             MatrixRow("tests/test_a.py::test_missing", _record(("keras", "passed"), ("onnx", "skipped")))]
     lines = matrix_lines(rows, FORMAT_ORDER, width=100)
     text = _text(lines)
-    assert text[0].split() == ["model", "keras", "onnx"]
-    assert text[1].split() == ["tests/test_a.py::test_mlp", "3e-07", "n/a(1)"]
-    assert text[2].split() == ["tests/test_a.py::test_broken", "FAIL", "error"]
-    assert text[3].split() == ["tests/test_a.py::test_missing", "3e-07", "skip(2)"]
+    assert text[0].split() == ["model", "check", "keras", "onnx"]
+    assert text[1].split() == ["tests/test_a.py::test_mlp", "ok", "3e-07", "n/a(1)"]
+    assert text[2].split() == ["tests/test_a.py::test_broken", "FAIL", "FAIL", "error"]
+    assert text[3].split() == ["tests/test_a.py::test_missing", "ok", "3e-07", "skip(2)"]
     assert text[4].startswith("(1) onnx: a long reason why onnx was not_applicable")
     assert "3 checks: 2 passed, 1 failed" in text
     colours = {segment[0].strip(): segment[1] for line in lines for segment in line if segment[0].strip()}
     assert colours["FAIL"] == colours["error"] == "red" and colours["3e-07"] == "green" and colours["n/a(1)"] == "yellow"
+    assert colours["ok"] == "green"
+
+
+def test_a_check_that_failed_with_every_format_passing_shows_it_in_its_check_column():
+    findings_only = dict(_record(("keras", "passed")), passed=False, kind="custom_objects")
+    text = _text(matrix_lines([MatrixRow("test_layer", findings_only)], FORMAT_ORDER))
+    assert text[1].split() == ["test_layer", "[custom", "objects]", "FAIL", "3e-07"]
 
 
 def test_the_matrix_fits_a_narrow_terminal():
@@ -168,7 +175,7 @@ def test_the_matrix_fits_a_narrow_terminal():
         for row in rows:  # a test id too long for the name column gets a line of its own, never cut
             assert row.name in text
         headers = [line for line in text if line.startswith("model")]
-        assert sum(len(h.split()) - 1 for h in headers) == len(every_format)  # every column, split if need be
+        assert sum(len(h.split()) - 1 for h in headers) == len(every_format) + 1  # check + formats, split if need be
     ten = [MatrixRow(row.name, _record(*every_format[:-1])) for row in rows]
     assert len([line for line in _text(matrix_lines(ten, FORMAT_ORDER, width=100)) if line.startswith("model")]) == 1
 

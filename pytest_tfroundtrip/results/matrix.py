@@ -26,7 +26,7 @@ _HEADER_NAMES = {"savedmodel": "saved", "checkpoint": "ckpt"}
 _QUANTIZATION_NAMES = {"dynamic_int8": "dyn8", "float16": "f16", "int8": "i8"}
 _KIND_SUFFIX = {"roundtrip": "", "custom_objects": " [custom objects]", "resume": " [resume]"}
 _COLOURS = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow", "not_applicable": "yellow"}
-LEGEND = ("cells: max abs error of a pass (inputs include large magnitudes; the JSON file has the relative error); FAIL: reloaded but computed something else; "
+LEGEND = ("check: the check's verdict; cells: max abs error of a pass (inputs include large magnitudes; the JSON file has the relative error); FAIL: reloaded but computed something else; "
           "error: saving, loading or calling raised; skip/n/a: not run here / the format cannot take the model (footnotes; "
           "name a format in formats= to run it anyway)")
 
@@ -42,8 +42,9 @@ class MatrixRow:
 def matrix_lines(rows: Sequence[MatrixRow], format_order: Sequence[str], width: int = 100) -> list[Line]:
     """The table, its footnotes, a totals line and the legend, fitted to ``width`` columns.
 
-    A test id longer than the name column gets a line of its own above its cells;
-    formats that do not fit beside the names go to a second table.
+    The first column is the check's verdict; then one per format.  A test id
+    longer than the name column gets a line of its own above its cells; formats
+    that do not fit go to a second table.
 
     Example:
         >>> record = {"kind": "roundtrip", "passed": True, "formats": [
@@ -51,37 +52,41 @@ def matrix_lines(rows: Sequence[MatrixRow], format_order: Sequence[str], width: 
         ...     {"label": "onnx", "verdict": "skipped", "reason": "onnxruntime is not installed"}]}
         >>> for line in matrix_lines([MatrixRow("test_mlp", record)], ["keras", "onnx"]):
         ...     print("".join(text for text, _colour in line).rstrip())
-        model     keras  onnx
-        test_mlp  0      skip(1)
+        model     check  keras  onnx
+        test_mlp  ok     0      skip(1)
         (1) onnx: onnxruntime is not installed
         1 check: 1 passed
-        cells: max abs error of a pass (inputs include large magnitudes; the JSON file has the relative
-            error); FAIL: reloaded but computed something else; error: saving, loading or calling raised;
-            skip/n/a: not run here / the format cannot take the model (footnotes; name a format in formats=
-            to run it anyway)
+        check: the check's verdict; cells: max abs error of a pass (inputs include large magnitudes; the
+            JSON file has the relative error); FAIL: reloaded but computed something else; error: saving,
+            loading or calling raised; skip/n/a: not run here / the format cannot take the model
+            (footnotes; name a format in formats= to run it anyway)
     """
     if not rows:
         return []
     columns = _columns(rows, format_order)
     notes: dict[str, int] = {}
     where_noted: dict[int, list[str]] = {}
-    table = [[_cell(_entry(row.record, label), notes, where_noted, label) for label in columns] for row in rows]
-    headers = [_header(label) for label in columns]
+    # The first column is the check's own verdict: a check can fail with every format passing (custom-object findings).
+    table = [[_verdict_cell(row.record)] + [_cell(_entry(row.record, label), notes, where_noted, label) for label in columns]
+             for row in rows]
+    headers = ["check"] + [_header(label) for label in columns]
     widths = [max([len(h)] + [len(r[i][0]) for r in table]) for i, h in enumerate(headers)]
     names = [row.name + _KIND_SUFFIX.get(row.record.get("kind", ""), "") for row in rows]
+    for gap in (2, 1):  # one space between columns when that keeps the table in one piece
+        name_width = _name_width(names, sum(w + gap for w in widths), width)
+        chunks = _column_chunks(widths, width - name_width - gap, gap)
+        if len(chunks) == 1:
+            break
+    pad = " " * gap
     lines: list[Line] = []
-    chunks = _column_chunks(widths, width)
-    widest_chunk = max(sum(widths[i] + 2 for i in chunk) for chunk in chunks)
-    name_width = min(max(len("model"), *map(len, names)), width - widest_chunk)
-    name_width = max(name_width, min(MIN_NAME_WIDTH, max(map(len, names))))
     for chunk in chunks:
-        lines.append([("model".ljust(name_width) + "  ", None)] + [(headers[i].ljust(widths[i] + 2), None) for i in chunk])
+        lines.append([("model".ljust(name_width) + pad, None)] + [(headers[i].ljust(widths[i] + gap), None) for i in chunk])
         for name, cells in zip(names, table):
             if len(name) > name_width:  # the whole test id on a line of its own, so it can be found
                 lines.append([(name, None)])
                 name = ""
-            lines.append([(name.ljust(name_width) + "  ", None)]
-                         + [(cells[i][0].ljust(widths[i] + 2), cells[i][1]) for i in chunk])
+            lines.append([(name.ljust(name_width) + pad, None)]
+                         + [(cells[i][0].ljust(widths[i] + gap), cells[i][1]) for i in chunk])
     for reason, number in notes.items():
         text = f"({number}) {', '.join(where_noted[number])}: {reason}"
         lines.extend([(part, None)] for part in textwrap.wrap(text, width - 1, subsequent_indent="    ") or [text])
@@ -138,17 +143,33 @@ def _header(label: str) -> str:
     return header
 
 
-def _column_chunks(widths: list[int], width: int) -> list[list[int]]:
-    """Column indices per table: all in one when they fit beside a name column, else split."""
+def _name_width(names: list[str], cells_width: int, width: int) -> int:
+    """Names beside their cells when all fit; else as wide as leaves room for the cells (longer names get their
+    own line), but not narrower than :data:`MIN_NAME_WIDTH`; else just "model" wide (every name on its own line)."""
+    longest = max(len("model"), *map(len, names))
+    room = width - cells_width - 1
+    if room >= longest:
+        return longest
+    if room >= MIN_NAME_WIDTH:
+        return room
+    return len("model")
+
+
+def _column_chunks(widths: list[int], room: int, gap: int) -> list[list[int]]:
+    """Column indices per table: all in one when they fit in ``room``, else split into tables that do."""
     chunks: list[list[int]] = [[]]
-    used = MIN_NAME_WIDTH + 2
+    used = 0
     for i, column_width in enumerate(widths):
-        if chunks[-1] and used + column_width + 2 > width:
+        if chunks[-1] and used + column_width + gap > room:
             chunks.append([])
-            used = MIN_NAME_WIDTH + 2
+            used = 0
         chunks[-1].append(i)
-        used += column_width + 2
+        used += column_width + gap
     return chunks
+
+
+def _verdict_cell(record: dict[str, Any]) -> Segment:
+    return ("ok", "green") if record.get("passed") else ("FAIL", "red")
 
 
 def _totals(rows: Sequence[MatrixRow]) -> str:
