@@ -56,10 +56,25 @@ def with_reproduction(fmt: RoundTripFormat, subject: Subject, result: FormatResu
         return result
     if lines is None:
         return result
-    code = "\n".join([f"# Reproduces the [{result.label}] failure found by pytest-tfroundtrip, with plain calls.", *lines]) + "\n"
+    code = "\n".join([f"# Reproduces the [{result.label}] failure found by pytest-tfroundtrip, with plain calls.",
+                      *_with_kept_directory(lines, directory.parent)]) + "\n"
     script = directory / SCRIPT_NAME
     script.write_text(code, encoding="utf-8")
     return replace(result, failure=replace(failure, reproduction=script, reproduction_code=code))
+
+
+def _with_kept_directory(lines: list[str], kept: Path) -> list[str]:
+    """The lines with the artifacts directory named once, as ``kept``, so each path reads short.
+
+    Example:
+        >>> _with_kept_directory(["m = load('/tmp/run/keras/model.keras')"], Path("/tmp/run"))
+        ["kept = '/tmp/run'  # the artifacts this check kept", "m = load(f'{kept}/keras/model.keras')"]
+    """
+    prefix = repr(str(kept))[:-1] + "/"  # the path as a quoted literal, unterminated: '/tmp/run/
+    if "{" in str(kept) or not any(prefix in line for line in lines):
+        return lines
+    shortened = [line.replace(prefix, "f" + prefix[0] + "{kept}/") for line in lines]
+    return [f"kept = {str(kept)!r}  # the artifacts this check kept", *shortened]
 
 
 def _load_only_lines(fmt: RoundTripFormat, subject: Subject, result: FormatResult) -> list[str] | None:
