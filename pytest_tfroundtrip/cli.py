@@ -13,6 +13,7 @@ import argparse
 import os
 import shutil
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any, TextIO
@@ -122,8 +123,10 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     checks = records.COLLECTED.take()
     hidden, first = internal_warnings.COLLECTED.take()
     if hidden:
-        print(f"{hidden} warning{'s' if hidden != 1 else ''} raised inside TensorFlow, Keras or a runtime were not shown; "
-              f"the first: {first}", file=out)
+        text = f"{hidden} warning{'s' if hidden != 1 else ''} raised inside TensorFlow, Keras or a runtime were not shown; " \
+               f"the first: {first}"
+        print("\n".join(textwrap.wrap(text, shutil.get_terminal_size((100, 24)).columns - 1, subsequent_indent="    ")),
+              file=out)
     _print_matrix(checks, args.target, out, colour=not args.no_color and out.isatty())
     if args.json:
         from pytest_tfroundtrip.results.json_report import write_json_report
