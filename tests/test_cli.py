@@ -159,3 +159,30 @@ def test_the_console_script_exits_with_the_status(project):
                           capture_output=True, text=True, cwd=directory, timeout=600)
     assert done.returncode == FINDING, done.stdout[-2000:] + done.stderr[-2000:]
     assert "[1/1] keras ... failed" in done.stdout
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_bar_redrawn_in_place_on_a_terminal_and_lines_elsewhere():
+    from pytest_tfroundtrip.cli import ProgressDisplay
+    from pytest_tfroundtrip.results.report import FormatResult
+
+    for stream, bar in ((_Terminal(), True), (io.StringIO(), False)):
+        display = ProgressDisplay(stream)
+        display.format_started("keras", 1, 2)
+        display.format_finished(FormatResult("keras", "passed"))
+        display.format_started("onnx", 2, 2)
+        display.format_finished(FormatResult("onnx", "skipped", not_applicable=True))
+        text = stream.getvalue()
+        if bar:
+            assert "\r[----------" in text and "\r[##########----------] 2/2 onnx ..." in text
+            assert "\ronnx: not applicable (" in text
+        else:
+            assert text.splitlines()[0].startswith("[1/2] keras ... passed (") and "\r" not in text
+            assert text.splitlines()[1].startswith("[2/2] onnx ... not applicable (")
+    quiet = io.StringIO()
+    ProgressDisplay(quiet, enabled=False).format_started("keras", 1, 1)
+    assert quiet.getvalue() == ""
