@@ -15,7 +15,6 @@ from __future__ import annotations
 import importlib.metadata
 import re
 import textwrap
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,8 @@ from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats import all_formats, available_formats, parse_format_names
 from pytest_tfroundtrip.isolation import internal_warnings
 from pytest_tfroundtrip.results import records
-from pytest_tfroundtrip.results.matrix import MatrixRow, matrix_lines
+from pytest_tfroundtrip.results.junit import junit_properties
+from pytest_tfroundtrip.results.matrix import matrix_lines, matrix_rows
 
 MARKER = "tf_roundtrip"
 MARKER_KEYWORDS = ("formats", "rtol", "atol", "max_examples", "input_signature", "inputs", "seed", "finite_inputs", "quantization")
@@ -289,31 +289,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.tf_roundtrip_internal_warnings = {"count": count, "first": first}
 
 
-def junit_properties(checks: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """``(name, value)`` pairs for JUnit XML: one per check and one per format in it.
-
-    Example:
-        >>> junit_properties([{"kind": "roundtrip", "passed": True, "seconds": 1.5, "formats": [
-        ...     {"label": "keras", "verdict": "passed", "max_abs_error": 0.0, "examples": 12}]}])
-        [('tf_roundtrip.roundtrip', 'passed; 1 formats; 1.5 s'), ('tf_roundtrip.roundtrip.keras', 'passed; max_abs_error=0; examples=12')]
-    """
-    properties = []
-    for index, check in enumerate(checks):
-        prefix = f"tf_roundtrip.{check['kind']}" + (f"[{index}]" if index else "")
-        properties.append((prefix, f"{'passed' if check['passed'] else 'failed'}; {len(check['formats'])} formats; "
-                                   f"{check.get('seconds', 0):g} s"))
-        for entry in check["formats"]:
-            figures = [entry["verdict"]]
-            if entry.get("max_abs_error") is not None and entry["verdict"] in ("passed", "failed"):
-                figures.append(f"max_abs_error={entry['max_abs_error']:.3g}")
-            if entry.get("examples"):
-                figures.append(f"examples={entry['examples']}")
-            if entry.get("stage") and entry["verdict"] != "passed":
-                figures.append(f"stage={entry['stage']}")
-            properties.append((f"{prefix}.{entry['label']}", "; ".join(figures)))
-    return properties
-
-
 class SessionChecks:
     """The session's check records and hidden-warning counts, from this process or (under pytest-xdist) the workers.
 
@@ -370,21 +345,6 @@ class SessionChecks:
                 write_matrix_line(terminalreporter, line)
         if self.json_path is not None and not hasattr(self.config, "workerinput"):
             terminalreporter.write_line(f"checks written as JSON to {self.json_path}")
-
-
-def matrix_rows(checks: list[tuple[str, dict[str, Any]]]) -> list[MatrixRow]:
-    """One row per check in test-id order, named by its test id (and its model when a test checked several).
-
-    Example:
-        >>> [row.name for row in matrix_rows([("test_a", {"model": "mlp (Sequential)"}), ("test_b", {})])]
-        ['test_a', 'test_b']
-    """
-    per_test: dict[str, int] = defaultdict(int)
-    for nodeid, _check in checks:
-        per_test[nodeid] += 1
-    ordered = sorted(checks, key=lambda pair: pair[0])  # by test id: under xdist they arrive as workers finish
-    return [MatrixRow(nodeid if per_test[nodeid] == 1 else f"{nodeid} {check.get('model') or ''}".rstrip(), check)
-            for nodeid, check in ordered]
 
 
 def write_matrix_line(terminalreporter: Any, line: list[tuple[str, str | None]]) -> None:

@@ -181,7 +181,7 @@ def test_the_matrix_fits_a_narrow_terminal():
 
 
 def test_junit_properties_carry_the_key_figures():
-    from pytest_tfroundtrip.plugin import junit_properties
+    from pytest_tfroundtrip.results.junit import junit_properties
 
     record = _record(("keras", "passed"), ("onnx", "failed"))
     record["seconds"] = 2.0

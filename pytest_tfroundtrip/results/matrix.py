@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -93,6 +94,21 @@ def matrix_lines(rows: Sequence[MatrixRow], format_order: Sequence[str], width: 
     lines.append([(_totals(rows), None)])
     lines.extend([(part, None)] for part in textwrap.wrap(LEGEND, width - 1, subsequent_indent="    "))
     return lines
+
+
+def matrix_rows(checks: list[tuple[str, dict[str, Any]]]) -> list[MatrixRow]:
+    """One row per check in test-id order, named by its test id (and its model when a test checked several).
+
+    Example:
+        >>> [row.name for row in matrix_rows([("test_a", {"model": "mlp (Sequential)"}), ("test_b", {})])]
+        ['test_a', 'test_b']
+    """
+    per_test: dict[str, int] = defaultdict(int)
+    for nodeid, _check in checks:
+        per_test[nodeid] += 1
+    ordered = sorted(checks, key=lambda pair: pair[0])  # by test id: under xdist they arrive as workers finish
+    return [MatrixRow(nodeid if per_test[nodeid] == 1 else f"{nodeid} {check.get('model') or ''}".rstrip(), check)
+            for nodeid, check in ordered]
 
 
 def _columns(rows: Sequence[MatrixRow], format_order: Sequence[str]) -> list[str]:
