@@ -186,3 +186,16 @@ def test_progress_is_a_bar_redrawn_in_place_on_a_terminal_and_lines_elsewhere():
     quiet = io.StringIO()
     ProgressDisplay(quiet, enabled=False).format_started("keras", 1, 1)
     assert quiet.getvalue() == ""
+
+
+def test_a_savedmodel_default_keeps_not_applicable_formats_from_failing(project):
+    # Its default formats are a limited set, still chosen by default: a runtime that cannot take
+    # string inputs is "not applicable", not a finding (exit 0, not 1).
+    from tests import models
+
+    directory, _module = project
+    models.string_lookup_model().export(str(directory / "strings"), verbose=False)
+    status, output = run("check", "strings", "--max-examples", "2", "--seed", "0", "--no-progress")
+    assert status == PASSED, output
+    row = next(line for line in output.splitlines() if line.startswith("strings "))
+    assert row.split()[1:] == ["ok", "0", "0", "n/a(1)", "0", "n/a(2)", "n/a(3)"]

@@ -203,3 +203,13 @@ def test_a_load_failure_is_reproduced_by_loading_the_kept_artifact(tmp_path):
                           timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
     assert done.returncode != 0 and "Unknown layer: 'NotEqual'" in done.stderr
     assert "did not reproduce" not in done.stdout
+
+
+def test_among_formats_limits_the_default_choice_without_naming_the_formats():
+    from pytest_tfroundtrip.formats import AmongFormats
+
+    report = check_roundtrip(models.string_lookup_model(), formats=AmongFormats(("keras", "onnx")), max_examples=2, seed=0)
+    assert [r.format for r in report.results] == ["keras", "onnx"]
+    assert report.result_for("onnx").not_applicable and report.result_for("keras").passed
+    with pytest.raises(RoundTripError):  # named, the same format is a failure
+        check_roundtrip(models.string_lookup_model(), formats=["keras", "onnx"], max_examples=2, seed=0)

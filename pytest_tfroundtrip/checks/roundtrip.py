@@ -22,7 +22,7 @@ from pytest_tfroundtrip.checks.quantized import (
 from pytest_tfroundtrip.checks.search import SearchOutcome, draw_examples
 from pytest_tfroundtrip.checks.subject import prepare_subject
 from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, RoundTripWarning, warn_at_callers_line
-from pytest_tfroundtrip.formats import all_formats, parse_format_names
+from pytest_tfroundtrip.formats import AmongFormats, all_formats, parse_format_names
 from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject, call_keras_model, weight_bytes
 from pytest_tfroundtrip.inputs.probing import inputs_code
 from pytest_tfroundtrip.inputs.strategies import Pin, example_strategy
@@ -52,7 +52,8 @@ def check_roundtrip(
 ) -> RoundTripReport:
     """Save ``model`` in each format, reload it, and compare outputs on drawn inputs.
 
-    ``formats=None`` means every format available for this model here; of
+    ``formats=None`` means every format available for this model here
+    (:class:`~pytest_tfroundtrip.formats.AmongFormats` limits that choice); of
     those, a deployment format whose converter or runtime says it cannot take
     the model (an op it lacks) is skipped as not applicable, with that reason.
     Raises
@@ -83,7 +84,8 @@ def check_roundtrip(
     """
     __tracebackhide__ = True
     started = time.perf_counter()
-    requested = parse_format_names(formats)
+    among = parse_format_names(list(formats.names)) if isinstance(formats, AmongFormats) else None
+    requested = None if among is not None else parse_format_names(formats)
     quantized_settings = resolve_quantization(quantization, requested)
     validate_tolerance_argument("rtol", rtol)
     validate_tolerance_argument("atol", atol)
@@ -93,7 +95,10 @@ def check_roundtrip(
     subject, overrides, notes = prepared.subject, prepared.overrides, list(prepared.notes)
     check_override_names("rtol", rtol, subject.output_names)
     check_override_names("atol", atol, subject.output_names)
-    chosen, skipped = _choose_formats(requested, subject, QUANTIZABLE_FORMATS if quantized_settings else None)
+    limit_to = QUANTIZABLE_FORMATS if quantized_settings else None
+    if among is not None:
+        limit_to = tuple(name for name in among if limit_to is None or name in limit_to)
+    chosen, skipped = _choose_formats(requested, subject, limit_to)
 
     workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-", dir=existing_dir(artifacts_dir)))
     finite = _finite_input_names(subject, finite_inputs)

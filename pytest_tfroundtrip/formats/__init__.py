@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from dataclasses import dataclass
 from functools import cache
 
 from pytest_tfroundtrip.errors import RoundTripUsageError
@@ -53,6 +54,22 @@ def get_format(name: str) -> RoundTripFormat:
         if candidate.name == name:
             return candidate
     raise RoundTripUsageError(f"unknown format {name!r}; the formats are {format_names()} (available here: {available_formats()})")
+
+
+@dataclass(frozen=True)
+class AmongFormats:
+    """``formats=AmongFormats(names)``: check only these, but as if chosen by default.
+
+    A format whose runtime is missing is skipped, and one that cannot take the
+    model is not applicable, instead of failing as a named format does.  The
+    command line uses it for a SavedModel, whose default is the formats that re-export it.
+
+    Example:
+        >>> AmongFormats(("export", "onnx")).names
+        ('export', 'onnx')
+    """
+
+    names: tuple[str, ...]
 
 
 def parse_format_names(formats: object) -> list[str] | None:
