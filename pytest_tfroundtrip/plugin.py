@@ -12,7 +12,6 @@ then the built-in default.
 
 from __future__ import annotations
 
-import importlib.metadata
 import re
 import textwrap
 from pathlib import Path
@@ -84,21 +83,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    versions = ", ".join(f"{name} {_version(dists)}" for name, dists in (
+    versions = ", ".join(f"{name} {records.installed_version(dists) or 'not installed'}" for name, dists in (
         ("tensorflow", ("tensorflow", "tensorflow-cpu")), ("keras", ("keras",)), ("hypothesis", ("hypothesis",)),
     ))
     missing = [f"{f.name} ({f.unavailable_reason()})" for f in all_formats() if f.unavailable_reason()]
     header = f"tf-roundtrip: {versions}; formats available: {', '.join(available_formats()) or 'none'}"
     return header + (f"; unavailable: {', '.join(missing)}" if missing else "")
-
-
-def _version(distributions: tuple[str, ...]) -> str:
-    for distribution in distributions:
-        try:
-            return importlib.metadata.version(distribution)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return "not installed"
 
 
 def settings_for(config: pytest.Config, node: pytest.Item | None) -> dict[str, Any]:

@@ -179,16 +179,23 @@ def versions() -> dict[str, str | None]:
         >>> versions()["python"] == platform.python_version()
         True
     """
-    found: dict[str, str | None] = {"python": platform.python_version()}
-    for name, distributions in _VERSIONED.items():
-        found[name] = None
-        for distribution in distributions:
-            try:
-                found[name] = importlib.metadata.version(distribution)
-                break
-            except importlib.metadata.PackageNotFoundError:
-                continue
-    return found
+    return {"python": platform.python_version(),
+            **{name: installed_version(distributions) for name, distributions in _VERSIONED.items()}}
+
+
+def installed_version(distributions: tuple[str, ...]) -> str | None:
+    """The version of the first of ``distributions`` installed here (TensorFlow comes as two), None if none is.
+
+    Example:
+        >>> installed_version(("no-such-distribution-here",)) is None
+        True
+    """
+    for distribution in distributions:
+        try:
+            return importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
 
 
 class RecordCollector:
