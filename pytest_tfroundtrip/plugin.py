@@ -140,25 +140,17 @@ class RoundTripFixture:
     def __init__(self, request: pytest.FixtureRequest, artifacts_dir: Path) -> None:
         self._request = request
         self._artifacts_dir = artifacts_dir
-        self.reports: list[Any] = []
 
     def check(self, model: Any, **kwargs: Any) -> Any:
         """Run :func:`pytest_tfroundtrip.check_roundtrip` with this test's settings."""
         __tracebackhide__ = True
-        from pytest_tfroundtrip.errors import RoundTripError
         from pytest_tfroundtrip.checks.roundtrip import check_roundtrip
 
         settings = settings_for(self._request.config, self._request.node)
         settings.update(kwargs)
         settings.setdefault("artifacts_dir", self._artifacts_dir)
         settings.setdefault("keep_artifacts", _keep_artifacts(self._request.config))
-        try:
-            report = check_roundtrip(model, **settings)
-        except RoundTripError as error:
-            self._record(error.report)
-            raise
-        self._record(report)
-        return report
+        return check_roundtrip(model, **settings)
 
     def check_resume_training(self, model: Any, x: Any = None, y: Any = None, **kwargs: Any) -> Any:
         """Run :func:`pytest_tfroundtrip.check_resume_training`; the marker's formats/rtol/atol/seed apply."""
@@ -183,10 +175,6 @@ class RoundTripFixture:
         settings.setdefault("artifacts_dir", self._artifacts_dir)
         settings.setdefault("keep_artifacts", _keep_artifacts(self._request.config))
         return check_custom_objects(model, **settings)
-
-    def _record(self, report: Any) -> None:
-        if report is not None:
-            self.reports.append(report)
 
 
 def _artifacts_dir(request: pytest.FixtureRequest, factory: pytest.TempPathFactory) -> Path:
