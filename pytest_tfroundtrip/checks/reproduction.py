@@ -49,7 +49,7 @@ def with_reproduction(fmt: RoundTripFormat, subject: Subject, result: FormatResu
     if failure is None or result.artifact is None:
         return result
     if failure.stage == LOAD:
-        lines = _load_only_lines(fmt, subject, result)
+        lines = _load_only_lines(fmt, subject, result.artifact)
     elif failure.stage in (MISMATCH, CALL) and failure.input_file is not None and expected is not None:
         lines = _call_lines(fmt, subject, result, directory, expected)
     else:
@@ -77,13 +77,20 @@ def _with_kept_directory(lines: list[str], kept: Path) -> list[str]:
     return [f"kept = {str(kept)!r}  # the artifacts this check kept", *shortened]
 
 
-def _load_only_lines(fmt: RoundTripFormat, subject: Subject, result: FormatResult) -> list[str] | None:
-    assert result.artifact is not None
-    lines = fmt.reproduction_load_lines(result.artifact)
+def _load_only_lines(fmt: RoundTripFormat, subject: Subject, artifact: Path, clean: bool = False) -> list[str] | None:
+    """Lines loading ``artifact`` as ``fmt`` does, then saying so if that did not raise.
+
+    ``clean``: for a failure in the clean process, import none of the model's
+    classes and say to run it in an isolated interpreter.
+    """
+    lines = fmt.reproduction_load_lines(artifact)
     if lines is None:
         return None
-    imports = class_imports(subject.model) if fmt.preserves.needs_python_classes else []
-    return [*imports, *lines, "print('loaded without an error: the failure did not reproduce here')"]
+    if clean:
+        setup = ["# Run it as a serving process would: python -I this-file.py, from outside your project."]
+    else:
+        setup = class_imports(subject.model) if fmt.preserves.needs_python_classes else []
+    return [*setup, *lines, "print('loaded without an error: the failure did not reproduce here')"]
 
 
 def _call_lines(fmt: RoundTripFormat, subject: Subject, result: FormatResult, directory: Path,
@@ -134,19 +141,12 @@ def class_imports(model: Any) -> list[str]:
 def load_failure_script(fmt: RoundTripFormat, subject: Subject, artifact: Path, clean: bool) -> Path | None:
     """For check_custom_objects: a script loading ``artifact`` as ``fmt`` does, written beside it.
 
-    ``clean``: the failure was in the clean process, so the script imports none
-    of the model's classes and says to run it in an isolated interpreter.
+    ``clean``: the failure was in the clean process (see :func:`_load_only_lines`).
     """
-    lines = fmt.reproduction_load_lines(artifact)
+    lines = _load_only_lines(fmt, subject, artifact, clean)
     if lines is None:
         return None
-    where = "clean" if clean else "here"
-    header = [f"# Reproduces the [{fmt.name}] load failure found by pytest-tfroundtrip, with plain calls."]
-    if clean:
-        header.append("# Run it as a serving process would: python -I this-file.py, from outside your project.")
-    else:
-        header.extend(class_imports(subject.model))
-    script = artifact.parent / f"reproduce-{where}.py"
-    script.write_text("\n".join([*header, *lines, "print('loaded without an error: the failure did not reproduce here')"]) + "\n",
-                      encoding="utf-8")
+    script = artifact.parent / f"reproduce-{'clean' if clean else 'here'}.py"
+    header = f"# Reproduces the [{fmt.name}] load failure found by pytest-tfroundtrip, with plain calls."
+    script.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
     return script
