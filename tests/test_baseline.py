@@ -1,0 +1,81 @@
+"""Golden baselines (issue 9, work in progress): create, pass, model changed, artifact changed, corruption, update."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from pytest_tfroundtrip import RoundTripError, RoundTripUsageError
+from pytest_tfroundtrip.checks.baseline import check_baseline
+
+
+def mlp(seed: int = 0) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)])
+
+
+@pytest.fixture
+def baseline(tmp_path):
+    with pytest.raises(RoundTripError, match=r"baseline 'mlp' created in .* KB\): commit it"):
+        check_baseline(mlp(), tmp_path, "mlp", formats=["keras", "export"])
+    return tmp_path / "mlp"
+
+
+def test_a_stored_baseline_passes_for_the_same_model(baseline):
+    report = check_baseline(mlp(), baseline.parent, "mlp")
+    assert report.passed and [(r.format, r.status) for r in report.results] == [("export", "passed"), ("keras", "passed")]
+    assert set(json.loads((baseline / "manifest.json").read_text())["written_by"]) >= {"python", "tensorflow", "keras"}
+
+
+def test_a_changed_model_is_told_apart_from_a_changed_format(baseline):
+    with pytest.raises(RoundTripError, match="the model changed, not the format") as caught:
+        check_baseline(mlp(seed=1), baseline.parent, "mlp")
+    assert "written by TensorFlow" in str(caught.value) and "read by TensorFlow" in str(caught.value)
+
+
+def test_an_artifact_that_now_computes_something_else_is_a_format_change(baseline):
+    # Stand-in for an upgrade that changes what the stored file computes: another model's file,
+    # with the manifest's checksum updated, so only the numbers can tell.
+    keras_file = baseline / "keras" / "model.keras"
+    mlp(seed=2).save(keras_file)
+    manifest = json.loads((baseline / "manifest.json").read_text())
+    manifest["files"]["keras/model.keras"] = hashlib.sha256(keras_file.read_bytes()).hexdigest()
+    (baseline / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(RoundTripError, match=r"\[keras\] it loads but disagrees with the outputs stored"):
+        check_baseline(mlp(), baseline.parent, "mlp")
+
+
+def _flip_a_byte(path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("tamper, says", [
+    (lambda b: _flip_a_byte(b / "outputs.npz"), "outputs.npz: changed"),
+    (lambda b: (b / "inputs.npz").unlink(), "inputs.npz: missing"),
+    (lambda b: (b / "keras" / "extra.py").write_text("print('hi')"), "keras/extra.py: not in the manifest"),
+])
+def test_a_hand_edited_or_damaged_baseline_is_an_error_never_a_pass(baseline, tamper, says):
+    tamper(baseline)
+    with pytest.raises(RoundTripError, match="was modified since it was written") as caught:
+        check_baseline(mlp(), baseline.parent, "mlp")
+    assert says in str(caught.value)
+
+
+def test_a_manifest_that_is_not_ours_is_a_usage_error(baseline):
+    (baseline / "manifest.json").write_text("{not json")
+    with pytest.raises(RoundTripUsageError, match="is not one this package wrote"):
+        check_baseline(mlp(), baseline.parent, "mlp")
+
+
+def test_update_rewrites_the_baseline_for_the_new_model(baseline):
+    with pytest.raises(RoundTripError, match="created"):
+        check_baseline(mlp(seed=1), baseline.parent, "mlp", formats=["keras"], update=True)
+    report = check_baseline(mlp(seed=1), baseline.parent, "mlp")
+    assert [r.format for r in report.results] == ["keras"]
+    assert np.load(baseline / "inputs.npz")["0/input"].shape[1] == 8
