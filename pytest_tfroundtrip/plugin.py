@@ -28,6 +28,7 @@ from pytest_tfroundtrip.results.junit import junit_properties
 from pytest_tfroundtrip.results.matrix import matrix_lines, matrix_rows
 
 MARKER = "tf_roundtrip"
+DEFAULT_BASELINE_DIR = "tests/roundtrip_baselines"
 MARKER_KEYWORDS = ("formats", "rtol", "atol", "max_examples", "input_signature", "inputs", "seed", "finite_inputs", "quantization")
 
 
@@ -63,6 +64,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write every check (verdicts, errors, timings, artifact and failing-input paths, versions) as JSON "
              "to PATH, in the schema pytest_tfroundtrip/results/schema.json. Default: not written.",
     )
+    group.addoption(
+        "--tf-roundtrip-update-baselines", action="store_true", default=False,
+        help="rewrite the golden baselines that tf_roundtrip.check_baseline() reads, from the models as they are now. "
+             "Default: off (a missing baseline is created; an existing one is compared).",
+    )
+    group.addoption(
+        "--tf-roundtrip-baseline-dir", default=None, metavar="DIR",
+        help=f"where baselines live, relative to the rootdir. Default: {DEFAULT_BASELINE_DIR} "
+             "(ini: tf_roundtrip_baseline_dir).",
+    )
+    parser.addini("tf_roundtrip_baseline_dir", f"where baselines live, relative to the rootdir. Default: {DEFAULT_BASELINE_DIR}.",
+                  default="")
     parser.addini("tf_roundtrip_matrix", "print the model-by-format table at the end of the run. Default: true.",
                   type="bool", default=True)
     parser.addini("tf_roundtrip_formats", f"formats to check (comma-separated, from: {names}). Default: all available.", default="")
@@ -176,6 +189,28 @@ class RoundTripFixture:
         settings.setdefault("keep_artifacts", _keep_artifacts(self._request.config))
         return check_custom_objects(model, **settings)
 
+    def check_baseline(self, model: Any, name: str | None = None, **kwargs: Any) -> Any:
+        """Run :func:`pytest_tfroundtrip.check_baseline` in this project's baseline directory.
+
+        The baseline is ``<baseline dir>/<test module>/<name or test name>/``; the
+        marker's formats and seed apply; ``--tf-roundtrip-update-baselines`` rewrites it.
+        """
+        __tracebackhide__ = True
+        from pytest_tfroundtrip.checks.baseline import check_baseline
+
+        config = self._request.config
+        settings = {k: v for k, v in settings_for(config, self._request.node).items() if k in ("formats", "seed")}
+        settings.update(kwargs)
+        settings.setdefault("update", bool(config.getoption("tf_roundtrip_update_baselines")))
+        directory = baseline_root(config) / Path(str(self._request.node.path)).stem
+        return check_baseline(model, directory, name or re.sub(r"[^\w.-]", "_", self._request.node.name), **settings)
+
+
+def baseline_root(config: pytest.Config) -> Path:
+    """The project's baseline directory (option, then ini, then the default), under the rootdir."""
+    chosen = config.getoption("tf_roundtrip_baseline_dir") or config.getini("tf_roundtrip_baseline_dir") or DEFAULT_BASELINE_DIR
+    return Path(config.rootpath, chosen)
+
 
 def _artifacts_dir(request: pytest.FixtureRequest, factory: pytest.TempPathFactory) -> Path:
     name = re.sub(r"[^\w.-]", "_", request.node.name)[:40]
@@ -277,8 +312,10 @@ class SessionChecks:
         self.config = config
         self.checks: list[tuple[str, dict[str, Any]]] = []
         self.hidden_warnings: list[dict[str, Any]] = []
+        self.modules_run: set[str] = set()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.modules_run.add(Path(report.nodeid.split("::")[0]).stem)  # from the reports: under xdist the controller collects nothing
         for check in getattr(report, "tf_roundtrip_checks", ()):
             self.checks.append((report.nodeid, check))
         hidden = getattr(report, "tf_roundtrip_internal_warnings", None)
@@ -293,6 +330,16 @@ class SessionChecks:
         from pytest_tfroundtrip.results.json_report import write_json_report
 
         write_json_report(path, [dict(check, test=nodeid) for nodeid, check in self.checks])
+
+    def unused_baselines(self) -> list[Path]:
+        """Baselines under the modules that ran, read by no check (only said when no -k/-m narrowed the run)."""
+        if self.config.option.keyword or self.config.option.markexpr:
+            return []
+        used = {Path(check["artifacts_dir"]).resolve() for _nodeid, check in self.checks
+                if check.get("kind") == "baseline" and check.get("artifacts_dir")}
+        root = baseline_root(self.config)
+        return sorted(manifest.parent for module in sorted(self.modules_run) for manifest in
+                      (root / module).glob("*/manifest.json") if manifest.parent.resolve() not in used)
 
     @property
     def json_path(self) -> Path | None:
@@ -311,7 +358,7 @@ class SessionChecks:
         hidden = self.internal_warnings_line()
         show_matrix = bool(self.checks) and not self.config.getoption("tf_roundtrip_no_matrix") \
             and bool(self.config.getini("tf_roundtrip_matrix"))
-        if not show_matrix and hidden is None:
+        if not show_matrix and hidden is None and not self.unused_baselines():
             return
         terminalreporter.write_sep("-", "tf-roundtrip summary")
         width = terminalreporter._tw.fullwidth
@@ -321,6 +368,12 @@ class SessionChecks:
         if show_matrix:
             for line in matrix_lines(matrix_rows(self.checks), [f.name for f in all_formats()], width):
                 write_matrix_line(terminalreporter, line)
+        unused = self.unused_baselines()
+        if unused:
+            terminalreporter.write_line(f"{len(unused)} baseline{'s' if len(unused) != 1 else ''} not used by any test of "
+                                        "their module in this run (delete them, or check why no test reads them):")
+            for path in unused:
+                terminalreporter.write_line(f"  {path}")
         if self.json_path is not None and not hasattr(self.config, "workerinput"):
             terminalreporter.write_line(f"checks written as JSON to {self.json_path}")
 

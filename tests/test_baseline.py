@@ -79,3 +79,35 @@ def test_update_rewrites_the_baseline_for_the_new_model(baseline):
     report = check_baseline(mlp(seed=1), baseline.parent, "mlp")
     assert [r.format for r in report.results] == ["keras"]
     assert np.load(baseline / "inputs.npz")["0/input"].shape[1] == 8
+
+
+PYTESTER_BASELINE = """
+import keras, pytest
+
+def mlp():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)])
+
+def test_mlp(tf_roundtrip):
+    tf_roundtrip.check_baseline(mlp(), formats=["keras", "export"])
+"""
+
+
+def test_the_fixture_creates_then_compares_lists_unused_and_updates(pytester):
+    pytester.makepyfile(test_models=PYTESTER_BASELINE)
+    first = pytester.runpytest("-p", "no:cacheprovider")
+    first.assert_outcomes(failed=1)
+    first.stdout.fnmatch_lines(["*baseline 'test_mlp' created in *tests/roundtrip_baselines/test_models/test_mlp*commit it*"])
+    stored = pytester.path / "tests" / "roundtrip_baselines" / "test_models" / "test_mlp"
+    assert (stored / "manifest.json").is_file() and (stored / "keras" / "model.keras").is_file()
+    orphan = stored.parent / "test_removed_long_ago"
+    orphan.mkdir()
+    (orphan / "manifest.json").write_text("{}")
+    second = pytester.runpytest("-p", "no:cacheprovider", "-n", "2")
+    second.assert_outcomes(passed=1)
+    second.stdout.fnmatch_lines(["*test_models.py::test_mlp [[]baseline[]]*ok*pass*pass*",
+                                 "1 baseline not used by any test of their module in this run*", f"  {orphan}"])
+    assert str(stored) not in second.stdout.str().split("not used by any test")[1]
+    updated = pytester.runpytest("-p", "no:cacheprovider", "--tf-roundtrip-update-baselines")
+    updated.assert_outcomes(failed=1)
+    updated.stdout.fnmatch_lines(["*baseline 'test_mlp' created*"])

@@ -24,6 +24,7 @@ from pytest_tfroundtrip.checks.subject import prepare_subject
 from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, describe_exception
 from pytest_tfroundtrip.formats import get_format, parse_format_names
 from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject, call_keras_model
+from pytest_tfroundtrip.isolation.check_scope import public_check
 from pytest_tfroundtrip.inputs.arrays import savable
 from pytest_tfroundtrip.inputs.strategies import example_strategy
 from pytest_tfroundtrip.results.compare import compare_outputs
@@ -61,6 +62,7 @@ class BaselineReport:
         return self.status in (CREATED, PASSED)
 
 
+@public_check
 def check_baseline(model: Any, directory: str | Path, name: str, *, formats: list[str] | str | None = None,
                    examples: int = DEFAULT_EXAMPLES, seed: int = 0, update: bool = False) -> BaselineReport:
     """Store a baseline of ``model`` on the first run; check every later run against it.
@@ -103,7 +105,7 @@ def _create(subject: Subject, target: Path, names: list[str], examples: int, see
     manifest = {"schema": BASELINE_SCHEMA, "examples": len(drawn), "formats": stored, "written_by": versions(),
                 "files": _checksums(target)}
     (target / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    return BaselineReport(target, CREATED, written_by=manifest["written_by"])
+    return BaselineReport(target, CREATED, tuple(BaselineResult(name, CREATED) for name in names), manifest["written_by"])
 
 
 def _checksums(target: Path) -> dict[str, str]:

@@ -25,7 +25,7 @@ MAX_FOOTNOTE = 160
 _TRY_HINT = re.compile(r"\s*\(name '[^']+' in formats= to [^)]*\)")
 _HEADER_NAMES = {"savedmodel": "saved", "checkpoint": "ckpt"}
 _QUANTIZATION_NAMES = {"dynamic_int8": "dyn8", "float16": "f16", "int8": "i8"}
-_KIND_SUFFIX = {"roundtrip": "", "custom_objects": " [custom objects]", "resume": " [resume]"}
+_KIND_SUFFIX = {"roundtrip": "", "custom_objects": " [custom objects]", "resume": " [resume]", "baseline": " [baseline]"}
 _COLOURS = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow", "not_applicable": "yellow"}
 LEGEND = ("check: the check's verdict; cells: max abs error of a pass (inputs include large magnitudes; the JSON file has the relative error); FAIL: reloaded but computed something else; "
           "error: saving, loading or calling raised; skip/n/a: not run here / the format cannot take the model (footnotes; "

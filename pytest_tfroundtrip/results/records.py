@@ -24,7 +24,7 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 VERDICTS = ("passed", "failed", "error", "skipped", "not_applicable")
-ROUNDTRIP, CUSTOM_OBJECTS, RESUME = "roundtrip", "custom_objects", "resume"
+ROUNDTRIP, CUSTOM_OBJECTS, RESUME, BASELINE = "roundtrip", "custom_objects", "resume", "baseline"
 
 _RAISED_STAGES = ("save", "load", "call")
 _VERSIONED = {
@@ -51,11 +51,13 @@ def record_of(report: Any, seconds: float, model: Any = None) -> dict[str, Any] 
         record = _custom_objects(report)
     elif kind == "ResumeReport":
         record = _resume(report)
+    elif kind == "BaselineReport":
+        record = _baseline(report)
     else:
         return None
     record["model"] = model_description(model)
     record["seconds"] = round(seconds, 3)
-    record["artifacts_dir"] = _path(getattr(report, "artifacts_dir", None))
+    record["artifacts_dir"] = _path(getattr(report, "artifacts_dir", None) or getattr(report, "directory", None))
     return record
 
 
@@ -154,6 +156,25 @@ def _resume(report: Any) -> dict[str, Any]:
         formats.append(entry)
     return {"kind": RESUME, "passed": bool(report.passed), "formats": formats,
             "steps": {"before": report.steps_before, "after": report.steps_after, "batch_size": report.batch_size}}
+
+
+def _baseline(report: Any) -> dict[str, Any]:
+    formats = []
+    for result in report.results:
+        if result.status == "created":
+            entry = _format_entry(result.format, "skipped")
+            entry.update({"format": result.format, "reason": "baseline created on this run; later runs compare against it"})
+            formats.append(entry)
+            continue
+        entry = _format_entry(result.format, "passed" if result.status == "passed" else
+                              ("error" if result.status == "artifact failed to load" else "failed"))
+        entry["format"] = result.format
+        if result.status != "passed":
+            entry.update({"stage": "load" if entry["verdict"] == "error" else "mismatch",
+                          "message": f"{result.status}: {result.detail}"[:2000]})
+        formats.append(entry)
+    return {"kind": BASELINE, "passed": report.status == "passed", "formats": formats,
+            "baseline": report.status, "written_by": report.written_by}
 
 
 def _format_entry(label: str, verdict: str) -> dict[str, Any]:
