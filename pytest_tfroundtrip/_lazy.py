@@ -7,7 +7,9 @@ TensorFlow is first needed.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import sys
 from types import ModuleType
 
 
@@ -23,6 +25,32 @@ def keras() -> ModuleType:
     import keras as keras_module
 
     return keras_module
+
+
+def is_keras2_model(model: object) -> bool:
+    """Whether ``model`` is a ``tf_keras`` (Keras 2) object, subclassed or not; never imports ``tf_keras``.
+
+    Example:
+        >>> is_keras2_model(object())
+        False
+    """
+    if "tf_keras" not in sys.modules:  # not imported: nothing can be one of its models
+        return False
+    return any(cls.__module__.split(".")[0] == "tf_keras" for cls in type(model).__mro__)
+
+
+def keras_of(model: object) -> ModuleType:
+    """The Keras that defines ``model``: ``tf_keras`` for Keras 2 models, else ``keras`` (Keras 3).
+
+    Each format reloads a model with its own Keras, as its project does.
+
+    Example:
+        >>> keras_of(object()).__name__
+        'keras'
+    """
+    if is_keras2_model(model):
+        return importlib.import_module("tf_keras")
+    return keras()
 
 
 def is_installed(module_name: str) -> bool:

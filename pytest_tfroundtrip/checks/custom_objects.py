@@ -34,7 +34,7 @@ from pytest_tfroundtrip.checks.config_audit import (
     untracked_variables,
 )
 from pytest_tfroundtrip.checks.search import SearchPlan, is_ill_conditioned, search
-from pytest_tfroundtrip.checks.subject import prepare_subject
+from pytest_tfroundtrip.checks.subject import prepare_subject, require_keras3
 from pytest_tfroundtrip.errors import RoundTripError, error_head
 from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
 from pytest_tfroundtrip.formats.base import Subject, call_keras_model
@@ -117,6 +117,7 @@ def check_custom_objects(
     requested = parse_format_names(formats)
     examples = validate_max_examples(max_examples)
     validate_seed(seed)
+    require_keras3(model, "check_custom_objects")
     subject = prepare_subject(model, input_signature).subject
     custom = custom_objects_in(model)
     findings: list[Finding] = []

@@ -51,7 +51,7 @@ def first_differing_layer(
 
 
 def _layer_outputs(model: Any, subject: Subject, arrays: Mapping[str, np.ndarray]) -> list[tuple[str, list[np.ndarray]]] | None:
-    keras = _lazy.keras()
+    keras = _lazy.keras_of(model)
     try:
         inputs = model.input
         layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]

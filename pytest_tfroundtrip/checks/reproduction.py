@@ -18,6 +18,7 @@ import numpy as np
 
 from pytest_tfroundtrip.checks.config_audit import custom_objects_in
 from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject
+from pytest_tfroundtrip.formats.reproduction_code import for_models_keras
 from pytest_tfroundtrip.results.report import CALL, LOAD, MISMATCH, FormatResult
 
 SCRIPT_NAME = "reproduce.py"
@@ -86,6 +87,7 @@ def _load_only_lines(fmt: RoundTripFormat, subject: Subject, artifact: Path, cle
     lines = fmt.reproduction_load_lines(artifact)
     if lines is None:
         return None
+    lines = for_models_keras(lines, subject.model)
     if clean:
         setup = ["# Run it as a serving process would: python -I this-file.py, from outside your project."]
     else:
@@ -103,6 +105,7 @@ def _call_lines(fmt: RoundTripFormat, subject: Subject, result: FormatResult, di
         format_lines = None
     if format_lines is None:
         return None
+    format_lines = for_models_keras(format_lines, subject.model)
     if fmt.preserves.needs_python_classes:
         format_lines = class_imports(subject.model) + format_lines
     expected_file = directory / "expected-outputs.npz"

@@ -27,7 +27,7 @@ from pytest_tfroundtrip.arguments import (
     validate_seed,
 )
 from pytest_tfroundtrip.checks.resume_diagnosis import Divergence, diagnose
-from pytest_tfroundtrip.checks.subject import prepare_subject
+from pytest_tfroundtrip.checks.subject import prepare_subject, require_keras3
 from pytest_tfroundtrip.checks.training import (
     align_random_state,
     aligned_to,
@@ -133,6 +133,7 @@ def check_resume_training(
     validate_tolerance_argument("rtol", rtol)
     validate_tolerance_argument("atol", atol)
     validate_seed(seed)
+    require_keras3(model, "check_resume_training")
     require_compiled(model)
     subject = prepare_subject(model, input_signature).subject
     seed = 0 if seed is None else seed

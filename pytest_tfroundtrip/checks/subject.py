@@ -45,7 +45,7 @@ def prepare_subject(model: Any, input_signature: Any = None, inputs: Any = None)
         >>> prepare_subject(model).subject.output_names
         ['output']
     """
-    keras = _lazy.keras()
+    keras = _lazy.keras_of(model)
     if not isinstance(model, keras.Model):
         raise RoundTripUsageError(
             f"the check takes a keras.Model, got {type(model).__module__}.{type(model).__qualname__}: "
@@ -72,6 +72,22 @@ def prepare_subject(model: Any, input_signature: Any = None, inputs: Any = None)
     outputs = call_keras_model(model, probe, probe_arrays(signature, given))
     subject = Subject(model, signature, output_template_of(model, outputs), input_signature)
     return Prepared(subject, overrides, given, tuple(notes))
+
+
+def require_keras3(model: Any, check: str) -> None:
+    """Refuse a ``tf_keras`` (Keras 2) model in a check that reads Keras 3 internals.
+
+    Example:
+        >>> require_keras3(object(), "check_custom_objects") is None
+        True
+    """
+    __tracebackhide__ = True
+    if _lazy.is_keras2_model(model):
+        raise RoundTripUsageError(
+            f"{check} takes Keras 3 models; got the tf_keras (Keras 2) model {type(model).__name__} "
+            f"{getattr(model, 'name', '')!r}. check_roundtrip and check_baseline take tf_keras models: use them, "
+            "or build the model with Keras 3 (import keras)."
+        )
 
 
 def _short_repr(value: Any) -> str:

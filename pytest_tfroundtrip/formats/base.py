@@ -140,8 +140,12 @@ class WarnedCall:
 
 def named_values(variables: Any) -> list[tuple[str, np.ndarray]]:
     """``(path, copy of the value)`` for each Keras variable, in order (paths may repeat)."""
-    keras = _lazy.keras()
-    return [(v.path, np.array(keras.ops.convert_to_numpy(v), copy=True)) for v in variables]
+    return [(variable_path(v), np.array(VariableValue(v), copy=True)) for v in variables]
+
+
+def variable_path(variable: Any) -> str:
+    """A variable's path in its model: Keras 3's ``path``, else (``tf_keras``, plain TensorFlow) its name."""
+    return getattr(variable, "path", None) or variable.name
 
 
 class VariableValue:
@@ -155,7 +159,9 @@ class VariableValue:
         try:
             # A read-only view of the variable's buffer: no copy (keras.ops.convert_to_numpy
             # makes two, 1.7 s per comparison of a 400 MB model).  Never written to.
-            value = np.asarray(_lazy.tensorflow().convert_to_tensor(self.variable.value)).view()
+            raw = self.variable.value
+            raw = raw() if callable(raw) else raw  # tf.Variable (tf_keras weights): a method
+            value = np.asarray(_lazy.tensorflow().convert_to_tensor(raw)).view()
             value.flags.writeable = False
         except (TypeError, ValueError):
             value = np.asarray(_lazy.keras().ops.convert_to_numpy(self.variable))
@@ -166,7 +172,7 @@ class VariableValue:
 
 def named_variables(variables: Any) -> list[tuple[str, VariableValue]]:
     """``(path, value read on demand)`` for each Keras variable, in order: no copy is made here."""
-    return [(v.path, VariableValue(v)) for v in variables]
+    return [(variable_path(v), VariableValue(v)) for v in variables]
 
 
 def weight_digests(model: Any) -> tuple[str, ...]:

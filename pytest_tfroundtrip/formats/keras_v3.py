@@ -8,7 +8,7 @@ from typing import Any
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import KerasReload, Preserves, ReloadedCall, RoundTripFormat, Subject
-from pytest_tfroundtrip.formats.reproduction_code import keras_call_lines
+from pytest_tfroundtrip.formats.reproduction_code import KERAS_IMPORT, keras_call_lines
 from pytest_tfroundtrip.results.tolerances import EXACT
 
 
@@ -33,14 +33,14 @@ class KerasFormat(RoundTripFormat):
         return self._write(model, directory)
 
     def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
-        reloaded = _lazy.keras().models.load_model(artifact)
+        reloaded = _lazy.keras_of(subject.model).models.load_model(artifact)  # a tf_keras model's project reloads with tf_keras
         return KerasReload(reloaded, subject, restored_by=f"keras.models.load_model({artifact.name!r})")
 
     def load_for_training(self, artifact: Path, rebuild: Callable[[], Any]) -> Any:
         return _lazy.keras().models.load_model(artifact)
 
     def reproduction_load_lines(self, artifact: Path) -> list[str] | None:
-        return ["import keras, tensorflow as tf", f"model = keras.models.load_model({str(artifact)!r})"]
+        return [KERAS_IMPORT, f"model = keras.models.load_model({str(artifact)!r})"]
 
     def reproduction_call_lines(self, subject: Subject, artifact: Path) -> list[str] | None:
         return keras_call_lines(subject.signature.template)

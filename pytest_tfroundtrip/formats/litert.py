@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_tfroundtrip.formats.runtime import export_to_file
+from pytest_tfroundtrip import _lazy
+from pytest_tfroundtrip.formats.runtime import KERAS2_HAS_NO_RUNTIME_EXPORT, export_to_file
 from pytest_tfroundtrip.formats.base import Subject
 from pytest_tfroundtrip.formats.tflite import TFLiteFormat
 
@@ -31,6 +32,8 @@ class LiteRTFormat(TFLiteFormat):
         # Measured: string lookups convert to built-in hash-table ops and run; float16,
         # bfloat16 and float64 compute falls back to TensorFlow ops, which the
         # ai-edge-litert interpreter does not link ("Select TensorFlow op(s) ... not supported").
+        if _lazy.is_keras2_model(subject.model):
+            return KERAS2_HAS_NO_RUNTIME_EXPORT
         return self._compute_dtype_reason(subject, self.try_anyway)
 
     def save(self, subject: Subject, directory: Path) -> Path:

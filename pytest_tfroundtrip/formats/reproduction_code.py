@@ -17,10 +17,10 @@ def keras_call_lines(template: Any) -> list[str]:
 
     Example:
         >>> keras_call_lines({"b": "b", "a": "a"})[-1]
-        "got = keras.tree.flatten(model({'a': x['a'], 'b': x['b']}, training=False))"
+        "got = tf.nest.flatten(model({'a': x['a'], 'b': x['b']}, training=False))"
     """
     return ["x = {name: tf.constant(array) for name, array in inputs.items()}",
-            f"got = keras.tree.flatten(model({structure_code(template)}, training=False))"]
+            f"got = tf.nest.flatten(model({structure_code(template)}, training=False))"]
 
 
 def structure_code(template: Any) -> str:
@@ -49,6 +49,24 @@ def feed_code(names: Mapping[str, str], convert: str = "") -> str:
                            for ours, theirs in names.items()) + "}"
 
 
+KERAS_IMPORT = "import keras, tensorflow as tf"
+
+
+def for_models_keras(lines: list[str], model: Any) -> list[str]:
+    """``lines`` importing the model's own Keras: ``tf_keras`` (as ``keras``) for a Keras 2 model.
+
+    Example:
+        >>> for_models_keras([KERAS_IMPORT, "model = keras.models.load_model('m.keras')"], object())[0]
+        'import keras, tensorflow as tf'
+    """
+    from pytest_tfroundtrip import _lazy
+
+    if not _lazy.is_keras2_model(model):
+        return lines
+    return ["import tf_keras as keras, tensorflow as tf  # the model is a tf_keras (Keras 2) model" if line == KERAS_IMPORT
+            else line for line in lines]
+
+
 def rebuild_then_restore_lines(subject: Any, artifact: Any, restore: str) -> list[str]:
     """Lines for the weights-only formats: rebuild the architecture, build it, restore, call.
 
@@ -58,9 +76,9 @@ def rebuild_then_restore_lines(subject: Any, artifact: Any, restore: str) -> lis
     architecture = artifact.parent / "model.json"
     architecture.write_text(subject.model.to_json())
     template = subject.signature.template
-    return ["import keras, tensorflow as tf",
+    return [KERAS_IMPORT,
             f"model = keras.models.model_from_json(open({str(architecture)!r}).read())  # your code builds the model here",
             "x = {name: tf.constant(array) for name, array in inputs.items()}",
             f"model({structure_code(template)}, training=False)  # creates the variables to restore into",
             restore,
-            f"got = keras.tree.flatten(model({structure_code(template)}, training=False))"]
+            f"got = tf.nest.flatten(model({structure_code(template)}, training=False))"]

@@ -7,6 +7,8 @@ outputs in the model's flat output order.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -48,13 +50,33 @@ def missing_packages(packages: Mapping[str, str], extra: str) -> str | None:
 
 
 def reason_runtime_cannot_take(subject: Subject, runtime: str, hint: str) -> str | None:
-    """"Not applicable, because ..." for models an export runtime cannot take: string inputs, non-float32 compute."""
+    """"Not applicable, because ..." for models an export runtime cannot take: Keras 2, string inputs, non-float32 compute."""
+    if _lazy.is_keras2_model(subject.model):
+        return KERAS2_HAS_NO_RUNTIME_EXPORT
     if any(spec.dtype == STRING_DTYPE for spec in subject.signature.specs):
         return f"{runtime} does not take string inputs {hint}"
     unsupported = non_float32_compute(subject)
     if unsupported:
         return f"{runtime} takes float32 models; this one computes in {', '.join(unsupported)} {hint}"
     return None
+
+
+def _export_keras2(subject: Subject, path: Path, export_format: str, needs_options: bool) -> Path:
+    """tf_keras's ``model.export(path)`` writes a SavedModel with a ``serve`` endpoint, and takes no options."""
+    from pytest_tfroundtrip.errors import RoundTripUsageError
+
+    if export_format != "tf_saved_model" or needs_options:
+        raise RoundTripUsageError(f"{KERAS2_HAS_NO_RUNTIME_EXPORT} (asked for format={export_format!r}"
+                                  f"{' with options' if needs_options else ''})")
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints the endpoints; Keras 3 has verbose=False for that
+        if subject.user_input_signature is None:
+            subject.model.export(str(path))
+            return path
+        archive = _lazy.keras_of(subject.model).export.ExportArchive()
+        archive.track(subject.model)
+        archive.add_endpoint("serve", subject.model.__call__, [pack_like(subject.signature.template, subject.tensor_specs())])
+        archive.write_out(str(path))
+    return path
 
 
 def physical_memory_bytes() -> int | None:
@@ -70,13 +92,19 @@ def physical_memory_bytes() -> int | None:
         return None
 
 
+KERAS2_HAS_NO_RUNTIME_EXPORT = ("a tf_keras (Keras 2) model has no model.export(format=...) for this runtime; "
+                                "its deployments are checked by the tflite, export and savedmodel formats")
+
+
 def export_to_file(subject: Subject, path: Path, export_format: str, named_inputs: bool = False, **options: Any) -> Path:
-    """``model.export(path, format=export_format, **options)``.
+    """``model.export(path, format=export_format, **options)``; a ``tf_keras`` model's ``model.export(path)``.
 
     The input signature is the user's when one was given, or with
     ``named_inputs`` always the subject's (so the file's inputs carry the
     model's input names, which a representative dataset is keyed by).
     """
+    if _lazy.is_keras2_model(subject.model):
+        return _export_keras2(subject, path, export_format, named_inputs or bool(options))
     kwargs: dict[str, Any] = {"format": export_format, "verbose": False, **options}
     if subject.user_input_signature is not None or named_inputs:
         kwargs["input_signature"] = [pack_like(subject.signature.template, subject.tensor_specs())]

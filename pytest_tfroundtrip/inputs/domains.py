@@ -86,7 +86,7 @@ def _domain_inside_submodel(model: Any, index: int, direct: list[Any], spec: Inp
         if model_input_structure(layer) is None or layer is model:
             continue
         for node in getattr(layer, "_inbound_nodes", []):
-            tensors = list(getattr(node, "input_tensors", []))
+            tensors = node_input_tensors(node)
             if len(tensors) != len(outer) or tensors[index] is not outer[index]:
                 continue
             try:
@@ -142,9 +142,17 @@ def _consumers_in_flat_order(model: Any) -> list[list[Any]]:
             layer
             for layer in layers
             for node in getattr(layer, "_inbound_nodes", [])
-            if any(t is tensor for t in getattr(node, "input_tensors", []))
+            if any(t is tensor for t in node_input_tensors(node))
         ])
     return consumers
+
+
+def node_input_tensors(node: Any) -> list[Any]:
+    """A graph node's input tensors as a flat list (``tf_keras`` keeps a lone input unwrapped)."""
+    value = getattr(node, "input_tensors", None)
+    if value is None:
+        return []
+    return [leaf for _path, leaf in flatten_with_paths(value)]
 
 
 def _sequence_length_bound(layers: list[Any]) -> tuple[int, str] | None:
@@ -159,27 +167,28 @@ def _sequence_length_bound(layers: list[Any]) -> tuple[int, str] | None:
 
 def _lookup_layers(layers: list[Any], dtype: str) -> list[Any]:
     """Without a graph (subclassed models), use the model's lookup layers."""
-    keras = _lazy.keras()
-    wanted: tuple[type, ...] = (
-        (keras.layers.Embedding, keras.layers.CategoryEncoding, keras.layers.IntegerLookup) if dtype != STRING_DTYPE
-        else (keras.layers.StringLookup, keras.layers.TextVectorization)
-    )
-    return [layer for layer in layers if isinstance(layer, wanted)]
+    wanted = ("Embedding", "CategoryEncoding", "IntegerLookup") if dtype != STRING_DTYPE else ("StringLookup", "TextVectorization")
+    return [layer for layer in layers if _is_layer(layer, *wanted)]
+
+
+def _is_layer(layer: Any, *class_names: str) -> bool:
+    """Whether ``layer`` is one of these built-in layers of its own Keras (Keras 3 or ``tf_keras``)."""
+    layers = _lazy.keras_of(layer).layers
+    return isinstance(layer, tuple(getattr(layers, name) for name in class_names))
 
 
 def _narrow(spec: InputSpec, layers: list[Any]) -> InputSpec:
-    keras = _lazy.keras()
     for layer in layers:
         label = f"{type(layer).__name__} {layer.name!r}"
-        if isinstance(layer, keras.layers.Embedding) and _is_integer(spec.dtype):
+        if _is_layer(layer, "Embedding") and _is_integer(spec.dtype):
             return replace(spec, int_range=(0, int(layer.input_dim) - 1), domain_source=label)
-        if isinstance(layer, keras.layers.CategoryEncoding) and _is_integer(spec.dtype):
+        if _is_layer(layer, "CategoryEncoding") and _is_integer(spec.dtype):
             return replace(spec, int_range=(0, int(layer.num_tokens) - 1), domain_source=label)
-        if isinstance(layer, (keras.layers.IntegerLookup, keras.layers.StringLookup)):
+        if _is_layer(layer, "IntegerLookup", "StringLookup"):
             vocabulary = tuple(_plain(v) for v in layer.get_vocabulary(include_special_tokens=False))
             extra = _out_of_vocabulary(spec.dtype, vocabulary)
             return replace(spec, vocabulary=vocabulary + extra, domain_source=label)
-        if isinstance(layer, keras.layers.TextVectorization) and spec.dtype == STRING_DTYPE:
+        if _is_layer(layer, "TextVectorization") and spec.dtype == STRING_DTYPE:
             words = tuple(w for w in (_plain(v) for v in layer.get_vocabulary(include_special_tokens=False)) if w)
             return replace(spec, vocabulary=words + ("unseenword",), free_text=True, domain_source=label)
     if _is_integer(spec.dtype):
