@@ -66,8 +66,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--tf-roundtrip-update-baselines", action="store_true", default=False,
-        help="rewrite the golden baselines that tf_roundtrip.check_baseline() reads, from the models as they are now. "
-             "Default: off (a missing baseline is created; an existing one is compared).",
+        help="rewrite the golden baselines that tf_roundtrip.check_baseline() reads, from the models as they are now; "
+             "those tests pass and the summary lists what was written. Default: off (a missing baseline is created "
+             "and its test fails until it is committed; an existing one is compared).",
     )
     group.addoption(
         "--tf-roundtrip-baseline-dir", default=None, metavar="DIR",
@@ -193,13 +194,13 @@ class RoundTripFixture:
         """Run :func:`pytest_tfroundtrip.check_baseline` in this project's baseline directory.
 
         The baseline is ``<baseline dir>/<test module>/<name or test name>/``; the
-        marker's formats and seed apply; ``--tf-roundtrip-update-baselines`` rewrites it.
+        marker's formats apply; ``--tf-roundtrip-update-baselines`` rewrites it.
         """
         __tracebackhide__ = True
         from pytest_tfroundtrip.checks.baseline import check_baseline
 
         config = self._request.config
-        settings = {k: v for k, v in settings_for(config, self._request.node).items() if k in ("formats", "seed")}
+        settings = {k: v for k, v in settings_for(config, self._request.node).items() if k == "formats"}
         settings.update(kwargs)
         settings.setdefault("update", bool(config.getoption("tf_roundtrip_update_baselines")))
         directory = baseline_root(config) / Path(str(self._request.node.path)).stem
@@ -341,6 +342,11 @@ class SessionChecks:
         return sorted(manifest.parent for module in sorted(self.modules_run) for manifest in
                       (root / module).glob("*/manifest.json") if manifest.parent.resolve() not in used)
 
+    def written_baselines(self) -> list[Path]:
+        """Baselines rewritten on request (``--tf-roundtrip-update-baselines``) in this run."""
+        return sorted({Path(check["artifacts_dir"]) for _nodeid, check in self.checks
+                       if check.get("kind") == "baseline" and check.get("baseline") == "written" and check.get("artifacts_dir")})
+
     @property
     def json_path(self) -> Path | None:
         option = self.config.getoption("tf_roundtrip_json", None)
@@ -358,7 +364,8 @@ class SessionChecks:
         hidden = self.internal_warnings_line()
         show_matrix = bool(self.checks) and not self.config.getoption("tf_roundtrip_no_matrix") \
             and bool(self.config.getini("tf_roundtrip_matrix"))
-        if not show_matrix and hidden is None and not self.unused_baselines():
+        written = self.written_baselines()
+        if not show_matrix and hidden is None and not self.unused_baselines() and not written:
             return
         terminalreporter.write_sep("-", "tf-roundtrip summary")
         width = terminalreporter._tw.fullwidth
@@ -368,6 +375,11 @@ class SessionChecks:
         if show_matrix:
             for line in matrix_lines(matrix_rows(self.checks), [f.name for f in all_formats()], width):
                 write_matrix_line(terminalreporter, line)
+        if written:
+            terminalreporter.write_line(f"{len(written)} baseline{'s' if len(written) != 1 else ''} written on request "
+                                        "(--tf-roundtrip-update-baselines or update=True): review and commit them")
+            for path in written:
+                terminalreporter.write_line(f"  {path}")
         unused = self.unused_baselines()
         if unused:
             terminalreporter.write_line(f"{len(unused)} baseline{'s' if len(unused) != 1 else ''} not used by any test of "

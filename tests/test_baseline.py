@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pytest_tfroundtrip import RoundTripError, RoundTripUsageError
-from pytest_tfroundtrip.checks.baseline import check_baseline
+from pytest_tfroundtrip.checks.baseline import _digest_of, check_baseline
 
 
 def mlp(seed: int = 0) -> keras.Model:
@@ -44,6 +44,7 @@ def test_an_artifact_that_now_computes_something_else_is_a_format_change(baselin
     mlp(seed=2).save(keras_file)
     manifest = json.loads((baseline / "manifest.json").read_text())
     manifest["files"]["keras/model.keras"] = hashlib.sha256(keras_file.read_bytes()).hexdigest()
+    manifest["manifest_sha256"] = _digest_of(manifest)
     (baseline / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(RoundTripError, match=r"\[keras\] it loads but disagrees with the outputs stored"):
         check_baseline(mlp(), baseline.parent, "mlp")
@@ -67,15 +68,45 @@ def test_a_hand_edited_or_damaged_baseline_is_an_error_never_a_pass(baseline, ta
     assert says in str(caught.value)
 
 
+def test_a_hand_edited_manifest_is_an_error_never_a_pass(baseline):
+    manifest = json.loads((baseline / "manifest.json").read_text())
+    manifest["formats"]["keras"]["tolerance_family"] = "tflite"  # a looser allowance, slipped in by hand
+    (baseline / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(RoundTripError, match=r"manifest.json: edited by hand \(its own checksum differs\)"):
+        check_baseline(mlp(), baseline.parent, "mlp")
+
+
+def test_asking_for_a_format_the_baseline_does_not_store_is_a_usage_error(baseline):
+    with pytest.raises(RoundTripUsageError, match=r"stores no \['h5'\] \(it stores \['export', 'keras'\]\)"):
+        check_baseline(mlp(), baseline.parent, "mlp", formats=["h5"])
+
+
+def test_a_model_with_other_inputs_is_told_to_regenerate(baseline):
+    two_inputs = keras.Model([a := keras.Input((8,)), b := keras.Input((8,))], keras.layers.Add()([a, b]))
+    with pytest.raises(RoundTripError, match=r"written for a model with inputs \['input'\]; the model now has \['input_0', 'input_1'\]"):
+        check_baseline(two_inputs, baseline.parent, "mlp")
+
+
+def test_default_formats_the_model_cannot_be_saved_in_are_said_not_stored(tmp_path):
+    import tensorflow as tf
+    from tests.keras2_models import Doubler
+
+    model = Doubler()  # tf_keras cannot write a subclassed model as HDF5
+    model(np.zeros((1, 5), "float32"))
+    with pytest.raises(RoundTripError) as caught:
+        check_baseline(model, tmp_path, "sub", examples=2, input_signature=tf.TensorSpec((None, 5), tf.float32))
+    assert "h5 not stored (saving failed" in str(caught.value)
+
+
 def test_a_manifest_that_is_not_ours_is_a_usage_error(baseline):
     (baseline / "manifest.json").write_text("{not json")
     with pytest.raises(RoundTripUsageError, match="is not one this package wrote"):
         check_baseline(mlp(), baseline.parent, "mlp")
 
 
-def test_update_rewrites_the_baseline_for_the_new_model(baseline):
-    with pytest.raises(RoundTripError, match="created"):
-        check_baseline(mlp(seed=1), baseline.parent, "mlp", formats=["keras"], update=True)
+def test_update_rewrites_the_baseline_for_the_new_model_and_passes(baseline):
+    written = check_baseline(mlp(seed=1), baseline.parent, "mlp", formats=["keras"], update=True)
+    assert written.passed and written.status == "written"
     report = check_baseline(mlp(seed=1), baseline.parent, "mlp")
     assert [r.format for r in report.results] == ["keras"]
     assert np.load(baseline / "inputs.npz")["0/input"].shape[1] == 8
@@ -109,5 +140,5 @@ def test_the_fixture_creates_then_compares_lists_unused_and_updates(pytester):
                                  "1 baseline not used by any test of their module in this run*", f"  {orphan}"])
     assert str(stored) not in second.stdout.str().split("not used by any test")[1]
     updated = pytester.runpytest("-p", "no:cacheprovider", "--tf-roundtrip-update-baselines")
-    updated.assert_outcomes(failed=1)
-    updated.stdout.fnmatch_lines(["*baseline 'test_mlp' created*"])
+    updated.assert_outcomes(passed=1)
+    updated.stdout.fnmatch_lines(["1 baseline written on request (--tf-roundtrip-update-baselines or update=True): review and commit them", f"  {stored}"])

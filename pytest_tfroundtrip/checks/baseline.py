@@ -2,10 +2,11 @@
 
 The first run stores, under ``directory/name/``, each chosen format's artifact,
 a fixed set of drawn inputs, the original model's outputs on them, and a
-manifest (versions that wrote it, tolerances, a SHA-256 of every file).  Later
-runs, perhaps under other TensorFlow/Keras versions, verify the checksums,
-load each stored artifact the way its format loads, and compare it with the
-stored outputs and with the current model.  Work in progress (issue 9).
+manifest (versions that wrote it, tolerances, a SHA-256 of every file and of
+the manifest itself).  Later runs, perhaps under other TensorFlow/Keras
+versions, verify the checksums, load each stored artifact the way its format
+loads with the Keras of today's model (``tf_keras`` or Keras 3), and compare
+it with the stored outputs and with today's model.
 """
 
 from __future__ import annotations
@@ -19,24 +20,28 @@ from typing import Any
 
 import numpy as np
 
+from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.checks.search import draw_examples
 from pytest_tfroundtrip.checks.subject import prepare_subject
 from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, describe_exception
 from pytest_tfroundtrip.formats import get_format, parse_format_names
 from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject, call_keras_model
-from pytest_tfroundtrip.isolation.check_scope import public_check
 from pytest_tfroundtrip.inputs.arrays import savable
 from pytest_tfroundtrip.inputs.strategies import example_strategy
+from pytest_tfroundtrip.isolation.check_scope import public_check
 from pytest_tfroundtrip.results.compare import compare_outputs
 from pytest_tfroundtrip.results.records import versions
-from pytest_tfroundtrip.results.tolerances import tolerance_function
+from pytest_tfroundtrip.results.tolerances import EXACT, GRAPH, resolve_tolerance, tolerance_function
 
 MANIFEST = "manifest.json"
-BASELINE_SCHEMA = 1
-DEFAULT_FORMATS = ("keras", "export", "weights")
+BASELINE_SCHEMA = 2
+DEFAULT_FORMATS = ("keras", "h5", "savedmodel", "weights")
 DEFAULT_EXAMPLES = 8
-CREATED, PASSED = "created", "passed"
+DRAWING_SEED = 0
+CREATED, WRITTEN, PASSED, FAILED, SKIPPED = "created", "written", "passed", "failed", "skipped"
 LOAD_FAILED, FORMAT_CHANGED, MODEL_CHANGED = "artifact failed to load", "format changed", "model changed"
+# The versions whose change may change the last bits a format computes.
+_COMPUTE_VERSIONS = ("tensorflow", "keras", "tf-keras", "ai-edge-litert", "onnxruntime", "openvino")
 
 
 @dataclass(frozen=True)
@@ -44,68 +49,110 @@ class BaselineResult:
     """One stored format checked against the stored outputs and today's model."""
 
     format: str
-    status: str  # passed | artifact failed to load | format changed | model changed
+    status: str  # passed | skipped | artifact failed to load | format changed | model changed | created | written
     detail: str = ""
 
 
 @dataclass(frozen=True)
 class BaselineReport:
-    """What :func:`check_baseline` found: created, or each format's result."""
+    """What :func:`check_baseline` found: created or written, or each stored format's result."""
 
     directory: Path
-    status: str  # created | passed | failed
+    status: str  # created | written | passed | failed
     results: tuple[BaselineResult, ...] = ()
     written_by: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
-        return self.status in (CREATED, PASSED)
+        return self.status in (CREATED, WRITTEN, PASSED)
 
 
 @public_check
 def check_baseline(model: Any, directory: str | Path, name: str, *, formats: list[str] | str | None = None,
-                   examples: int = DEFAULT_EXAMPLES, seed: int = 0, update: bool = False) -> BaselineReport:
-    """Store a baseline of ``model`` on the first run; check every later run against it.
+                   input_signature: Any = None, examples: int = DEFAULT_EXAMPLES, update: bool = False) -> BaselineReport:
+    """Store a baseline of ``model`` in ``directory/name`` on the first run; check every later run against it.
 
-    Raises :class:`RoundTripError` when the baseline is created (commit it, then
-    rerun), when a stored artifact no longer loads or agrees, and when the
-    baseline directory was changed by hand (checksums).
+    A baseline created because none existed raises :class:`RoundTripError`
+    (commit it, then rerun: a baseline nobody committed proves nothing);
+    ``update=True`` rewrites it on purpose and passes.  Later runs raise when
+    a stored artifact no longer loads or agrees, and when the baseline was
+    changed by hand (checksums).  ``input_signature`` is for subclassed
+    models, as in :func:`check_roundtrip`; the ``examples`` stored inputs are
+    drawn once, with a fixed seed.
+
+    Example:
+        >>> import keras, tempfile
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> where = tempfile.mkdtemp()
+        >>> check_baseline(model, where, "dense", formats=["keras"], update=True).status
+        'written'
+        >>> check_baseline(model, where, "dense").status
+        'passed'
     """
     __tracebackhide__ = True
     target = Path(directory) / name
-    subject = prepare_subject(model).subject
+    named = parse_format_names(formats)
+    subject = prepare_subject(model, input_signature).subject
     if update or not (target / MANIFEST).exists():
-        report = _create(subject, target, parse_format_names(formats) or list(DEFAULT_FORMATS), examples, seed)
-        raise RoundTripError(
-            f"baseline {name!r} created in {target} ({_size(target) / 1024:.0f} KB): commit it; later runs compare against it",
-            report)
+        report = _create(subject, target, named, examples, WRITTEN if update else CREATED)
+        if update:
+            return report
+        raise RoundTripError(f"baseline {name!r} created in {target} ({_size(target) / 1024:.0f} KB){_not_stored_text(target)}: "
+                             "commit it; later runs compare against it", report)
     manifest = _verified_manifest(target)
-    report = _compare(subject, target, manifest, parse_format_names(formats))
+    report = _compare(subject, target, manifest, named)
     if not report.passed:
         raise RoundTripError(_failure_text(report, manifest), report)
     return report
 
 
-def _create(subject: Subject, target: Path, names: list[str], examples: int, seed: int) -> BaselineReport:
+def _create(subject: Subject, target: Path, named: list[str] | None, examples: int, status: str) -> BaselineReport:
+    if not isinstance(examples, int) or isinstance(examples, bool) or examples < 1:
+        raise RoundTripUsageError(f"examples must be a whole number of at least 1, got {examples!r}")
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    drawn = draw_examples(example_strategy(subject.signature), examples, seed)
-    inputs = {f"{i}/{k}": savable(v) for i, e in enumerate(drawn) for k, v in e.arrays.items()}
-    outputs = {f"{i}/{k}": v for i, e in enumerate(drawn)
-               for k, v in subject.flat_outputs(call_keras_model(subject.model, subject, e.arrays)).items()}
-    np.savez(target / "inputs.npz", **inputs)
-    np.savez(target / "outputs.npz", **outputs)
-    stored = {}
-    for name in names:
-        fmt = get_format(name)
-        (target / name).mkdir()
-        artifact = fmt.save(subject, target / name)
-        stored[name] = {"artifact": artifact.relative_to(target).as_posix(), "tolerance_family": fmt.tolerance_family}
-    manifest = {"schema": BASELINE_SCHEMA, "examples": len(drawn), "formats": stored, "written_by": versions(),
-                "files": _checksums(target)}
+    drawn = draw_examples(example_strategy(subject.signature), examples, DRAWING_SEED)
+    outputs = [subject.flat_outputs(call_keras_model(subject.model, subject, e.arrays)) for e in drawn]
+    np.savez(target / "inputs.npz", **{f"{i}/{k}": savable(v) for i, e in enumerate(drawn) for k, v in e.arrays.items()})
+    np.savez(target / "outputs.npz", **{f"{i}/{k}": v for i, flat in enumerate(outputs) for k, v in flat.items()})
+    stored, not_stored = {}, {}
+    for fmt in [get_format(n) for n in (named or DEFAULT_FORMATS)]:
+        reason = fmt.unavailable_reason() or fmt.not_applicable_reason(subject)
+        if reason is not None and named is None:
+            not_stored[fmt.name] = reason
+            continue
+        (target / fmt.name).mkdir()
+        try:
+            artifact = fmt.save(subject, target / fmt.name)
+        except Exception as error:
+            if named is not None:
+                raise
+            shutil.rmtree(target / fmt.name)  # a default format the model cannot be saved in: said, not stored
+            not_stored[fmt.name] = f"saving failed: {describe_exception(error)[:300]}"
+            continue
+        stored[fmt.name] = {"artifact": artifact.relative_to(target).as_posix(), "tolerance_family": fmt.tolerance_family,
+                            "tolerance": {o: str(resolve_tolerance(fmt.tolerance_family, "float32", o, None, None))
+                                          for o in subject.output_names}}
+    if not stored:
+        shutil.rmtree(target)
+        raise RoundTripUsageError(f"none of the formats could store this model: {not_stored}; choose formats= it can be saved in")
+    manifest = {"schema": BASELINE_SCHEMA, "examples": len(drawn), "seed": DRAWING_SEED, "inputs": subject.signature.names,
+                "outputs": subject.output_names, "formats": stored, "not_stored": not_stored,
+                "written_by": {**versions(), "model_keras": _model_keras(subject.model)}, "files": _checksums(target)}
+    manifest["manifest_sha256"] = _digest_of(manifest)
     (target / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    return BaselineReport(target, CREATED, tuple(BaselineResult(name, CREATED) for name in names), manifest["written_by"])
+    results = [BaselineResult(n, status) for n in stored] + _not_stored_results(not_stored)
+    return BaselineReport(target, status, tuple(results), manifest["written_by"])
+
+
+def _not_stored_results(not_stored: dict[str, str]) -> list[BaselineResult]:
+    return [BaselineResult(name, SKIPPED, f"not stored in the baseline: {reason}") for name, reason in not_stored.items()]
+
+
+def _model_keras(model: Any) -> str:
+    keras = _lazy.keras_of(model)
+    return f"{keras.__name__} {keras.__version__}"
 
 
 def _checksums(target: Path) -> dict[str, str]:
@@ -113,18 +160,29 @@ def _checksums(target: Path) -> dict[str, str]:
             for p in sorted(target.rglob("*")) if p.is_file() and p.name != MANIFEST}
 
 
+def _digest_of(manifest: dict[str, Any]) -> str:
+    rest = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True).encode()).hexdigest()
+
+
 def _verified_manifest(target: Path) -> dict[str, Any]:
     __tracebackhide__ = True
     try:
         manifest = json.loads((target / MANIFEST).read_text())
-        recorded = dict(manifest["files"])
+        recorded, schema = dict(manifest["files"]), manifest["schema"]
+        dict(manifest["formats"])
     except (ValueError, KeyError, TypeError) as error:
         raise RoundTripUsageError(f"baseline manifest {target / MANIFEST} is not one this package wrote ({error}); "
                                   "regenerate it with --tf-roundtrip-update-baselines") from error
+    if schema != BASELINE_SCHEMA:
+        raise RoundTripUsageError(f"baseline {target} has manifest schema {schema!r}; this version of pytest-tfroundtrip "
+                                  f"reads schema {BASELINE_SCHEMA}: regenerate it with --tf-roundtrip-update-baselines")
     found = _checksums(target)
     problems = [f"{path}: missing" for path in recorded if path not in found]
     problems += [f"{path}: changed (checksum differs)" for path in recorded if path in found and found[path] != recorded[path]]
     problems += [f"{path}: not in the manifest" for path in found if path not in recorded]
+    if manifest.get("manifest_sha256") != _digest_of(manifest):
+        problems.insert(0, f"{MANIFEST}: edited by hand (its own checksum differs)")
     if problems:
         raise RoundTripError(f"baseline {target} was modified since it was written, so it cannot be trusted:\n  "
                              + "\n  ".join(problems) + "\nRestore it from version control, or regenerate it on purpose "
@@ -132,33 +190,70 @@ def _verified_manifest(target: Path) -> dict[str, Any]:
     return manifest
 
 
+def _by_position(stored: list[str], today: list[str], what: str, target: Path) -> dict[str, str]:
+    """Stored names -> today's names; by position when they differ (Keras 2 and 3 name inputs differently)."""
+    __tracebackhide__ = True
+    if stored == today or len(stored) == len(today):
+        return dict(zip(stored, today))
+    raise RoundTripError(f"baseline {target} was written for a model with {what} {stored}; the model now has {today}. "
+                         "If the change is intended, regenerate it with --tf-roundtrip-update-baselines")
+
+
+def _examples(target: Path, file: str, count: int, rename: dict[str, str]) -> list[dict[str, Any]]:
+    with np.load(target / file) as data:  # allow_pickle stays False: no code runs from the baseline
+        stored = {key: data[key] for key in data.files}
+    return [{rename[k.split("/", 1)[1]]: v for k, v in stored.items() if k.split("/", 1)[0] == str(i)} for i in range(count)]
+
+
 def _compare(subject: Subject, target: Path, manifest: dict[str, Any], requested: list[str] | None) -> BaselineReport:
-    inputs = dict(np.load(target / "inputs.npz"))
-    outputs = dict(np.load(target / "outputs.npz"))
+    __tracebackhide__ = True
+    missing = [n for n in requested or [] if n not in manifest["formats"]]
+    if missing:
+        raise RoundTripUsageError(f"baseline {target} stores no {missing} (it stores {sorted(manifest['formats'])}); "
+                                  "add them with --tf-roundtrip-update-baselines")
     count = manifest["examples"]
-    examples = [{k.split("/", 1)[1]: v for k, v in inputs.items() if k.startswith(f"{i}/")} for i in range(count)]
-    stored = [{k.split("/", 1)[1]: v for k, v in outputs.items() if k.startswith(f"{i}/")} for i in range(count)]
-    today = [subject.flat_outputs(call_keras_model(subject.model, subject, arrays)) for arrays in examples]
+    inputs = _examples(target, "inputs.npz", count, _by_position(manifest["inputs"], subject.signature.names, "inputs", target))
+    stored = _examples(target, "outputs.npz", count, _by_position(manifest["outputs"], subject.output_names, "outputs", target))
+    today = [subject.flat_outputs(call_keras_model(subject.model, subject, arrays)) for arrays in inputs]
+    same_versions = all(manifest["written_by"].get(k) == versions().get(k) for k in _COMPUTE_VERSIONS)
     results = []
     for name, entry in manifest["formats"].items():
-        if requested is not None and name not in requested:
-            continue
-        results.append(_check_format(get_format(name), subject, target / entry["artifact"], examples, stored, today))
-    status = PASSED if all(r.status == PASSED for r in results) else "failed"
+        if requested is None or name in requested:
+            fmt = get_format(name)
+            stored_family = entry["tolerance_family"] if same_versions else _across_versions(entry["tolerance_family"])
+            results.append(_check_format(fmt, subject, target / entry["artifact"], _Expected(inputs, stored, today, stored_family)))
+    if requested is None:
+        results += _not_stored_results(manifest.get("not_stored") or {})
+    status = PASSED if all(r.status in (PASSED, SKIPPED) for r in results) else FAILED
     return BaselineReport(target, status, tuple(results), manifest.get("written_by"))
 
 
-def _check_format(fmt: RoundTripFormat, subject: Subject, artifact: Path, examples: list[dict[str, Any]],
-                  stored: list[dict[str, Any]], today: list[dict[str, Any]]) -> BaselineResult:
+def _across_versions(family: str) -> str:
+    """Another TensorFlow may compute the same graph in other kernels: exact formats get the graph family's allowance."""
+    return GRAPH if family == EXACT else family
+
+
+@dataclass(frozen=True)
+class _Expected:
+    inputs: list[dict[str, Any]]
+    stored: list[dict[str, Any]]
+    today: list[dict[str, Any]]
+    stored_family: str
+
+
+def _check_format(fmt: RoundTripFormat, subject: Subject, artifact: Path, expected: _Expected) -> BaselineResult:
+    unavailable = fmt.unavailable_reason()
+    if unavailable is not None:
+        return BaselineResult(fmt.name, SKIPPED, unavailable)
     try:
         call = fmt.load(subject, artifact)
-        got = [subject.flat_outputs(call(arrays)) for arrays in examples]
+        got = [subject.flat_outputs(call(arrays)) for arrays in expected.inputs]
     except Exception as error:
         return BaselineResult(fmt.name, LOAD_FAILED, describe_exception(error))
-    tolerance_for = tolerance_function(fmt.tolerance_family, None, None)
-    for reference, status in ((stored, FORMAT_CHANGED), (today, MODEL_CHANGED)):
+    checks = ((expected.stored, FORMAT_CHANGED, expected.stored_family), (expected.today, MODEL_CHANGED, fmt.tolerance_family))
+    for reference, status, family in checks:
         for index, (want, have) in enumerate(zip(reference, got)):
-            comparison = compare_outputs(want, have, tolerance_for)
+            comparison = compare_outputs(want, have, tolerance_function(family, None, None))
             if not comparison.ok:
                 worst = comparison.failures[0]
                 return BaselineResult(fmt.name, status, f"example {index}, output {worst.output!r}: {worst.problem} mismatch, "
@@ -168,15 +263,24 @@ def _check_format(fmt: RoundTripFormat, subject: Subject, artifact: Path, exampl
 
 def _failure_text(report: BaselineReport, manifest: dict[str, Any]) -> str:
     written, read = manifest.get("written_by") or {}, versions()
-    lines = [f"baseline {report.directory} failed: written by TensorFlow {written.get('tensorflow')}, Keras {written.get('keras')}; "
-             f"read by TensorFlow {read.get('tensorflow')}, Keras {read.get('keras')}"]
+    lines = [f"baseline {report.directory} failed: written by TensorFlow {written.get('tensorflow')} with "
+             f"{written.get('model_keras') or 'Keras ' + str(written.get('keras'))}; read by TensorFlow {read.get('tensorflow')}, "
+             f"Keras {read.get('keras')}" + (f", tf-keras {read.get('tf-keras')}" if read.get("tf-keras") else "")]
     explain = {LOAD_FAILED: "the stored artifact no longer loads",
                FORMAT_CHANGED: "it loads but disagrees with the outputs stored when it was written",
                MODEL_CHANGED: "it agrees with the stored outputs but not with today's model: the model changed, not the format"}
     for result in report.results:
-        if result.status != PASSED:
+        if result.status in explain:
             lines.append(f"  [{result.format}] {explain[result.status]}: {result.detail}")
+    passed = [r.format for r in report.results if r.status == PASSED]
+    if passed:
+        lines.append(f"  passed: {', '.join(passed)}")
     return "\n".join(lines)
+
+
+def _not_stored_text(target: Path) -> str:
+    not_stored = json.loads((target / MANIFEST).read_text()).get("not_stored") or {}
+    return "".join(f"; {name} not stored ({reason})" for name, reason in not_stored.items())
 
 
 def _size(target: Path) -> int:

@@ -161,9 +161,10 @@ def _resume(report: Any) -> dict[str, Any]:
 def _baseline(report: Any) -> dict[str, Any]:
     formats = []
     for result in report.results:
-        if result.status == "created":
+        if result.status in ("created", "written", "skipped"):
             entry = _format_entry(result.format, "skipped")
-            entry.update({"format": result.format, "reason": "baseline created on this run; later runs compare against it"})
+            reason = result.detail or f"baseline {result.status} on this run; later runs compare against it"
+            entry.update({"format": result.format, "reason": reason})
             formats.append(entry)
             continue
         entry = _format_entry(result.format, "passed" if result.status == "passed" else
@@ -173,7 +174,7 @@ def _baseline(report: Any) -> dict[str, Any]:
             entry.update({"stage": "load" if entry["verdict"] == "error" else "mismatch",
                           "message": f"{result.status}: {result.detail}"[:2000]})
         formats.append(entry)
-    return {"kind": BASELINE, "passed": report.status == "passed", "formats": formats,
+    return {"kind": BASELINE, "passed": report.status in ("passed", "written"), "formats": formats,
             "baseline": report.status, "written_by": report.written_by}
 
 
