@@ -98,6 +98,20 @@ def test_default_formats_the_model_cannot_be_saved_in_are_said_not_stored(tmp_pa
     assert "h5 not stored (saving failed" in str(caught.value)
 
 
+def test_stored_keras_files_load_in_safe_mode_so_no_stored_lambda_runs(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda x: x * 2.0)])
+    check_baseline(model, tmp_path, "lambda", formats=["keras", "h5", "export"], update=True)
+    with pytest.raises(RoundTripError) as caught:
+        check_baseline(model, tmp_path, "lambda")
+    statuses = {r.format: r.status for r in caught.value.report.results}
+    assert statuses == {"keras": "artifact failed to load", "h5": "artifact failed to load", "export": "passed"}
+    assert all("arbitrary code execution" in r.detail for r in caught.value.report.results if r.format != "export")
+    for stored in ("keras/model.keras", "h5/model.h5"):  # plain Keras refuses the same files
+        with pytest.raises(ValueError, match="arbitrary code execution"):
+            keras.models.load_model(tmp_path / "lambda" / stored)
+
+
 def test_a_manifest_that_is_not_ours_is_a_usage_error(baseline):
     (baseline / "manifest.json").write_text("{not json")
     with pytest.raises(RoundTripUsageError, match="is not one this package wrote"):

@@ -33,7 +33,9 @@ class KerasFormat(RoundTripFormat):
         return self._write(model, directory)
 
     def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
-        reloaded = _lazy.keras_of(subject.model).models.load_model(artifact)  # a tf_keras model's project reloads with tf_keras
+        # A tf_keras model's project reloads with tf_keras.  Safe mode (the default, said here so it stays):
+        # a stored file's Python lambdas are refused, not run; Keras 3 applies it to .h5 as well.
+        reloaded = _lazy.keras_of(subject.model).models.load_model(artifact, safe_mode=True)
         return KerasReload(reloaded, subject, restored_by=f"keras.models.load_model({artifact.name!r})")
 
     def load_for_training(self, artifact: Path, rebuild: Callable[[], Any]) -> Any:
