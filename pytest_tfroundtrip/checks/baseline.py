@@ -38,6 +38,7 @@ BASELINE_SCHEMA = 2
 DEFAULT_FORMATS = ("keras", "h5", "savedmodel", "weights")
 DEFAULT_EXAMPLES = 8
 DRAWING_SEED = 0
+DETAIL_CHARACTERS = 300  # a load error can quote the whole model config; the report keeps all of it
 CREATED, WRITTEN, PASSED, FAILED, SKIPPED = "created", "written", "passed", "failed", "skipped"
 LOAD_FAILED, FORMAT_CHANGED, MODEL_CHANGED = "artifact failed to load", "format changed", "model changed"
 # The versions whose change may change the last bits a format computes.
@@ -114,8 +115,8 @@ def _create(subject: Subject, target: Path, named: list[str] | None, examples: i
     target.mkdir(parents=True)
     drawn = draw_examples(example_strategy(subject.signature), examples, DRAWING_SEED)
     outputs = [subject.flat_outputs(call_keras_model(subject.model, subject, e.arrays)) for e in drawn]
-    np.savez(target / "inputs.npz", **{f"{i}/{k}": savable(v) for i, e in enumerate(drawn) for k, v in e.arrays.items()})
-    np.savez(target / "outputs.npz", **{f"{i}/{k}": v for i, flat in enumerate(outputs) for k, v in flat.items()})
+    np.savez_compressed(target / "inputs.npz", **{f"{i}/{k}": savable(v) for i, e in enumerate(drawn) for k, v in e.arrays.items()})
+    np.savez_compressed(target / "outputs.npz", **{f"{i}/{k}": v for i, flat in enumerate(outputs) for k, v in flat.items()})
     stored, not_stored = {}, {}
     for fmt in [get_format(n) for n in (named or DEFAULT_FORMATS)]:
         reason = fmt.unavailable_reason() or fmt.not_applicable_reason(subject)
@@ -271,7 +272,9 @@ def _failure_text(report: BaselineReport, manifest: dict[str, Any]) -> str:
                MODEL_CHANGED: "it agrees with the stored outputs but not with today's model: the model changed, not the format"}
     for result in report.results:
         if result.status in explain:
-            lines.append(f"  [{result.format}] {explain[result.status]}: {result.detail}")
+            detail = " ".join(result.detail.split())  # one line per format
+            detail = detail if len(detail) <= DETAIL_CHARACTERS else detail[:DETAIL_CHARACTERS] + " ..."
+            lines.append(f"  [{result.format}] {explain[result.status]}: {detail}")
     passed = [r.format for r in report.results if r.status == PASSED]
     if passed:
         lines.append(f"  passed: {', '.join(passed)}")
