@@ -17,12 +17,14 @@ from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, Round
 from pytest_tfroundtrip.formats import available_formats
 
 if TYPE_CHECKING:
+    from pytest_tfroundtrip.checks.baseline import BaselineReport, check_baseline
     from pytest_tfroundtrip.checks.custom_objects import CustomObjectsReport, check_custom_objects
     from pytest_tfroundtrip.results.report import FormatResult, RoundTripReport
     from pytest_tfroundtrip.checks.resume import ResumeReport, check_resume_training
     from pytest_tfroundtrip.checks.roundtrip import check_roundtrip
 
 __all__ = [
+    "BaselineReport",
     "CustomObjectsReport",
     "FormatResult",
     "ResumeReport",
@@ -31,12 +33,15 @@ __all__ = [
     "RoundTripUsageError",
     "RoundTripWarning",
     "available_formats",
+    "check_baseline",
     "check_custom_objects",
     "check_resume_training",
     "check_roundtrip",
 ]
 
 _LAZY = {
+    "check_baseline": "pytest_tfroundtrip.checks.baseline",
+    "BaselineReport": "pytest_tfroundtrip.checks.baseline",
     "check_custom_objects": "pytest_tfroundtrip.checks.custom_objects",
     "CustomObjectsReport": "pytest_tfroundtrip.checks.custom_objects",
     "check_roundtrip": "pytest_tfroundtrip.checks.roundtrip",

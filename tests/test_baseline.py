@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from pytest_tfroundtrip import RoundTripError, RoundTripUsageError
-from pytest_tfroundtrip.checks.baseline import _digest_of, check_baseline
+from pytest_tfroundtrip import check_baseline
+from pytest_tfroundtrip.checks.baseline import _digest_of
 
 
 def mlp(seed: int = 0) -> keras.Model:
