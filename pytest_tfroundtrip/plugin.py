@@ -194,13 +194,19 @@ class RoundTripFixture:
         """Run :func:`pytest_tfroundtrip.check_baseline` in this project's baseline directory.
 
         The baseline is ``<baseline dir>/<test module>/<name or test name>/``; the
-        marker's formats apply; ``--tf-roundtrip-update-baselines`` rewrites it.
+        marker's ``formats`` and ``input_signature`` apply; ``--tf-roundtrip-update-baselines``
+        rewrites it.  The first run creates it and fails: commit it, then rerun.
+
+        Example::
+
+            def test_classifier_survives_upgrades(tf_roundtrip, model):
+                tf_roundtrip.check_baseline(model, "classifier")
         """
         __tracebackhide__ = True
         from pytest_tfroundtrip.checks.baseline import check_baseline
 
         config = self._request.config
-        settings = {k: v for k, v in settings_for(config, self._request.node).items() if k == "formats"}
+        settings = {k: v for k, v in settings_for(config, self._request.node).items() if k in ("formats", "input_signature")}
         settings.update(kwargs)
         settings.setdefault("update", bool(config.getoption("tf_roundtrip_update_baselines")))
         directory = baseline_root(config) / Path(str(self._request.node.path)).stem

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -157,3 +158,23 @@ def test_the_fixture_creates_then_compares_lists_unused_and_updates(pytester):
     updated = pytester.runpytest("-p", "no:cacheprovider", "--tf-roundtrip-update-baselines")
     updated.assert_outcomes(passed=1)
     updated.stdout.fnmatch_lines(["1 baseline written on request (--tf-roundtrip-update-baselines or update=True): review and commit them", f"  {stored}"])
+
+
+def test_baseline_records_are_valid_against_the_published_schema(tmp_path):
+    import jsonschema
+
+    from pytest_tfroundtrip.results import records
+    from pytest_tfroundtrip.results.json_report import json_document
+
+    schema = json.loads((Path(records.__file__).parent / "schema.json").read_text())
+    records.COLLECTED.take()
+    check_baseline(mlp(), tmp_path, "mlp", formats=["keras", "weights"], update=True)
+    with pytest.raises(RoundTripError):
+        check_baseline(mlp(seed=1), tmp_path, "mlp")
+    written, failed = records.COLLECTED.take()
+    assert written["baseline"] == "written" and written["passed"]
+    assert failed["baseline"] == "failed" and {e["verdict"] for e in failed["formats"]} == {"failed"}
+    assert failed["written_by"]["model_keras"] == f"keras {keras.__version__}"
+    document = json.loads(json.dumps(json_document([dict(written, test="t.py::a"), dict(failed, test="t.py::b")]),
+                                     allow_nan=False))
+    jsonschema.validate(document, schema)
