@@ -67,3 +67,16 @@ def test_checks_that_read_keras3_internals_refuse_tf_keras_models_clearly(check)
     model.compile(optimizer="adam", loss="mse")
     with pytest.raises(RoundTripUsageError, match=r"takes Keras 3 models; got the tf_keras \(Keras 2\) model Sequential"):
         check(model)
+
+
+def test_tf_keras_under_the_legacy_switch_is_checked_as_keras2(tmp_path):
+    # TF_USE_LEGACY_KERAS=1 makes tf.keras tf_keras; it must be set before TensorFlow is imported.
+    code = ("import tensorflow as tf\n"
+            "from pytest_tfroundtrip import check_roundtrip\n"
+            "m = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(2)])\n"
+            "r = check_roundtrip(m, formats=['keras', 'h5', 'weights'], max_examples=3, seed=0)\n"
+            "print(type(m).__module__.split('.')[0], r.passed)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                          env={"TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "tf_keras True"
