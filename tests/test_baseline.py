@@ -178,3 +178,13 @@ def test_baseline_records_are_valid_against_the_published_schema(tmp_path):
     document = json.loads(json.dumps(json_document([dict(written, test="t.py::a"), dict(failed, test="t.py::b")]),
                                      allow_nan=False))
     jsonschema.validate(document, schema)
+
+
+def test_a_baseline_never_replaces_a_directory_it_did_not_write(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "precious.csv").write_text("1,2,3")
+    with pytest.raises(RoundTripUsageError, match="exists and is not a baseline"):
+        check_baseline(mlp(), tmp_path, "data", formats=["keras"], update=True)
+    assert (tmp_path / "data" / "precious.csv").read_text() == "1,2,3"
+    with pytest.raises(RoundTripUsageError, match="a baseline name is one directory name"):
+        check_baseline(mlp(), tmp_path / "data", "../elsewhere", formats=["keras"])

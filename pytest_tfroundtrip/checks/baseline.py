@@ -91,7 +91,7 @@ def check_baseline(model: Any, directory: str | Path, name: str, *, formats: lis
         'passed'
     """
     __tracebackhide__ = True
-    target = Path(directory) / name
+    target = _baseline_directory(directory, name)
     named = parse_format_names(formats)
     subject = prepare_subject(model, input_signature).subject
     if update or not (target / MANIFEST).exists():
@@ -107,10 +107,21 @@ def check_baseline(model: Any, directory: str | Path, name: str, *, formats: lis
     return report
 
 
+def _baseline_directory(directory: str | Path, name: str) -> Path:
+    __tracebackhide__ = True
+    if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name:
+        raise RoundTripUsageError(f"a baseline name is one directory name (letters, digits, _ . -), got {name!r}")
+    return Path(directory) / name
+
+
 def _create(subject: Subject, target: Path, named: list[str] | None, examples: int, status: str) -> BaselineReport:
+    __tracebackhide__ = True
     if not isinstance(examples, int) or isinstance(examples, bool) or examples < 1:
         raise RoundTripUsageError(f"examples must be a whole number of at least 1, got {examples!r}")
     if target.exists():
+        if not (target / MANIFEST).is_file() and any(target.iterdir()):
+            raise RoundTripUsageError(f"{target} exists and is not a baseline (no {MANIFEST}); refusing to replace what is "
+                                      "there: choose another name or directory")
         shutil.rmtree(target)
     target.mkdir(parents=True)
     drawn = draw_examples(example_strategy(subject.signature), examples, DRAWING_SEED)
