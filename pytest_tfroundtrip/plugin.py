@@ -370,8 +370,8 @@ class SessionChecks:
         hidden = self.internal_warnings_line()
         show_matrix = bool(self.checks) and not self.config.getoption("tf_roundtrip_no_matrix") \
             and bool(self.config.getini("tf_roundtrip_matrix"))
-        written = self.written_baselines()
-        if not show_matrix and hidden is None and not self.unused_baselines() and not written:
+        written, unused = self.written_baselines(), self.unused_baselines()
+        if not show_matrix and hidden is None and not unused and not written:
             return
         terminalreporter.write_sep("-", "tf-roundtrip summary")
         width = terminalreporter._tw.fullwidth
@@ -386,7 +386,6 @@ class SessionChecks:
                                         "(--tf-roundtrip-update-baselines or update=True): review and commit them")
             for path in written:
                 terminalreporter.write_line(f"  {path}")
-        unused = self.unused_baselines()
         if unused:
             terminalreporter.write_line(f"{len(unused)} baseline{'s' if len(unused) != 1 else ''} not used by any test of "
                                         "their module in this run (delete them, or check why no test reads them):")
