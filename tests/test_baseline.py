@@ -62,6 +62,7 @@ def _flip_a_byte(path) -> None:
     (lambda b: _flip_a_byte(b / "outputs.npz"), "outputs.npz: changed"),
     (lambda b: (b / "inputs.npz").unlink(), "inputs.npz: missing"),
     (lambda b: (b / "keras" / "extra.py").write_text("print('hi')"), "keras/extra.py: not in the manifest"),
+    (lambda b: (b / "keras" / "manifest.json").write_text("{}"), "keras/manifest.json: not in the manifest"),
 ])
 def test_a_hand_edited_or_damaged_baseline_is_an_error_never_a_pass(baseline, tamper, says):
     tamper(baseline)

@@ -168,8 +168,8 @@ def _model_keras(model: Any) -> str:
 
 
 def _checksums(target: Path) -> dict[str, str]:
-    return {p.relative_to(target).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(target.rglob("*")) if p.is_file() and p.name != MANIFEST}
+    files = (p for p in sorted(target.rglob("*")) if p.is_file() and p != target / MANIFEST)
+    return {p.relative_to(target).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def _digest_of(manifest: dict[str, Any]) -> str:
