@@ -12,6 +12,7 @@ TensorFlow variable as a new variable with the same value, and cached
 from __future__ import annotations
 
 import inspect
+import re
 import threading
 import types
 import weakref
@@ -23,6 +24,7 @@ from pytest_tfroundtrip import _lazy
 
 # Compiled steps close over the original model: the copy must trace its own.
 _DROPPED = frozenset({"train_function", "test_function", "predict_function", "_jit_compile_cache"})
+_NODE_KEY = re.compile(r"(?P<id>\d+)_ib-(?P<index>\d+)")
 _ATOMS = (type(None), bool, int, float, complex, str, bytes, range, types.ModuleType, types.FunctionType,
           types.BuiltinFunctionType, types.MethodWrapperType, type, np.dtype, np.generic, inspect.Signature,
           inspect.Parameter, frozenset)
@@ -42,6 +44,7 @@ def structural_copy(root: Any) -> Any:
     copier = _Copier()
     copied = copier.copy(root)
     copier.rekey_optimizers()
+    copier.rekey_graph_nodes()
     return copied
 
 
@@ -65,6 +68,23 @@ class _Copier:
             if getattr(optimizer, "_exclude_from_weight_decay", None):
                 raise TypeError("an optimizer with exclude_from_weight_decay variables cannot be re-keyed safely")
             optimizer._exclude_from_weight_decay_cache = {}
+
+    def rekey_graph_nodes(self) -> None:
+        """Functional graphs name their nodes ``"{id(layer)}_ib-{index}"``: name the copies' nodes by the copies' ids.
+
+        Without this, saving a copied functional model raises "could not find node key"
+        (``keras.src.ops.function.make_node_key``), since its ``_nodes`` name the original layers.
+        """
+        for copied in list(self.memo.values()):
+            nodes = getattr(copied, "_nodes", None) if hasattr(copied, "_nodes_by_depth") else None
+            if not isinstance(nodes, set):
+                continue
+            rekeyed = set()
+            for key in nodes:
+                match = _NODE_KEY.fullmatch(key) if isinstance(key, str) else None
+                layer = self.memo.get(int(match["id"])) if match else None
+                rekeyed.add(key if layer is None else f"{id(layer)}_ib-{match['index']}")
+            object.__setattr__(copied, "_nodes", rekeyed)
 
     def copy(self, value: Any) -> Any:
         key = id(value)
