@@ -232,7 +232,26 @@ def _target_like(output: np.ndarray, loss_name: str, rng: np.random.Generator) -
 
 
 def python_state(model: Any) -> dict[str, dict[str, Any]]:
-    """Per layer, state kept outside Keras's variables: numbers, arrays, raw tf.Variables."""
+    """Per layer (every layer, in the model's layer order), state kept outside Keras's variables.
+
+    Numbers, arrays and raw tf.Variables.  Layers without such state map to
+    ``{}`` so that :func:`aligned_python_state` can pair layers by position.
+    """
     tracked = tracked_variable_ids(model)
-    states = {layer.name: attribute_state(layer, tracked) for layer in model._flatten_layers(include_self=False, recursive=True)}
-    return {name: state for name, state in states.items() if state}
+    return {layer.name: attribute_state(layer, tracked) for layer in model._flatten_layers(include_self=False, recursive=True)}
+
+
+def aligned_python_state(saved: dict[str, dict[str, Any]], reloaded: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``reloaded`` keyed by ``saved``'s layer names, pairing layers by position when the names differ.
+
+    A model rebuilt from its config names the sublayers a custom layer creates
+    in ``__init__`` anew (``dense_15`` becomes ``dense_17``): pairing by name
+    would compare nothing and call every constructor argument lost.
+
+    Example:
+        >>> aligned_python_state({"dense_1": {"units": 3}}, {"dense_7": {"units": 3}})
+        {'dense_1': {'units': 3}}
+    """
+    if set(saved) == set(reloaded) or len(saved) != len(reloaded):
+        return reloaded
+    return dict(zip(saved, reloaded.values()))
