@@ -17,6 +17,7 @@ from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.structure import (
     describe_structure,
     flatten_with_paths,
+    map_leaves,
     pack_like,
 )
 
@@ -162,6 +163,32 @@ def signature_from_model(model: Any, input_signature: Any = None) -> ModelSignat
             "input_signature=tf.TensorSpec(shape=(None, 784), dtype=tf.float32)."
         )
     return signature_from_structure(structure, source="model.inputs")
+
+
+def specs_of_data(data: Any) -> Any:
+    """``tf.TensorSpec`` leaves (batch dimension unknown) in the structure of training data ``x``.
+
+    What a subclassed model takes is told exactly by the data it trains on.
+
+    Example:
+        >>> import numpy as np
+        >>> specs_of_data({"a": np.zeros((8, 3), "float32")})
+        {'a': TensorSpec(shape=(None, 3), dtype=tf.float32, name=None)}
+    """
+    import numpy as np
+
+    from pytest_tfroundtrip import _lazy
+
+    tf = _lazy.tensorflow()
+
+    def spec(leaf: Any) -> Any:
+        array = np.asarray(leaf)
+        if array.ndim == 0:
+            raise RoundTripUsageError(f"x holds a scalar ({array!r}); give arrays with a batch dimension first")
+        dtype = tf.string if array.dtype.kind in "OUS" else tf.as_dtype(array.dtype)
+        return tf.TensorSpec((None, *array.shape[1:]), dtype)
+
+    return map_leaves(spec, data)
 
 
 def model_input_structure(model: Any) -> Any:
