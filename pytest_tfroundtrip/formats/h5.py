@@ -5,9 +5,10 @@ Saved and reloaded like ``keras`` (same calls), only the file suffix differs.
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.keras_v3 import KerasFormat
@@ -19,6 +20,36 @@ class H5Format(KerasFormat):
     saved_with = 'model.save("model.h5")'
     reloaded_with = 'keras.models.load_model("model.h5")'
     filename = "model.h5"
+
+    # Measured on Keras 3.15: the legacy loader's own limits on models that .keras reloads exactly.
+    cannot_take_patterns: ClassVar[tuple[str, ...]] = (
+        "Could not deserialize 'keras.metrics.", "Could not deserialize 'keras.losses.", "too many positional arguments",
+        "Only input tensors may be passed as positional arguments", "No cast function available",
+        # A functional model reloaded from .h5 cannot continue training: its optimizer is bound to other variables.
+        "This optimizer can only be called for the variables it was originally built with",
+    )
+    runtime_name: ClassVar[str] = "Keras's legacy .h5 loader (deprecated)"
+
+    def cannot_take(self, message: str) -> str | None:
+        """Also "Unknown layer: 'X'" where Keras 3 knows X (a registered class, a Keras op) and only the legacy loader does not.
+
+        An unregistered class of yours stays a failure (``.keras`` fails on it too).
+
+        Example:
+            >>> get_format = __import__("pytest_tfroundtrip.formats", fromlist=["get_format"]).get_format
+            >>> get_format("h5").cannot_take("ValueError: Unknown layer: 'NotEqual'. Please ensure ...")[:60]
+            "Keras's legacy .h5 loader (deprecated) cannot run this model"
+            >>> get_format("h5").cannot_take("ValueError: Unknown layer: 'MyForgottenLayer'. Please ensure ...") is None
+            True
+        """
+        reason = super().cannot_take(message)
+        if reason is not None:
+            return reason
+        unknown = re.search(r"Unknown layer: '([A-Za-z_][\w.]*)'", message)
+        if unknown is None or not _known_to_keras(unknown.group(1)):
+            return None
+        return (f"{self.runtime_name} cannot rebuild this model: Unknown layer: {unknown.group(1)!r}, a class Keras 3 knows "
+                f"(the legacy loader does not look up registered classes or Keras ops) (name {self.name!r} in formats= to see it fail)")
 
     def unavailable_reason(self) -> str | None:
         return super().unavailable_reason() or (None if _lazy.is_installed("h5py") else "h5py is not installed")
@@ -37,6 +68,16 @@ class H5Format(KerasFormat):
             if kept is not None and compile_config != kept:
                 compile_config.clear()
                 compile_config.update(kept)
+
+
+def _known_to_keras(class_name: str) -> bool:
+    """Registered with Keras 3 under any package, or an operation class of ``keras.ops``."""
+    keras = _lazy.keras()
+    if any(key == class_name or key.endswith(f">{class_name}") for key in keras.saving.get_custom_objects()):
+        return True
+    from keras.src import ops
+
+    return any(isinstance(getattr(module, class_name, None), type) for module in (ops.numpy, ops.math, ops.nn, ops.core))
 
 
 FORMAT = H5Format()
