@@ -30,6 +30,7 @@ from pytest_tfroundtrip.checks.resume_diagnosis import Divergence, diagnose
 from pytest_tfroundtrip.checks.subject import prepare_subject, require_keras3
 from pytest_tfroundtrip.checks.training import (
     align_random_state,
+    aligned_python_state,
     aligned_to,
     independent_copy,
     generated_data,
@@ -46,6 +47,7 @@ from pytest_tfroundtrip.errors import (
     describe_exception,
 )
 from pytest_tfroundtrip.formats import all_formats, parse_format_names
+from pytest_tfroundtrip.inputs.specs import model_input_structure, specs_of_data
 from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject
 from pytest_tfroundtrip.results.report import FAILED, PASSED, SKIPPED, result_named
 from pytest_tfroundtrip.results.tolerances import validate_tolerance_argument
@@ -135,6 +137,8 @@ def check_resume_training(
     validate_seed(seed)
     require_keras3(model, "check_resume_training")
     require_compiled(model)
+    if input_signature is None and x is not None and model_input_structure(model) is None:
+        input_signature = specs_of_data(x)  # a subclassed model: x says what it takes
     subject = prepare_subject(model, input_signature).subject
     seed = 0 if seed is None else seed
     total = steps_before + steps_after
@@ -165,10 +169,12 @@ def check_resume_training(
             results.append(ResumeResult(fmt.name, status, skip_reason=reason,
                                         divergences=(Divergence("format", f"format {fmt.name!r} {reason}"),) if status == FAILED else ()))
             continue
-        results.append(_resume_one(fmt, model, subject, batches, steps_before, seed, reference, reference_losses,
-                                   reference_rates, tolerance, workdir / fmt.name))
+        result = _resume_one(fmt, model, subject, batches, steps_before, seed, reference, reference_losses,
+                             reference_rates, tolerance, workdir / fmt.name)
+        results.append(_not_applicable_if_it_cannot_take(fmt, _without_optimizer_state(fmt, result, named=requested is not None),
+                                                         named=requested is not None))
         gc.collect()  # the resumed model and its copies go before the next format
-        if results[-1].status == PASSED and not keep_artifacts:
+        if results[-1].status != FAILED and not keep_artifacts:
             shutil.rmtree(workdir / fmt.name, ignore_errors=True)
             results[-1] = replace(results[-1], artifact=None)
     report = ResumeReport(tuple(results), steps_before, steps_after, batch_size, workdir)
@@ -199,7 +205,8 @@ def _resume_one(
         return ResumeResult(fmt.name, FAILED, (Divergence("reload", f"saving or reloading for training failed: {describe_exception(error)}"),),
                             artifact=directory)
     rng_reset = align_random_state(candidate, resumed)
-    reloaded_state, reloaded_python = aligned_to(saved_state, state_of(resumed)), python_state(resumed)
+    reloaded_state = aligned_to(saved_state, state_of(resumed))
+    reloaded_python = aligned_python_state(saved_python, python_state(resumed))
     try:
         later_losses, later_rates = train_steps(resumed, batches[steps_before:])
     except Exception as error:
@@ -220,6 +227,32 @@ def _resume_one(
         fmt.name, FAILED if divergences else PASSED, tuple(divergences), tuple(reference_losses),
         tuple(first_losses + later_losses), weight_error, optimizer_error, artifact=artifact, notes=notes,
     )
+
+
+def _without_optimizer_state(fmt: RoundTripFormat, result: ResumeResult, named: bool) -> ResumeResult:
+    """A format that keeps no optimizer state by design (``weights``) restarts a stateful optimizer.
+
+    Chosen by default, that is "not applicable", with the reason; named in
+    ``formats=``, a failure that says so first.  With a stateless optimizer
+    (plain SGD at a constant rate) the format resumes exactly and passes.
+    """
+    lost_optimizer = any(d.kind == "optimizer" for d in result.divergences)
+    if fmt.preserves.optimizer_state or result.status != FAILED or not lost_optimizer:
+        return result
+    why = (f"a {fmt.name!r} file holds no optimizer state by design (iterations, moments), so resuming from it "
+           f"restarts the optimizer: {result.first_divergence}")
+    if not named:
+        return ResumeResult(fmt.name, SKIPPED, skip_reason=f"not applicable: {why} (name {fmt.name!r} in formats= to see it fail)")
+    return replace(result, divergences=(Divergence("format", why),) + result.divergences)
+
+
+def _not_applicable_if_it_cannot_take(fmt: RoundTripFormat, result: ResumeResult, named: bool) -> ResumeResult:
+    """A default-chosen format whose save or reload fails with one of its known limits is "not applicable", as in
+    ``check_roundtrip``; a named one stays a failure."""
+    if named or result.status != FAILED or not result.divergences or result.divergences[0].kind != "reload":
+        return result
+    reason = fmt.cannot_take(result.divergences[0].message.split(": ", 1)[-1])
+    return result if reason is None else ResumeResult(fmt.name, SKIPPED, skip_reason=f"not applicable: {reason}")
 
 
 def _max_error(expected: dict[str, np.ndarray], actual: dict[str, np.ndarray]) -> float:
