@@ -39,6 +39,7 @@ from pytest_tfroundtrip.errors import RoundTripError, error_head
 from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
 from pytest_tfroundtrip.formats.base import Subject, call_keras_model
 from pytest_tfroundtrip.inputs.arrays import model_strings, savable
+from pytest_tfroundtrip.inputs.probing import probe_arrays
 from pytest_tfroundtrip.inputs.specs import signature_from_structure
 from pytest_tfroundtrip.inputs.strategies import Example, example_strategy
 from pytest_tfroundtrip.isolation.clean_process import DEFAULT_TIMEOUT, shared_worker
@@ -188,6 +189,10 @@ def _rebuilt_layer_findings(layer: Any, max_examples: int, seed: int | None, exp
     try:
         rebuilt = type(layer).from_config(layer.get_config())
         rebuilt.build_from_config(layer.get_build_config())
+        if len(rebuilt.weights) != len(layer.weights):
+            # Sublayers made in __init__ build at the first call, as in a reloaded functional model
+            # (Keras calls each layer on symbolic inputs); build_from_config alone leaves them unbuilt.
+            rebuilt(subject.input_tensors(probe_arrays(subject.signature)))
         rebuilt.set_weights(layer.get_weights())
     except Exception as error:
         return [Finding("state", cls, name, f"a copy rebuilt from get_config() cannot take the layer's weights ({type(error).__name__}: {error})",
