@@ -68,8 +68,31 @@ def infer_domains(model: Any, signature: ModelSignature) -> ModelSignature:
         if length_bound is not None and len(spec.shape) >= 2 and spec.shape[1] is None:
             bound, _label = length_bound
             spec = replace(spec, max_dims=(None, bound) + (None,) * (len(spec.shape) - 2))
-        specs.append(spec)
+        specs.append(within_dtype(spec))
     return signature.with_specs(specs)
+
+
+def within_dtype(spec: InputSpec) -> InputSpec:
+    """``spec`` with its integer range and vocabulary cut to what its dtype holds.
+
+    A uint8 image cannot hold the default range's -1000 or 1000, nor an int8
+    input an ``Embedding(500)``'s 499.
+
+    Example:
+        >>> within_dtype(InputSpec("pixels", (None, 4), "uint8", int_range=(0, 1000))).int_range
+        (0, 255)
+    """
+    if not _is_integer(spec.dtype):
+        return spec
+    import numpy as np
+
+    info = np.iinfo(spec.dtype)
+    if spec.int_range is not None:
+        low, high = max(spec.int_range[0], int(info.min)), min(spec.int_range[1], int(info.max))
+        spec = replace(spec, int_range=(low, max(low, high)))
+    if spec.vocabulary is not None:
+        spec = replace(spec, vocabulary=tuple(v for v in spec.vocabulary if not isinstance(v, int) or info.min <= v <= info.max))
+    return spec
 
 
 def _domain_inside_submodel(model: Any, index: int, direct: list[Any], spec: InputSpec) -> InputSpec | None:
