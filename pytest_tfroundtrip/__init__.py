@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, RoundTripWarning
+from pytest_tfroundtrip.errors import RoundTripError, RoundTripInternalError, RoundTripUsageError, RoundTripWarning
 from pytest_tfroundtrip.formats import available_formats
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ __all__ = [
     "FormatResult",
     "ResumeReport",
     "RoundTripError",
+    "RoundTripInternalError",
     "RoundTripReport",
     "RoundTripUsageError",
     "RoundTripWarning",

@@ -4,7 +4,8 @@ A thin layer like the pytest plugin: it reads arguments, obtains the model
 (:mod:`~pytest_tfroundtrip.targets`), runs :func:`check_roundtrip`, shows
 progress per format, prints the same matrix, and writes the same JSON.
 
-Exit status: 0 when every format passed, 1 on a finding, 2 on a usage error.
+Exit status: 0 when every format passed, 1 on a finding, 2 on a usage error,
+3 on an internal error of the checker (never a verdict on the model).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pytest_tfroundtrip.arguments import DEFAULT_MAX_EXAMPLES
-from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError
+from pytest_tfroundtrip.errors import RoundTripError, RoundTripInternalError, RoundTripUsageError
 from pytest_tfroundtrip.formats import all_formats
 
-PASSED, FINDING, USAGE_ERROR = 0, 1, 2
+PASSED, FINDING, USAGE_ERROR, INTERNAL_ERROR = 0, 1, 2, 3
 
 _COLOUR_CODES = {"green": "\033[32m", "red": "\033[31m", "yellow": "\033[33m"}
 
@@ -37,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tf-roundtrip",
         description="Prove a TensorFlow/Keras model survives being saved and reloaded, in every format.",
-        epilog="Exit status: 0 every format passed; 1 a format failed (a finding); 2 usage error (bad target or option).",
+        epilog="Exit status: 0 every format passed; 1 a format failed (a finding); 2 usage error (bad target or option); "
+               "3 internal error of the checker (not a verdict).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     names = ", ".join(f.name for f in all_formats())
@@ -46,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Save and reload TARGET in each format; compare the reloaded outputs with TARGET's own on drawn inputs. "
                     "For a saved file, the original is that file loaded the way its format loads: see the README "
                     "('Command line') for what that can and cannot prove.",
-        epilog="Exit status: 0 every format passed; 1 a format failed (a finding); 2 usage error.",
+        epilog="Exit status: 0 every format passed; 1 a format failed (a finding); 2 usage error; 3 internal error of the checker.",
     )
     check.add_argument("target", metavar="TARGET",
                        help="a .keras or .h5 file, a SavedModel directory, or package.module:function returning a model")
@@ -93,6 +95,14 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
     except RoundTripUsageError as error:
         print(f"tf-roundtrip: error: {error}", file=out)
         return USAGE_ERROR
+    except Exception as error:  # a crash is ours: its own status, never the status of a finding
+        import traceback
+
+        cause = error.__cause__ if isinstance(error, RoundTripInternalError) and error.__cause__ else error
+        traceback.print_exception(cause, file=out)
+        internal = error if isinstance(error, RoundTripInternalError) else RoundTripInternalError.wrapping(error, "tf-roundtrip check")
+        print(f"tf-roundtrip: {internal}", file=out)
+        return INTERNAL_ERROR
 
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:

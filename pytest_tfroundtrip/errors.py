@@ -37,6 +37,29 @@ class RoundTripUsageError(ValueError):
     """
 
 
+class RoundTripInternalError(RuntimeError):
+    """pytest-tfroundtrip itself failed: a bug of ours, not a finding about the model.
+
+    Not an ``AssertionError``: it must never read as a verdict.  The original
+    exception is its ``__cause__`` (shown with its traceback).
+
+    Example:
+        >>> error = RoundTripInternalError.wrapping(OverflowError("int too large"), "check_roundtrip")
+        >>> str(error).splitlines()[0]
+        'internal error in pytest-tfroundtrip during check_roundtrip (a bug of the checker, not a finding about your model): OverflowError: int too large'
+    """
+
+    @classmethod
+    def wrapping(cls, error: BaseException, where: str) -> RoundTripInternalError:
+        wrapped = cls(
+            f"internal error in pytest-tfroundtrip during {where} (a bug of the checker, not a finding about your model): "
+            f"{type(error).__name__}: {error_head(error, limit=400)}\n"
+            "Please report it with the traceback above; the verdict on your model is unknown."
+        )
+        wrapped.__cause__ = error
+        return wrapped
+
+
 class RoundTripWarning(UserWarning):
     """A format survived the round trip, but its artifact carries a deployment risk.
 

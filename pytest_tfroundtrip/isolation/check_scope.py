@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from pytest_tfroundtrip.errors import RoundTripInternalError, RoundTripUsageError
 from pytest_tfroundtrip.isolation.hypothesis_files import hypothesis_files_in_temporary_directory
 from pytest_tfroundtrip.isolation.internal_warnings import internal_warnings_collected
 from pytest_tfroundtrip.results import records
@@ -36,6 +37,10 @@ def public_check(function: Function) -> Function:
         except AssertionError as error:  # RoundTripError carries the report
             _record(getattr(error, "report", None), started, model)
             raise
+        except (RoundTripUsageError, RoundTripInternalError, KeyboardInterrupt):
+            raise
+        except Exception as error:  # escaped every per-format handler: ours, never a finding
+            raise RoundTripInternalError.wrapping(error, function.__name__) from error
         _record(report, started, model)
         return report
 
