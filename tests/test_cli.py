@@ -64,6 +64,14 @@ def _mlp() -> keras.Model:
     return keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)])
 
 
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
 @pytest.mark.parametrize("kind", ["keras", "h5", "savedmodel", "function"])
 def test_each_target_kind_passes_with_the_matrix_and_progress(kind, project):
     directory, module = project
@@ -76,7 +84,10 @@ def test_each_target_kind_passes_with_the_matrix_and_progress(kind, project):
                          "--max-examples", "3", "--seed", "0", "--json", "out/checks.json")
     assert status == PASSED, output
     assert "[1/3] " in output and "[3/3] onnx ... passed" in output  # progress per format, one line each off a terminal
-    assert any(line.startswith(target) and line.split()[1:] == ["ok", "0", "0", "0"] for line in output.splitlines()), output
+    # A passing cell shows the max abs error, whatever it is on this CPU (onnxruntime's rounding differs between
+    # CPUs with and without AVX-512): what the product promises is a pass in every cell, not one machine's figure.
+    row = next(line.split()[1:] for line in output.splitlines() if line.startswith(target))
+    assert row[0] == "ok" and len(row) == 4 and all(_is_number(cell) for cell in row[1:]), output
     assert "1 check: 1 passed" in output
     document = json.loads((directory / "out" / "checks.json").read_text())
     jsonschema.validate(document, json.loads(SCHEMA_PATH.read_text()))
@@ -199,3 +210,20 @@ def test_a_savedmodel_default_keeps_not_applicable_formats_from_failing(project)
     assert status == PASSED, output
     row = next(line for line in output.splitlines() if line.startswith("strings "))
     assert row.split()[1:] == ["ok", "0", "0", "n/a(1)", "0", "n/a(2)", "n/a(3)"]
+
+
+def test_an_internal_error_exits_3_saying_it_is_ours_never_as_a_finding(project, monkeypatch):
+    from pytest_tfroundtrip import cli
+    from pytest_tfroundtrip.checks import roundtrip
+
+    def crash(*args, **kwargs):
+        raise OverflowError("Python integer 1000 out of bounds for uint8")
+
+    monkeypatch.setattr(roundtrip, "prepare_subject", crash)
+    _directory, module = project
+    out = io.StringIO()
+    status = cli.main(["check", f"{module}:mlp", "--formats", "keras", "--no-progress"], stdout=out)
+    output = out.getvalue()
+    assert status == cli.INTERNAL_ERROR == 3
+    assert "internal error in pytest-tfroundtrip" in output and "not a finding about your model" in output
+    assert "OverflowError" in output and "Round trip failed" not in output
