@@ -51,3 +51,66 @@ def test_a_crash_inside_the_checker_is_an_internal_error_never_a_finding(monkeyp
         check_roundtrip(uint8_convnet(), formats=["keras"])
     assert not isinstance(caught.value, AssertionError)
     assert isinstance(caught.value.__cause__, OverflowError)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class BiasedByInitializer(keras.layers.Layer):
+    """A config holding a Keras object (an initializer), as Keras's own layers' configs do."""
+
+    def __init__(self, units=3, bias_initializer=None, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.bias_initializer = keras.initializers.get(bias_initializer or keras.initializers.Constant(0.5))
+
+    def build(self, shape):
+        self.kernel = self.add_weight((shape[-1], self.units))
+        self.bias = self.add_weight((self.units,), initializer=self.bias_initializer)
+
+    def call(self, x):
+        return x @ self.kernel + self.bias
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "bias_initializer": self.bias_initializer}
+
+
+def test_a_config_holding_a_keras_object_is_no_finding_and_plain_keras_reloads_it_exactly(tmp_path):
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, BiasedByInitializer()(inputs))
+    report = check_custom_objects(model, formats=["keras"], max_examples=2, seed=0)
+    assert report.passed and not report.findings
+    model.save(tmp_path / "m.keras")
+    x = np.ones((2, 4), "float32")
+    np.testing.assert_array_equal(keras.models.load_model(tmp_path / "m.keras")(x), model(x))
+
+
+def test_configs_with_different_keras_objects_still_differ():
+    from pytest_tfroundtrip.checks.config_audit import _equal
+
+    assert _equal(keras.initializers.Constant(0.5), keras.initializers.Constant(0.5))
+    assert not _equal(keras.initializers.Constant(0.5), keras.initializers.Constant(0.1))
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ScaledWithoutSuper(keras.layers.Layer):
+    def __init__(self, factor=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, x):
+        return x * self.factor
+
+    def get_config(self):
+        return {"factor": self.factor}  # the defect: no super().get_config(), so no dtype policy
+
+
+def test_a_dtype_policy_lost_by_get_config_is_named_as_such_and_plain_keras_computes_in_float32(tmp_path):
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, ScaledWithoutSuper(dtype="mixed_float16")(keras.layers.Dense(4)(inputs)))
+    with pytest.raises(RoundTripError) as caught:
+        check_custom_objects(model, formats=["keras"], max_examples=2, seed=0)
+    findings = caught.value.report.findings
+    assert any("dtype policy 'mixed_float16' is lost" in f.message and "super().get_config()" in f.message for f in findings)
+    assert not any("max abs error 0 " in f.message for f in findings)
+    model.save(tmp_path / "m.keras")
+    x = np.ones((1, 4), "float32")
+    assert model(x).dtype == "float16" and keras.models.load_model(tmp_path / "m.keras")(x).dtype == "float32"

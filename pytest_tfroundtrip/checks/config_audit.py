@@ -83,7 +83,28 @@ def audit_config(obj: Any) -> list[Finding]:
         findings.append(Finding("config", cls, name, f"from_config(get_config()) gives a different config ({'; '.join(drift)})",
                                 f"make {cls}.__init__ store every argument unchanged (derive other values in separate attributes)"))
     findings.extend(_parameter_findings(obj, config))
+    policy = _lost_dtype_policy(obj, config, rebuilt_config)
+    if policy is not None:
+        findings.append(policy)
     return findings
+
+
+def _lost_dtype_policy(obj: Any, config: dict[str, Any], rebuilt_config: dict[str, Any] | None) -> Finding | None:
+    """A dtype policy (``mixed_float16``, ...) that ``from_config(get_config())`` does not give back."""
+    cls, name = type(obj).__name__, obj.name
+    policy = getattr(getattr(obj, "dtype_policy", None), "name", None)
+    if policy is None or rebuilt_config is None:
+        return None
+    try:
+        rebuilt_policy = type(obj).from_config(config).dtype_policy.name
+    except Exception:  # from_config failing is already a finding
+        return None
+    if rebuilt_policy == policy:
+        return None
+    why = " (get_config() has no 'dtype': does it call super().get_config()?)" if "dtype" not in config else ""
+    return Finding("config", cls, name,
+                   f"its dtype policy {policy!r} is lost: a reload computes in {rebuilt_policy!r}{why}",
+                   f"start {cls}.get_config() from super().get_config() (it records name, trainable and dtype)")
 
 
 def json_round_trip(obj: Any) -> list[Finding]:
@@ -129,7 +150,23 @@ def _same_python_value(a: Any, b: Any) -> bool:
 
 def _plain(config: dict[str, Any]) -> str:
     keep = {k: v for k, v in config.items() if k != "name"}
-    return json.dumps(keep, sort_keys=True, default=repr)
+    return json.dumps(keep, sort_keys=True, default=_canonical)
+
+
+def _canonical(value: Any) -> Any:
+    """A Keras object (initializer, regularizer, layer, ...) as Keras serializes it; anything else by repr.
+
+    ``repr`` of an object holds its address, so two equal initializers would
+    compare unequal: Keras serializes such objects itself when saving.
+    """
+    if hasattr(value, "get_config"):
+        try:
+            return _lazy.keras().saving.serialize_keras_object(value)
+        except Exception:  # not a Keras-serializable object after all
+            pass
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return repr(value)
 
 
 def _parameter_findings(obj: Any, config: dict[str, Any]) -> list[Finding]:
@@ -162,7 +199,7 @@ def _is_plain(value: Any) -> bool:
 
 def _equal(a: Any, b: Any) -> bool:
     try:
-        return json.dumps(a, sort_keys=True, default=repr) == json.dumps(b, sort_keys=True, default=repr)
+        return json.dumps(a, sort_keys=True, default=_canonical) == json.dumps(b, sort_keys=True, default=_canonical)
     except Exception:
         return a == b
 
