@@ -114,3 +114,27 @@ def test_a_dtype_policy_lost_by_get_config_is_named_as_such_and_plain_keras_comp
     model.save(tmp_path / "m.keras")
     x = np.ones((1, 4), "float32")
     assert model(x).dtype == "float16" and keras.models.load_model(tmp_path / "m.keras")(x).dtype == "float32"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class CountingAtInference(keras.layers.Layer):
+    """State that changes at inference: a non-trainable counter incremented by every call."""
+
+    def build(self, shape):
+        self.count = self.add_weight(shape=(), initializer="zeros", trainable=False, name="count")
+
+    def call(self, x):
+        self.count.assign_add(1.0)
+        return x + self.count
+
+
+@pytest.mark.parametrize("fmt", ["keras", "weights", "checkpoint", "export"])
+def test_state_changing_at_inference_is_reported_whatever_single_format_is_checked(fmt):
+    # A reloaded copy that restored the counter advances with the original, call for call, and agrees:
+    # checking determinism only after a format disagreed passed this model.
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, CountingAtInference()(keras.layers.Dense(3)(inputs)))
+    with pytest.raises(RoundTripError, match="not deterministic at inference"):
+        check_roundtrip(model, formats=[fmt], max_examples=3, seed=0)
+    x = np.ones((1, 3), "float32")
+    assert not np.array_equal(model(x), model(x))  # plain calls: two calls, two answers

@@ -31,6 +31,7 @@ class OutputCache:
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self.held_bytes = 0
+        self.determinism_checked = False  # the original was called twice on one input (once per check)
         self._entries: OrderedDict[str, tuple[dict[str, np.ndarray], int]] = OrderedDict()
 
     def get(self, key: str) -> dict[str, np.ndarray] | None:

@@ -147,6 +147,13 @@ def search(plan: SearchPlan) -> SearchOutcome:
     cache = plan.cache if plan.cache is not None else OutputCache()
     pending = dict(plan.reloaded)
     replayed: dict[str, Finding] = {}
+    verdict = _called_twice(plan, cache)
+    if isinstance(verdict, _NotDeterministic):
+        outcome.nondeterminism = (verdict.comparison, verdict.example)
+        return outcome
+    if isinstance(verdict, _ModelRejectsInput):
+        outcome.model_error = (verdict.error, verdict.example)
+        return outcome
     if plan.examples is not None:
         first = _replay(plan, pending, cache, outcome.stats)
         if isinstance(first, _NotDeterministic):
@@ -218,6 +225,25 @@ def _expected_for(plan: SearchPlan, cache: OutputCache, example: Example) -> dic
             raise _ModelRejectsInput(error, example) from error
 
     return cache.get_or_compute(example.cache_key(), compute)
+
+
+def _called_twice(plan: SearchPlan, cache: OutputCache) -> _NotDeterministic | _ModelRejectsInput | None:
+    """Call the original twice on the first example, once per cache (per check), whatever the formats do.
+
+    Checking only after a format disagrees misses state that changes at
+    inference (a counter updated in ``call``): a reloaded copy that restored
+    the counter advances with the original, call for call, and agrees.
+    """
+    first = next(iter([example for example, _pin in plan.targeted] + list(plan.examples or ())), None)
+    if first is None or cache.determinism_checked or not plan.tolerance_for:
+        return None
+    cache.determinism_checked = True
+    try:
+        expected = _expected_for(plan, cache, first)
+    except _ModelRejectsInput as rejected:
+        return rejected
+    comparison = compare_outputs(expected, plan.reference(first.arrays), next(iter(plan.tolerance_for.values())))
+    return None if comparison.ok else _NotDeterministic(comparison, first)
 
 
 def _evaluate(
