@@ -138,3 +138,40 @@ def test_state_changing_at_inference_is_reported_whatever_single_format_is_check
         check_roundtrip(model, formats=[fmt], max_examples=3, seed=0)
     x = np.ones((1, 3), "float32")
     assert not np.array_equal(model(x), model(x))  # plain calls: two calls, two answers
+
+
+@pytest.mark.parametrize("first_batch", [None, 2])
+def test_a_one_element_signature_list_reads_as_tensorflow_reads_it_and_gives_the_bare_specs_verdict(first_batch):
+    import tensorflow as tf
+
+    from tests import models
+
+    def verdict(signature):
+        with pytest.warns() if first_batch else _no_warning_context():
+            report = check_roundtrip(models.subclassed(first_batch), formats=["keras", "savedmodel", "export"],
+                                     input_signature=signature, max_examples=3, seed=0)
+        return report.formats_passed, report.warnings
+
+    bare = tf.TensorSpec((None, 12), tf.float32)
+    assert verdict([bare]) == verdict(bare)
+    # As TensorFlow reads it: one positional argument, the spec itself.
+    argument = tf.function(lambda x: x * 2, input_signature=[bare]).get_concrete_function().structured_input_signature[0][0]
+    assert (argument.shape, argument.dtype) == (bare.shape, bare.dtype)
+
+
+def test_a_model_built_on_a_list_of_one_keeps_the_list():
+    import tensorflow as tf
+
+    from pytest_tfroundtrip.inputs.specs import as_model_input
+
+    inputs = keras.Input((5,))
+    model = keras.Model([inputs], keras.layers.Dense(2)(inputs))
+    spec = tf.TensorSpec((None, 5))
+    assert as_model_input(model, [spec]) == [spec]
+    assert check_roundtrip(model, formats=["keras"], input_signature=[spec], max_examples=2, seed=0).passed
+
+
+def _no_warning_context():
+    import contextlib
+
+    return contextlib.nullcontext()

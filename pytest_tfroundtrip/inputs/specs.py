@@ -153,7 +153,7 @@ def signature_from_model(model: Any, input_signature: Any = None) -> ModelSignat
         (None, 3)
     """
     if input_signature is not None:
-        return _signature_from_user(input_signature)
+        return _signature_from_user(as_model_input(model, input_signature))
     structure = model_input_structure(model)
     if structure is None:
         raise RoundTripUsageError(
@@ -204,6 +204,37 @@ def model_input_structure(model: Any) -> Any:
     if not inputs:
         return None
     return inputs[0] if len(inputs) == 1 else list(inputs)
+
+
+def as_model_input(model: Any, input_signature: Any) -> Any:
+    """Read a one-element list the way TensorFlow does: the list of positional arguments.
+
+    ``tf.function(input_signature=[spec])`` and ``model.export(input_signature=[spec])``
+    mean "one argument, ``spec``".  A Keras model takes one argument, so
+    ``[spec]`` is unwrapped to ``spec``, and ``[[a, b]]``/``[{...}]`` to their
+    structure, unless the model was built on (or its ``model.inputs`` are) a
+    list of one tensor.  Longer lists keep meaning a list-input model.
+
+    Example:
+        >>> import keras, tensorflow as tf
+        >>> model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(2)])
+        >>> as_model_input(model, [tf.TensorSpec((None, 5))])
+        TensorSpec(shape=(None, 5), dtype=tf.float32, name=None)
+    """
+    if not isinstance(input_signature, (list, tuple)) or len(input_signature) != 1:
+        return input_signature
+    (only,) = input_signature
+    if isinstance(only, (list, tuple, Mapping)):
+        return only
+    return input_signature if _takes_a_list_of_one(model) else only
+
+
+def _takes_a_list_of_one(model: Any) -> bool:
+    structure = model_input_structure(model)
+    if structure is None:
+        built = (getattr(model, "_build_shapes_dict", None) or {}).get("input_shape")
+        return isinstance(built, (list, tuple)) and len(built) == 1 and isinstance(built[0], (list, tuple))
+    return isinstance(structure, (list, tuple)) and len(structure) == 1
 
 
 def _signature_from_user(input_signature: Any) -> ModelSignature:
