@@ -121,7 +121,9 @@ def test_without_a_seed_the_formats_still_share_their_inputs(monkeypatch):
     report = check_roundtrip(mlp(), formats=["keras", "weights"], max_examples=6)
     keras_examples = report.result_for("keras").examples
     assert report.result_for("weights").examples == keras_examples
-    assert calls[0] <= keras_examples  # not once per format (a repeated draw is a cache hit)
+    # Not once per format (a repeated draw is a cache hit); the one extra call per check is the second call on
+    # the first input that rules out state changing at inference.
+    assert calls[0] <= keras_examples + 1
 
 
 def test_the_output_cache_keeps_the_most_recent_outputs_within_its_bytes():

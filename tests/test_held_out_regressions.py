@@ -175,3 +175,43 @@ def _no_warning_context():
     import contextlib
 
     return contextlib.nullcontext()
+
+
+def test_a_minimum_sequence_length_is_found_by_calling_the_model():
+    keras.utils.set_random_seed(0)
+    audio = keras.Input((None, 2))
+    model = keras.Model(audio, keras.layers.GlobalAveragePooling1D()(keras.layers.Conv1D(4, 40, strides=4)(audio)))
+    with pytest.raises(Exception):  # plain Keras: shorter than the kernel is rejected
+        model(np.zeros((1, 39, 2), "float32"))
+    report = check_roundtrip(model, formats=["keras", "export"], max_examples=4, seed=0)
+    assert report.formats_passed == ("keras", "export")
+    assert "axis 1 at least 40" in report.input_description
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class UnslicedPositions(keras.layers.Layer):
+    """A position table added without slicing: only its exact length works, while the signature says None."""
+
+    def __init__(self, length=12, **kwargs):
+        super().__init__(**kwargs)
+        self.length = length
+
+    def build(self, shape):
+        self.table = self.add_weight((self.length, shape[-1]), name="table")
+
+    def call(self, x):
+        return x + self.table
+
+    def get_config(self):
+        return {**super().get_config(), "length": self.length}
+
+
+def test_an_exact_sequence_length_is_found_by_calling_the_model():
+    keras.utils.set_random_seed(0)
+    tokens = keras.Input((None, 3))
+    model = keras.Model(tokens, keras.layers.Dense(2)(UnslicedPositions(12)(tokens)))
+    with pytest.raises(Exception):  # plain Keras: another length is rejected
+        model(np.zeros((1, 4, 3), "float32"))
+    report = check_roundtrip(model, formats=["keras", "export"], max_examples=4, seed=0)
+    assert report.formats_passed == ("keras", "export")
+    assert "axis 1 exactly 12" in report.input_description

@@ -24,7 +24,15 @@ from pytest_tfroundtrip.checks.search import draw_examples
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats.base import RoundTripFormat
 from pytest_tfroundtrip.formats.quantization import DYNAMIC_INT8, FLOAT16, INT8, MODES, QuantizedConversion, validate_mode
-from pytest_tfroundtrip.inputs.strategies import MAX_UNKNOWN_DIM, Example, Pin, axis_bounds, example_strategy
+from pytest_tfroundtrip.inputs.strategies import (
+    MAX_UNKNOWN_DIM,
+    Example,
+    Pin,
+    axis_bounds,
+    axis_floors,
+    example_strategy,
+    fit_size,
+)
 from pytest_tfroundtrip.results.quantized import QuantizedThresholds, figures_text, quantized_figures
 from pytest_tfroundtrip.results.report import CALL, FAILED, QUANTIZED, FormatFailure, FormatResult
 
@@ -121,7 +129,8 @@ def prepare_quantized_run(quantization: Quantization, run: FormatRun, overrides:
 def _calibration_samples(run: FormatRun, overrides: dict[str, Any], count: int, seed: int) -> tuple[dict[str, np.ndarray], ...]:
     """Up to ``count`` samples of one shape (batch 1, unknown dimensions pinned), keyed by input name."""
     signature = run.subject.signature
-    dims = tuple((axis, min(bound or MAX_UNKNOWN_DIM, MAX_UNKNOWN_DIM)) for axis, bound in enumerate(axis_bounds(signature))
+    dims = tuple((axis, fit_size(MAX_UNKNOWN_DIM, floor, bound))
+                 for axis, (floor, bound) in enumerate(zip(axis_floors(signature), axis_bounds(signature)))
                  if axis and any(axis < len(spec.shape) and spec.shape[axis] is None for spec in signature.specs))
     pin = replace(TYPICAL_VALUES, batch=1, dims=dims)
     drawn = draw_examples(example_strategy(signature, overrides, pin=pin), count, seed)

@@ -67,7 +67,8 @@ def prepare_subject(model: Any, input_signature: Any = None, inputs: Any = None)
     overrides = normalise_overrides(signature, inputs)
     given = given_arrays(signature, overrides)
     probe = Subject(model, signature, None, input_signature)
-    signature = narrow_by_calling(lambda arrays: call_keras_model(model, probe, arrays), signature, given)
+    signature = narrow_by_calling(lambda arrays: call_keras_model(model, probe, arrays), signature, given,
+                                  size_hints=_weight_dimensions(model))
     probe = Subject(model, signature, None, input_signature)
     outputs = call_keras_model(model, probe, probe_arrays(signature, given))
     subject = Subject(model, signature, output_template_of(model, outputs), input_signature)
@@ -88,6 +89,11 @@ def require_keras3(model: Any, check: str) -> None:
             f"{getattr(model, 'name', '')!r}. check_roundtrip and check_baseline take tf_keras models: use them, "
             "or build the model with Keras 3 (import keras)."
         )
+
+
+def _weight_dimensions(model: Any) -> tuple[int, ...]:
+    """Every dimension of the model's weights: where an exact input length would come from."""
+    return tuple(sorted({int(d) for weight in model.weights for d in weight.shape if d is not None}))
 
 
 def _short_repr(value: Any) -> str:

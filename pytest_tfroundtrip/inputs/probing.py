@@ -19,7 +19,15 @@ import numpy as np
 
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE, InputSpec, ModelSignature
-from pytest_tfroundtrip.inputs.strategies import axis_bounds, batch_of, check_override_array, unknown_dims_of
+from pytest_tfroundtrip.inputs.strategies import (
+    TYPICAL_UNKNOWN_DIM,
+    axis_bounds,
+    axis_floors,
+    batch_of,
+    check_override_array,
+    fit_size,
+    unknown_dims_of,
+)
 
 ModelCall = Callable[[Mapping[str, np.ndarray]], Any]
 PROBED = "probing the model"
@@ -48,7 +56,8 @@ def given_arrays(signature: ModelSignature, overrides: Mapping[str, Any]) -> dic
     return arrays
 
 
-def probe_arrays(signature: ModelSignature, given: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+def probe_arrays(signature: ModelSignature, given: Mapping[str, np.ndarray] | None = None,
+                 size: int | None = None) -> dict[str, np.ndarray]:
     """The first input a check feeds the model: small, inside every domain, honouring ``given``.
 
     Example:
@@ -61,12 +70,15 @@ def probe_arrays(signature: ModelSignature, given: Mapping[str, np.ndarray] | No
     given = dict(given or {})
     batch = batch_of(given) or 1
     dims = unknown_dims_of(signature, given)
+    floors, bounds = axis_floors(signature), axis_bounds(signature)
+    sizes = [floor if size is None else fit_size(size, floor, bound) for floor, bound in zip(floors, bounds)]
     arrays = {}
     for spec in signature.specs:
         if spec.name in given:
             arrays[spec.name] = given[spec.name]
             continue
-        shape = tuple(batch if axis == 0 else (dims.get(axis, 1) if dim is None else dim) for axis, dim in enumerate(spec.shape))
+        shape = tuple(batch if axis == 0 else (dims.get(axis, sizes[axis]) if dim is None else dim)
+                      for axis, dim in enumerate(spec.shape))
         arrays[spec.name] = smallest_array(spec, shape)
     return arrays
 
@@ -83,7 +95,8 @@ def smallest_array(spec: InputSpec, shape: tuple[int, ...]) -> np.ndarray:
     return np.full(shape, 0 if low <= 0 <= high else low).astype(spec.dtype)
 
 
-def narrow_by_calling(call: ModelCall, signature: ModelSignature, given: Mapping[str, np.ndarray]) -> ModelSignature:
+def narrow_by_calling(call: ModelCall, signature: ModelSignature, given: Mapping[str, np.ndarray],
+                      size_hints: tuple[int, ...] = ()) -> ModelSignature:
     """Integer ranges the model accepts, found by calling it; raises with ``inputs=`` code if none works.
 
     Integer inputs that the user did not give and that are not masks are
@@ -93,8 +106,13 @@ def narrow_by_calling(call: ModelCall, signature: ModelSignature, given: Mapping
     """
     base = probe_arrays(signature, given)
     base_error = _rejection(call, base)
-    if base_error is not None:
-        raise rejected_inputs_error(signature, base_error, given)
+    # Size 1 can pass by broadcasting where the sizes a search uses fail (a position table added unsliced).
+    if base_error is not None or _rejection(call, probe_arrays(signature, given, size=TYPICAL_UNKNOWN_DIM)) is not None:
+        sized = sizes_by_calling(call, signature, given, size_hints)
+        if sized is None and base_error is not None:
+            raise rejected_inputs_error(signature, base_error, given)
+        if sized is not None:
+            signature, base = sized, probe_arrays(sized, given)
     narrowed = []
     for spec in signature.specs:
         if not _integer_range_to_verify(spec, given):
@@ -109,6 +127,57 @@ def narrow_by_calling(call: ModelCall, signature: ModelSignature, given: Mapping
             spec = replace(spec, int_range=(bottom, top), domain_source=source)
         narrowed.append(spec)
     return signature.with_specs(narrowed)
+
+
+SIZES_TRIED = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
+
+
+def sizes_by_calling(call: ModelCall, signature: ModelSignature, given: Mapping[str, np.ndarray],
+                     size_hints: tuple[int, ...] = ()) -> ModelSignature | None:
+    """The unknown dimensions' sizes the model needs, found by calling it; None if no size helps.
+
+    A strided convolution stem with a long kernel needs a minimum sequence
+    length; a position embedding added without slicing needs exactly its
+    length, while the signature says ``None``.  Unknown dimensions (all
+    together) are tried at growing sizes, the smallest accepted is found by
+    binary search, and a size whose next and double are both rejected is
+    exact.  ``size_hints`` (the model's weight dimensions) join the sizes
+    tried: an exact length is the length of some table.  Each probe is one
+    model call on a batch of 1.
+    """
+    fixed = unknown_dims_of(signature, given)
+    axes = sorted({axis for spec in signature.specs if spec.name not in given
+                   for axis, dim in enumerate(spec.shape) if axis and dim is None and axis not in fixed})
+    if not axes:
+        return None
+    bounds = axis_bounds(signature)
+    ceiling = min((bounds[axis] for axis in axes if bounds[axis] is not None), default=None)
+
+    def with_sizes(low: int, high: int | None) -> ModelSignature:
+        def sized(spec: InputSpec, sizes: tuple[int | None, ...] | None, value: int | None) -> tuple[int | None, ...]:
+            current = list(sizes or (None,) * len(spec.shape))
+            for axis in axes:
+                if axis < len(spec.shape) and spec.shape[axis] is None:
+                    current[axis] = value if value is not None else current[axis]
+            return tuple(current)
+        return signature.with_specs([replace(spec, min_dims=sized(spec, spec.min_dims, low), max_dims=sized(spec, spec.max_dims, high))
+                                     for spec in signature.specs])
+
+    accepts = lambda size: _rejection(call, probe_arrays(with_sizes(size, None), given)) is None  # noqa: E731
+    previous, found = 1, None
+    for size in sorted({s for s in SIZES_TRIED + tuple(size_hints) if 1 < s <= (ceiling or SIZES_TRIED[-1])}):
+        if accepts(size):
+            found = size
+            break
+        previous = size
+    if found is None:
+        return None
+    low, high = previous + 1, found  # the smallest accepted size, assuming larger sizes keep being accepted
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if accepts(middle) else (middle + 1, high)
+    exact = not accepts(low + 1) and not accepts(2 * low)
+    return with_sizes(low, low if exact else None)
 
 
 def _integer_range_to_verify(spec: InputSpec, given: Mapping[str, np.ndarray]) -> bool:

@@ -48,10 +48,16 @@ class InputSpec:
     domain_source: str | None = field(default=None, compare=False)
     role: str | None = None
     max_dims: tuple[int | None, ...] | None = None
+    min_dims: tuple[int | None, ...] | None = None
 
     def bound_of(self, axis: int) -> int | None:
         """The largest size axis ``axis`` may take, if the model bounds it."""
         return self.max_dims[axis] if self.max_dims is not None and axis < len(self.max_dims) else None
+
+    def floor_of(self, axis: int) -> int:
+        """The smallest size axis ``axis`` may take (1 unless the model needs more, e.g. a strided stem)."""
+        floor = self.min_dims[axis] if self.min_dims is not None and axis < len(self.min_dims) else None
+        return floor or 1
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values (for JSON), rebuilt by :meth:`from_dict`.
@@ -65,7 +71,8 @@ class InputSpec:
                 "int_range": list(self.int_range) if self.int_range is not None else None,
                 "vocabulary": list(self.vocabulary) if self.vocabulary is not None else None,
                 "free_text": self.free_text, "domain_source": self.domain_source, "role": self.role,
-                "max_dims": list(self.max_dims) if self.max_dims is not None else None}
+                "max_dims": list(self.max_dims) if self.max_dims is not None else None,
+                "min_dims": list(self.min_dims) if self.min_dims is not None else None}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InputSpec:
@@ -74,7 +81,7 @@ class InputSpec:
 
         return cls(data["name"], tuple(data["shape"]), data["dtype"], as_tuple(data.get("int_range")),
                    as_tuple(data.get("vocabulary")), bool(data.get("free_text")), data.get("domain_source"),
-                   data.get("role"), as_tuple(data.get("max_dims")))
+                   data.get("role"), as_tuple(data.get("max_dims")), as_tuple(data.get("min_dims")))
 
     def describe(self) -> str:
         text = f"{self.name}: shape {_shape_text(self.shape)}, {self.dtype}"
@@ -84,7 +91,10 @@ class InputSpec:
             text += f", vocabulary of {len(self.vocabulary)}"
         if self.role == "mask":
             text += ", a mask (0/1, at least one kept per row)"
-        bounded = [f"axis {axis} at most {bound}" for axis, bound in enumerate(self.max_dims or ()) if bound is not None]
+        bounded = [f"axis {axis} at least {floor}" for axis, floor in enumerate(self.min_dims or ())
+                   if floor is not None and floor > 1 and floor != self.bound_of(axis)]
+        bounded += [f"axis {axis} exactly {bound}" if bound == self.floor_of(axis) else f"axis {axis} at most {bound}"
+                    for axis, bound in enumerate(self.max_dims or ()) if bound is not None]
         if bounded:
             text += ", " + ", ".join(bounded)
         if self.domain_source:

@@ -28,6 +28,7 @@ from pytest_tfroundtrip.inputs.values import (
 
 MAX_BATCH = 8
 MAX_UNKNOWN_DIM = 8
+TYPICAL_UNKNOWN_DIM = 4  # the size of unknown dimensions in most targeted examples
 
 
 @dataclass(frozen=True)
@@ -209,8 +210,8 @@ def example_strategy(
             recipes[name] = "given"
         batch = batch_of(arrays) or pin.batch or draw(st.integers(1, max_batch))
         given_dims = {**dict(pin.dims), **unknown_dims_of(signature, arrays)}
-        unknown = [given_dims.get(axis) or draw(st.integers(1, min(max_unknown_dim, bound or max_unknown_dim)))
-                   for axis, bound in enumerate(axis_bounds(signature))]
+        unknown = [given_dims.get(axis) or draw(st.integers(floor, _highest_size(floor, bound, max_unknown_dim)))
+                   for axis, (floor, bound) in enumerate(zip(axis_floors(signature), axis_bounds(signature)))]
         for spec in signature.specs:
             if spec.name in arrays:
                 continue
@@ -257,6 +258,37 @@ def axis_bounds(signature: ModelSignature) -> list[int | None]:
             if bound is not None:
                 bounds[axis] = bound if bounds[axis] is None else min(bound, bounds[axis])  # type: ignore[type-var]
     return bounds
+
+
+def axis_floors(signature: ModelSignature) -> list[int]:
+    """Per axis, the largest minimum size any input needs on an unknown dimension (1: none).
+
+    Example:
+        >>> from pytest_tfroundtrip.inputs.specs import InputSpec, ModelSignature
+        >>> audio = InputSpec("audio", (None, None), "float32", min_dims=(None, 400))
+        >>> axis_floors(ModelSignature("audio", (audio,)))
+        [1, 400]
+    """
+    floors = [1] * _max_rank(signature)
+    for spec in signature.specs:
+        for axis in range(len(spec.shape)):
+            floors[axis] = max(floors[axis], spec.floor_of(axis))
+    return floors
+
+
+def fit_size(size: int, floor: int, bound: int | None) -> int:
+    """``size`` moved inside [``floor``, ``bound``].
+
+    Example:
+        >>> fit_size(1, 400, None), fit_size(64, 1, 32), fit_size(4, 1, None)
+        (400, 32, 4)
+    """
+    return max(floor, min(size, bound if bound is not None else size))
+
+
+def _highest_size(floor: int, bound: int | None, spread: int) -> int:
+    """The largest unknown size drawn: ``spread`` sizes from the floor, within the bound."""
+    return fit_size(floor + spread - 1, floor, bound)
 
 
 def _max_rank(signature: ModelSignature) -> int:

@@ -21,12 +21,21 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.strategies import SearchStrategy
 
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE, ModelSignature
-from pytest_tfroundtrip.inputs.strategies import MAX_BATCH, Example, Pin, axis_bounds, unknown_dims_of
+from pytest_tfroundtrip.inputs.strategies import (
+    MAX_BATCH,
+    TYPICAL_UNKNOWN_DIM,
+    Example,
+    Pin,
+    axis_bounds,
+    axis_floors,
+    fit_size,
+    unknown_dims_of,
+)
 from pytest_tfroundtrip.inputs.values import FLOAT_KINDS, NONFINITE
 from pytest_tfroundtrip.structure import flatten_with_paths
 
 LONG_DIM = 64
-BASE_DIM = 4
+BASE_DIM = TYPICAL_UNKNOWN_DIM
 FAMILY_BATCH = 3  # room for a NaN sample, an inf sample and a finite one
 MAX_ELEMENTS = 1 << 18  # per input, so a long example stays cheap on large models
 MAX_HINTED_BATCH = 64
@@ -110,19 +119,19 @@ def targeted_pins(signature: ModelSignature, given: Mapping[str, np.ndarray], hi
         >>> [p.describe() for p in targeted_pins(signature, {}, ShapeHints(batches=(5,)))][:4]
         ['batch 1, axis 1 = 1', 'batch 8, axis 1 = 4', 'batch 5, axis 1 = 4', 'batch 2, axis 1 = 64']
     """
-    bounds = axis_bounds(signature)
+    bounds, floors = axis_bounds(signature), axis_floors(signature)
     fixed = unknown_dims_of(signature, given)
     unknown = sorted({axis for spec in signature.specs for axis, dim in enumerate(spec.shape)
                       if axis and dim is None and axis not in fixed})
 
     def sized(size_of: Callable[[int], int]) -> tuple[tuple[int, int], ...]:
-        return tuple((axis, max(1, min(size_of(axis), bounds[axis] or size_of(axis)))) for axis in unknown)
+        return tuple((axis, fit_size(size_of(axis), floors[axis], bounds[axis])) for axis in unknown)
 
     base = sized(lambda axis: BASE_DIM)
     pins = [Pin(batch=1, dims=sized(lambda axis: 1)), Pin(batch=MAX_BATCH, dims=base)]
     pins += [Pin(batch=b, dims=base) for b in hints.batches]
     for axis, size in hints.dims:
-        if axis in unknown and (bounds[axis] is None or size <= bounds[axis]):
+        if axis in unknown and (bounds[axis] is None or size <= bounds[axis]) and size >= floors[axis]:
             pins.append(Pin(batch=2, dims=tuple((a, size if a == axis else s) for a, s in base)))
     if unknown:
         pins.append(Pin(batch=2, dims=_within_budget(signature, sized(lambda axis: bounds[axis] or LONG_DIM))))
