@@ -1,0 +1,8 @@
+"""An independent oracle for round trips: plain save, fresh-interpreter reload, own tolerances.
+
+It must share no code with the plugin under test (tests/test_oracle.py checks its imports).
+"""
+
+from .plain import FORMATS, OracleVerdict, oracle_verdicts
+
+__all__ = ["FORMATS", "OracleVerdict", "oracle_verdicts"]

@@ -1,0 +1,243 @@
+# Cost, measured: one call on a Dense(8)-Dense(3) MLP with all 7 formats, inputs (3, 4), took 7.4 s the first
+# time in a process (saving 1.2 s, the fresh loader 6.2 s) and 4.0 to 5.7 s on repeats (loader 3.5 to 4.6 s,
+# mostly importing TensorFlow); 2 CPU cores shared with other work (load average ~2.9), nice -n 10.
+"""An independent oracle: the plain save and reload a user would do, per format, reloaded in a fresh interpreter.
+
+It shares no code with the plugin under test (tests/test_oracle.py checks its imports), so that the
+plugin's verdicts can be judged against it. Saving happens here, in the calling process, with the
+plain calls of the README's "Formats" table; loading and calling happen in ONE new interpreter per
+call (tests/oracle/fresh_loader.py), started with a different PYTHONHASHSEED.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+FORMATS = ("keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite")
+LOADER = Path(__file__).with_name("fresh_loader.py")
+
+# The oracle's own tolerances, chosen here and not taken from the plugin: (atol, rtol, scale atol).
+# Elementwise pass: |actual - expected| <= atol * scale + rtol * |expected|, where scale is
+# max(1, max |expected| over the output's finite values) when "scale atol" is set, else 1.
+# - keras, h5, weights, checkpoint restore the exact weights into the same Keras code: near bit-exact.
+# - savedmodel, export run a traced graph (float reassociation, ~1e-7 measured): 10x looser.
+# - tflite runs another runtime (XNNPACK kernels, ~2e-6 measured on a small conv net): 10x looser again.
+# NaN in both places counts as equal; integer and bool outputs must match exactly; a differing
+# dtype (float16 vs float32) is compared after casting both to float64.
+TOLERANCES: dict[str, tuple[float, float, bool]] = {
+    "keras": (1e-6, 1e-5, False), "h5": (1e-6, 1e-5, False),
+    "weights": (1e-6, 1e-5, False), "checkpoint": (1e-6, 1e-5, False),
+    "savedmodel": (1e-5, 1e-4, True), "export": (1e-5, 1e-4, True),
+    "tflite": (1e-4, 1e-3, True),
+}
+
+
+@dataclass(frozen=True)
+class OracleVerdict:
+    """What the plain save and fresh reload of one format gave."""
+
+    format: str
+    status: str  # "pass" | "limit" (the plain save, load or call raised) | "differs"
+    error: str | None  # exception type and first line for "limit"; a short text for "differs"
+    max_abs: float  # max abs output difference (inf if shapes differ; nan if not computed)
+
+
+def oracle_verdicts(model: keras.Model, inputs: Any, *, formats: tuple[str, ...] | list[str], workdir: str | Path,
+                    rebuild: str | None = None, timeout: float = 300,
+                    imports: tuple[str, ...] | None = None) -> dict[str, OracleVerdict]:
+    """Save `model` in each format here, reload and call it on `inputs` in a fresh interpreter, compare.
+
+    `rebuild` is Python source defining `build()` (a fresh uncompiled model of the same architecture),
+    needed by weights and checkpoint. `imports` are modules the fresh interpreter imports before
+    loading; by default the modules of the model's non-Keras classes (see `default_imports`).
+    """
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise ValueError(f"unknown formats {sorted(unknown)}; known: {FORMATS}")
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    kind, keys, arrays = _flat_inputs(inputs)
+    raw = model(inputs, training=False)
+    expected = [np.asarray(leaf) for leaf in keras.tree.flatten(raw)]
+
+    verdicts: dict[str, OracleVerdict] = {}
+    artifacts: dict[str, str] = {}
+    for fmt in sorted(formats, key=lambda f: f == "h5"):  # h5 last: its save edits the model (see _save)
+        if fmt in ("weights", "checkpoint") and rebuild is None:
+            verdicts[fmt] = OracleVerdict(fmt, "limit", "no rebuild code", float("nan"))
+            continue
+        try:
+            artifacts[fmt] = _save(fmt, model, workdir)
+        except Exception as error:  # noqa: BLE001 - a save that raises is this format's verdict
+            verdicts[fmt] = OracleVerdict(fmt, "limit", _error_text(error), float("nan"))
+    if not artifacts:
+        return {fmt: verdicts[fmt] for fmt in formats}
+
+    outdir = workdir / "fresh_outputs"
+    outdir.mkdir(exist_ok=True)
+    np.savez(workdir / "inputs.npz", **{f"in_{i}": a for i, a in enumerate(arrays)})
+    job = {
+        "artifacts": artifacts, "inputs_npz": str(workdir / "inputs.npz"), "input_kind": kind, "input_keys": keys,
+        "model_input_names": [getattr(t, "name", None) for t in (getattr(model, "inputs", None) or [])],
+        "output_keys": sorted(raw) if isinstance(raw, dict) else None,
+        "rebuild": rebuild, "outdir": str(outdir),
+        "modules_to_import": list(default_imports(model) if imports is None else imports),
+    }
+    (workdir / "job.json").write_text(json.dumps(job, indent=1))
+    death = _run_loader(workdir, timeout)
+
+    for fmt in artifacts:
+        error_file, output_file = outdir / f"{fmt}.error.json", outdir / f"{fmt}.npz"
+        if error_file.exists():
+            verdicts[fmt] = OracleVerdict(fmt, "limit", json.loads(error_file.read_text())["error"], float("nan"))
+        elif output_file.exists():
+            with np.load(output_file, allow_pickle=True) as saved:
+                actual = [saved[f"out_{i}"] for i in range(len(saved.files))]
+            verdicts[fmt] = compare(fmt, expected, actual)
+        else:
+            died = death or "exit code 0 without reporting this format"
+            verdicts[fmt] = OracleVerdict(fmt, "limit", f"loader process died: {died}", float("nan"))
+    return {fmt: verdicts[fmt] for fmt in formats}
+
+
+def default_imports(model: keras.Model) -> list[str]:
+    """Modules of the model's class and of every layer class not from Keras itself (never __main__)."""
+    modules = [type(layer).__module__ for layer in model._flatten_layers()] + [type(model).__module__]
+    keep = [m for m in modules if m not in ("__main__", "builtins", "keras") and not m.startswith("keras.")]
+    return list(dict.fromkeys(keep))
+
+
+def _flat_inputs(inputs: Any) -> tuple[str, list[str] | None, list[np.ndarray]]:
+    """("dict", sorted keys, arrays) | ("list", None, arrays) | ("array", None, [array]): keras.tree's flat order."""
+    if isinstance(inputs, dict):
+        keys = sorted(inputs)
+        return "dict", keys, [np.asarray(inputs[k]) for k in keys]
+    if isinstance(inputs, (list, tuple)):
+        return "list", None, [np.asarray(x) for x in inputs]
+    return "array", None, [np.asarray(inputs)]
+
+
+def _save(fmt: str, model: keras.Model, workdir: Path) -> str:
+    """The plain save call of `fmt`; returns the artifact's path."""
+    if fmt == "keras":
+        model.save(workdir / "model.keras")
+        return str(workdir / "model.keras")
+    if fmt == "h5":
+        # Keras 3.15's legacy h5 save pops "optimizer" out of the model's compile config
+        # (keras/src/legacy/saving/saving_utils.py): put it back so the caller's model is left as it was.
+        config = getattr(getattr(model, "_compile_config", None), "config", None)
+        before = dict(config) if isinstance(config, dict) else None
+        try:
+            model.save(workdir / "model.h5")
+        finally:
+            if before is not None:
+                config.clear()
+                config.update(before)
+        return str(workdir / "model.h5")
+    if fmt == "savedmodel":
+        tf.saved_model.save(model, str(workdir / "savedmodel"))
+        return str(workdir / "savedmodel")
+    if fmt == "export":
+        model.export(str(workdir / "export"), verbose=False)
+        return str(workdir / "export")
+    if fmt == "weights":
+        model.save_weights(workdir / "model.weights.h5")
+        return str(workdir / "model.weights.h5")
+    if fmt == "checkpoint":
+        tf.train.Checkpoint(model=model).save(str(workdir / "checkpoint" / "ckpt"))
+        return str(workdir / "checkpoint")
+    if fmt == "tflite":
+        model.export(str(workdir / "tflite_export"), verbose=False)
+        content = tf.lite.TFLiteConverter.from_saved_model(str(workdir / "tflite_export")).convert()
+        (workdir / "model.tflite").write_bytes(content)
+        return str(workdir / "model.tflite")
+    raise ValueError(fmt)
+
+
+def child_env() -> dict[str, str]:
+    """The fresh interpreter's environment: another hash seed, quiet CPU TensorFlow, the caller's sys.path."""
+    env = dict(os.environ)
+    parent_seed = os.environ.get("PYTHONHASHSEED", "")
+    env["PYTHONHASHSEED"] = str((int(parent_seed) + 1) % 4294967296) if parent_seed.isdigit() else "1"
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    env["CUDA_VISIBLE_DEVICES"] = ""
+    # Absolute paths: the loader's cwd is the workdir ("" in sys.path means the caller's cwd).
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(os.path.abspath(p or os.getcwd()) for p in sys.path))
+    return env
+
+
+def _run_loader(workdir: Path, timeout: float) -> str | None:
+    """Run the fresh loader on workdir/job.json; None if it exited 0, else how it died and its stderr's end."""
+    command = [sys.executable, str(LOADER), str(workdir / "job.json")]
+    try:
+        done = subprocess.run(command, cwd=workdir, env=child_env(), capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired as expired:
+        return f"killed after the timeout of {timeout} s; stderr: {_tail(expired.stderr)}"
+    if done.returncode == 0:
+        return None
+    how = f"killed by signal {-done.returncode}" if done.returncode < 0 else f"exit code {done.returncode}"
+    return f"{how}; stderr: {_tail(done.stderr)}"
+
+
+def _tail(stderr: bytes | str | None, lines: int = 6) -> str:
+    """The last non-empty lines of a process's stderr, on one line."""
+    text = stderr.decode(errors="replace") if isinstance(stderr, bytes) else (stderr or "")
+    kept = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+    return " | ".join(kept)[-1500:] or "(empty)"
+
+
+def _error_text(error: BaseException) -> str:
+    """Exception type and the first line of its message (a heading such as TensorFlow's "Graph execution
+    error:" gets the first later "SomethingError: ..." line appended). Same rule as fresh_loader.py."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    cause = [line for line in lines[1:] if re.match(r"\w+(Error|Exception): ", line)][:1]
+    return " ".join([f"{type(error).__name__}: {lines[0]}"] + (cause if lines[0].endswith(":") else []))
+
+
+def compare(fmt: str, expected: list[np.ndarray], actual: list[np.ndarray]) -> OracleVerdict:
+    """Output by output, with `fmt`'s tolerance: "pass" or "differs" (count, shape or values)."""
+    if len(actual) != len(expected):
+        return OracleVerdict(fmt, "differs", f"{len(actual)} outputs, expected {len(expected)}", float("inf"))
+    atol, rtol, scaled = TOLERANCES[fmt]
+    worst, problems = 0.0, []
+    for i, (want, got) in enumerate(zip(expected, actual)):
+        if want.shape != got.shape:
+            return OracleVerdict(fmt, "differs", f"output {i}: shape {got.shape}, expected {want.shape}", float("inf"))
+        ok, max_abs = _close(want, got, atol, rtol, scaled)
+        worst = max(worst, max_abs)
+        if not ok:
+            problems.append(f"output {i}: max abs diff {max_abs:.3g}")
+    if problems:
+        return OracleVerdict(fmt, "differs", "; ".join(problems), worst)
+    return OracleVerdict(fmt, "pass", None, worst)
+
+
+def _close(want: np.ndarray, got: np.ndarray, atol: float, rtol: float, scaled: bool) -> tuple[bool, float]:
+    """(every element within tolerance, max abs difference) for one output."""
+    if want.dtype.kind not in "biuf" or got.dtype.kind not in "biuf":  # strings, objects: exact
+        same = bool(np.array_equal(want, got))
+        return same, 0.0 if same else float("inf")
+    w, g = want.astype(np.float64), got.astype(np.float64)
+    equal = (w == g) | (np.isnan(w) & np.isnan(g))  # also equal infinities
+    diff = np.where(equal, 0.0, np.abs(g - w))
+    diff = np.where(np.isnan(diff), np.inf, diff)  # one side NaN, or inf against -inf
+    max_abs = float(diff.max()) if diff.size else 0.0
+    if want.dtype.kind in "biu" or got.dtype.kind in "biu":
+        return bool(equal.all()), max_abs
+    finite = np.abs(w[np.isfinite(w)])
+    scale = max(1.0, float(finite.max())) if scaled and finite.size else 1.0
+    within = np.isfinite(diff) & (diff <= atol * scale + rtol * np.abs(w))
+    return bool((equal | within).all()), max_abs
