@@ -48,12 +48,12 @@ class SavedModelFormat(RoundTripFormat):
         declared: dict[str, Any] = dict(signature.structured_input_signature[1])
         names = match_input_names(subject.signature.names, list(declared))
         fixed = fixed_dimension_warnings(subject, declared, names)
+        retyped = declared_dtype_warnings(subject, declared, names)
 
         def call(arrays: Mapping[str, np.ndarray]) -> Any:
-            kwargs = {
-                names[spec.name]: tf.constant(arrays[spec.name], dtype=tf.string if spec.dtype == STRING_DTYPE else spec.dtype)
-                for spec in subject.signature.specs
-            }
+            # In the dtypes the signature declares, as its every caller must feed them (it does not cast).
+            kwargs = {names[spec.name]: tf.constant(arrays[spec.name], dtype=declared[names[spec.name]].dtype)
+                      for spec in subject.signature.specs}
             _ = loaded  # keep the loaded object (and its variables) alive with the signature
             try:
                 returned = signature(**kwargs)
@@ -63,7 +63,7 @@ class SavedModelFormat(RoundTripFormat):
                 raise
             return outputs_in_model_structure(subject, returned)
 
-        return WarnedCall(call, tuple(fixed))
+        return WarnedCall(call, tuple(fixed + retyped))
 
     def reproduction_load_lines(self, artifact: Path) -> list[str] | None:
         return ["import tensorflow as tf", f"loaded = tf.saved_model.load({str(artifact)!r})"]
@@ -117,6 +117,25 @@ def fixed_dimension_warnings(subject: Subject, declared: Mapping[str, Any], name
                 "dimension (model.build((None, ...)) or keras.Input) before saving, or pass "
                 "signatures=tf.function(model.call).get_concrete_function(tf.TensorSpec((None, ...)))"
             )
+    return warnings
+
+
+def declared_dtype_warnings(subject: Subject, declared: Mapping[str, Any], names: Mapping[str, str]) -> list[str]:
+    """A warning per input whose serving signature declares another dtype than the model takes.
+
+    ``tf.saved_model.save`` traces a subclassed model's signature from its build
+    shapes, which carry no dtype: a float64 or bfloat16 input is declared float32.
+    Callers must feed the declared dtype; the values are converted on the way.
+    """
+    warnings = []
+    for spec in subject.signature.specs:
+        dtype = declared[names[spec.name]].dtype.name
+        wanted = "string" if spec.dtype == STRING_DTYPE else spec.dtype
+        if dtype != wanted:
+            warnings.append(
+                f"the serving signature declares input {names[spec.name]!r} as {dtype}, but the model takes {wanted}: "
+                f"callers must convert to {dtype} (the check did), and a serving client sending {wanted} is refused. "
+                "Pass signatures=tf.function(model.call).get_concrete_function(tf.TensorSpec(..., dtype)) when saving")
     return warnings
 
 
