@@ -215,3 +215,23 @@ def test_an_exact_sequence_length_is_found_by_calling_the_model():
     report = check_roundtrip(model, formats=["keras", "export"], max_examples=4, seed=0)
     assert report.formats_passed == ("keras", "export")
     assert "axis 1 exactly 12" in report.input_description
+
+
+def test_adaptive_max_pooling_on_unknown_spatial_sizes_never_probes_size_one(tmp_path):
+    # TensorFlow 2.21 dies with SIGFPE on AdaptiveMaxPooling2D over a 1x1 input (plain Keras, in a subprocess);
+    # the checker's first probe used size 1 for unknown dimensions, which killed the whole pytest process.
+    import subprocess
+    import sys
+
+    plain = "import keras, numpy as np; keras.layers.AdaptiveMaxPooling2D(2)(np.zeros((1, 1, 1, 3), 'float32'))"
+    assert subprocess.run([sys.executable, "-c", plain], capture_output=True).returncode != 0
+    checked = (
+        "import keras\n"
+        "from pytest_tfroundtrip import check_roundtrip\n"
+        "images = keras.Input((None, None, 3))\n"
+        "pooled = keras.layers.Flatten()(keras.layers.AdaptiveMaxPooling2D(2)(images))\n"
+        "report = check_roundtrip(keras.Model(images, keras.layers.Dense(2)(pooled)), formats=['keras'], max_examples=3, seed=0)\n"
+        "print('passed', report.formats_passed)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", checked], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0 and "passed ('keras',)" in done.stdout, done.stderr[-2000:]

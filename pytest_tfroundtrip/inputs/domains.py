@@ -50,6 +50,9 @@ def infer_domains(model: Any, signature: ModelSignature) -> ModelSignature:
         consumers = [[] for _ in signature.specs]
     all_layers = _all_layers(model)
     length_bound = _sequence_length_bound(all_layers)
+    # Measured on TF 2.21: adaptive max pooling of a spatial size 1 kills the process (SIGFPE), so
+    # unknown spatial sizes start at 2 for such models: a probe must never take the user's pytest down.
+    crashes_on_size_one = any(type(layer).__name__.startswith("AdaptiveMaxPooling") for layer in all_layers)
     specs = []
     for index, (spec, direct) in enumerate(zip(signature.specs, consumers)):
         if is_mask_like(spec):
@@ -68,6 +71,8 @@ def infer_domains(model: Any, signature: ModelSignature) -> ModelSignature:
         if length_bound is not None and len(spec.shape) >= 2 and spec.shape[1] is None:
             bound, _label = length_bound
             spec = replace(spec, max_dims=(None, bound) + (None,) * (len(spec.shape) - 2))
+        if crashes_on_size_one and len(spec.shape) >= 3:
+            spec = replace(spec, min_dims=(None,) + tuple(2 if d is None else None for d in spec.shape[1:-1]) + (None,))
         specs.append(within_dtype(spec))
     return signature.with_specs(specs)
 
