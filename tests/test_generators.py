@@ -1,0 +1,211 @@
+"""The model generator: recipes build sound models, round-trip as JSON and code, cover keras.layers."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from pytest_tfroundtrip.generators.layer_catalogue import CATALOGUE, EXCLUDED
+from pytest_tfroundtrip.strategies import ModelRecipe, keras_models, model_recipes
+
+FAST = settings(max_examples=12, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+
+
+def _arrays(outputs):
+    if isinstance(outputs, dict):
+        return [np.asarray(outputs[k]) for k in sorted(outputs)]
+    if isinstance(outputs, (list, tuple)):
+        return [np.asarray(o) for o in outputs]
+    return [np.asarray(outputs)]
+
+
+def _weights(model):
+    return [np.asarray(w) for w in model.get_weights()]
+
+
+def _assert_same(left, right):
+    assert len(left) == len(right)
+    for a, b in zip(left, right):
+        np.testing.assert_array_equal(a, b)
+
+
+def _assert_sound(recipe, model):
+    x = recipe.sample_inputs(batch=3, seed=7)
+    first, second = _arrays(model(x, training=False)), _arrays(model(x, training=False))
+    assert len(first) == len(recipe.outputs)
+    for out in first:
+        assert np.isfinite(out.astype("float64")).all(), recipe
+    _assert_same(first, second)  # deterministic at inference
+
+
+@FAST
+@given(model_recipes(max_layers=4, compiled=False))
+def test_generated_models_build_and_give_finite_deterministic_outputs(recipe):
+    _assert_sound(recipe, recipe.build())
+
+
+@FAST
+@given(model_recipes(max_layers=4))
+def test_json_round_trip_rebuilds_identical_weights_and_outputs(recipe):
+    text = recipe.to_json()
+    again = ModelRecipe.from_json(text)
+    assert again == recipe and again.to_json() == text
+    first, second = recipe.build(), again.build()
+    _assert_same(_weights(first), _weights(second))
+    x = recipe.sample_inputs(batch=2, seed=3)
+    _assert_same(_arrays(first(x, training=False)), _arrays(second(x, training=False)))
+
+
+@settings(max_examples=5, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(model_recipes(max_layers=3))
+def test_to_code_executes_and_rebuilds_the_same_model(recipe):
+    namespace: dict = {}
+    exec(compile(recipe.to_code(), "<generated>", "exec"), namespace)
+    assert namespace["recipe"] == recipe
+    _assert_same(_weights(namespace["model"]), _weights(recipe.build()))
+
+
+@pytest.mark.parametrize("kind", ["sequential", "functional", "subclassed"])
+def test_each_kind_is_generated_and_builds_its_kind(kind):
+    @settings(max_examples=4, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(model_recipes(kinds=(kind,), max_layers=3, compiled=False))
+    def check(recipe):
+        model = recipe.build()
+        assert recipe.kind == kind
+        if kind == "sequential":
+            assert isinstance(model, keras.Sequential)
+        elif kind == "subclassed":
+            assert type(model).__name__ in ("GeneratedModel", "GeneratedTrainStepModel")
+            assert keras.saving.get_registered_name(type(model)).startswith("tfroundtrip_generated>")
+        _assert_sound(recipe, model)
+
+    check()
+
+
+@pytest.mark.parametrize("dtype", ["int32", "uint8", "bool", "string", "float16", "sparse"])
+def test_non_float_inputs_get_valid_sample_inputs(dtype):
+    @settings(max_examples=3, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(model_recipes(kinds=("functional",), max_layers=2, input_dtypes=(dtype,), compiled=False))
+    def check(recipe):
+        assert all(i.dtype == dtype or (dtype == "sparse" and i.sparse) for i in recipe.inputs)
+        _assert_sound(recipe, recipe.build())
+
+    check()
+
+
+@settings(max_examples=4, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(model_recipes(kinds=("functional", "subclassed"), max_layers=2, compiled=True, trained=True))
+def test_trained_models_have_optimizer_state(recipe):
+    model = recipe.build()
+    assert recipe.compile is not None and recipe.train_steps >= 1
+    # the optimizer state exists and moved (with gradient accumulation, iterations may still be 0)
+    assert any(np.any(np.asarray(v) != 0) for v in model.optimizer.variables if "iteration" not in v.path)
+    _assert_sound(recipe, model)
+    x, y = recipe.training_data(samples=4, seed=recipe.seed)
+    assert np.isfinite(np.asarray(model.evaluate(x, y, verbose=0), dtype="float64")).all()
+
+
+def test_catalogue_covers_every_keras_layer_class_or_excludes_it_with_a_reason():
+    public = {n: getattr(keras.layers, n) for n in dir(keras.layers) if not n.startswith("_")}
+    classes = {n: c for n, c in public.items() if inspect.isclass(c) and issubclass(c, keras.layers.Layer)}
+    covered = {id(getattr(keras.layers, n)) for n in CATALOGUE if hasattr(keras.layers, n)}
+    missing = [n for n, c in classes.items() if n not in CATALOGUE and n not in EXCLUDED and id(c) not in covered]
+    assert not missing, f"keras.layers classes neither in CATALOGUE nor EXCLUDED: {missing}"
+    assert all(reason.strip() for reason in EXCLUDED.values())
+    assert not set(CATALOGUE) & set(EXCLUDED)
+    assert not [n for n in CATALOGUE if n not in classes], "catalogue entries for classes Keras no longer has"
+
+
+def test_importing_the_strategies_does_not_import_keras_or_tensorflow():
+    code = ("import sys, pytest_tfroundtrip, pytest_tfroundtrip.plugin, pytest_tfroundtrip.strategies; "
+            "s = pytest_tfroundtrip.strategies.model_recipes(max_layers=2); "
+            "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+    code = "import sys, pytest_tfroundtrip, pytest_tfroundtrip.plugin; print('hypothesis' in sys.modules)"
+    plain = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert plain.stdout.strip() == "False"
+
+
+class Doubler(keras.layers.Layer):
+    """A user layer with no required arguments (importable: the class is module-level)."""
+
+    def call(self, inputs):
+        return inputs * 2.0
+
+
+def _contains(model, cls):
+    stack = list(model.layers)
+    while stack:
+        layer = stack.pop()
+        if isinstance(layer, cls):
+            return True
+        stack.extend(getattr(layer, "layers", []) or [])
+    return False
+
+
+@settings(max_examples=6, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(model_recipes(max_layers=3, compiled=False, containing=Doubler))
+def test_containing_puts_the_users_layer_into_every_model(recipe):
+    assert "tfroundtrip.Factory" in recipe.layer_classes()
+    model = recipe.build()
+    assert _contains(model, Doubler) or any(isinstance(l, Doubler) for l in getattr(model, "graph_layers", []))
+    _assert_sound(recipe, model)
+    assert ModelRecipe.from_json(recipe.to_json()) == recipe  # an importable factory is portable
+
+
+def test_containing_with_a_lambda_stays_in_process_and_says_why():
+    strategy = model_recipes(kinds=("functional", "subclassed"), max_layers=2, compiled=False,
+                             containing=lambda: keras.layers.Dense(3))
+
+    @settings(max_examples=2, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def check(recipe):
+        assert recipe.kind == "functional"  # a subclassed host's config is its recipe: left out
+        assert any(isinstance(l, keras.layers.Dense) for l in recipe.build().layers)
+        with pytest.raises(ValueError, match="cannot be imported by name"):
+            recipe.to_json()
+
+    check()
+
+
+def test_a_layer_instance_is_a_type_error_asking_for_a_factory():
+    with pytest.raises(TypeError, match=r"lambda: Dense\(\.\.\.\)"):
+        model_recipes(containing=keras.layers.Dense(3))
+
+
+def test_keras_models_draws_built_models():
+    @settings(max_examples=2, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(keras_models(kinds=("sequential",), max_layers=2, compiled=False))
+    def check(model):
+        assert isinstance(model, keras.Sequential) and model.built
+
+    check()
+
+
+def test_input_signature_matches_the_inputs():
+    @settings(max_examples=3, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(model_recipes(kinds=("subclassed",), max_layers=2, compiled=False))
+    def check(recipe):
+        signature = recipe.input_signature()
+        specs = list(signature.values()) if isinstance(signature, dict) else (
+            signature if isinstance(signature, list) else [signature])
+        assert [tuple(s.shape)[1:] for s in specs] == [i.shape for i in recipe.inputs]
+
+    check()
+
+
+@pytest.mark.slow
+def test_hundreds_of_generated_models_are_sound():
+    @settings(max_examples=200, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(model_recipes())
+    def check(recipe):
+        _assert_sound(recipe, recipe.build())
+
+    check()
