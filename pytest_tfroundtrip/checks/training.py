@@ -12,9 +12,7 @@ from pytest_tfroundtrip.checks.config_audit import attribute_state, tracked_vari
 from pytest_tfroundtrip.errors import RoundTripUsageError, error_head
 from pytest_tfroundtrip.formats.base import Subject, call_keras_model, fresh_model_like, named_values
 from pytest_tfroundtrip.checks.object_copy import structural_copy
-from pytest_tfroundtrip.inputs.probing import probe_arrays
-from pytest_tfroundtrip.inputs.specs import STRING_DTYPE
-from pytest_tfroundtrip.inputs.values import mask_array
+from pytest_tfroundtrip.inputs.probing import probe_arrays, varied_arrays
 from pytest_tfroundtrip.structure import flatten_with_paths, map_leaves
 
 
@@ -35,9 +33,9 @@ def require_compiled(model: Any) -> None:
         )
 
 
-def rebuild_compiled(subject: Subject) -> Any:
+def rebuild_compiled(subject: Subject, check_faithful: bool = True) -> Any:
     """A fresh model of the same architecture, compiled like the model (fresh optimizer)."""
-    fresh = fresh_model_like(subject)
+    fresh = fresh_model_like(subject, check_faithful)
     # As user code does: compile() leaves the optimizer unbuilt (compile_from_config would build it).
     keras = _lazy.keras()
     fresh.compile(**keras.saving.deserialize_keras_object(subject.model.get_compile_config()))
@@ -92,7 +90,7 @@ def _variable_ids(model: Any) -> set[int]:
 def copy_with_state(subject: Subject) -> Any:
     """A compiled copy with the model's weights and optimizer state; the model is only read."""
     model = subject.model
-    copy = rebuild_compiled(subject)
+    copy = rebuild_compiled(subject, check_faithful=False)  # the reference: a fallback that says what it cannot see
     copy.set_weights(model.get_weights())
     source = model.optimizer
     if getattr(source, "built", False):
@@ -200,25 +198,11 @@ def make_batches(x: Any, y: Any, batch_size: int, steps: int) -> list[tuple[Any,
 def generated_data(subject: Subject, samples: int, seed: int) -> tuple[Any, Any]:
     """Inputs from the signature's domains; targets shaped like the outputs, fitting the loss."""
     rng = np.random.default_rng(seed)
-    arrays = {spec.name: _draw(spec, samples, rng) for spec in subject.signature.specs}
+    arrays = varied_arrays(subject.signature, samples, rng)
     outputs = call_keras_model(subject.model, subject, arrays)
     loss_name = repr(subject.model.get_compile_config().get("loss", "")).lower()
     y = map_leaves(lambda out: _target_like(np.asarray(out), loss_name, rng), outputs)
     return subject.signature.pack(arrays), y
-
-
-def _draw(spec: Any, samples: int, rng: np.random.Generator) -> np.ndarray:
-    shape = (samples,) + tuple(4 if d is None else d for d in spec.shape[1:])
-    if spec.role == "mask":
-        return mask_array(rng, shape, spec.dtype)
-    if spec.vocabulary is not None:
-        values = np.array(spec.vocabulary, dtype=object)[rng.integers(0, len(spec.vocabulary), size=shape)]
-        return values if spec.dtype == STRING_DTYPE else values.astype(spec.dtype)
-    if spec.int_range is not None:
-        return rng.integers(spec.int_range[0], spec.int_range[1] + 1, size=shape).astype(spec.dtype)
-    if spec.dtype == "bool":
-        return rng.random(shape) < 0.5
-    return rng.standard_normal(shape).astype(spec.dtype)
 
 
 def _target_like(output: np.ndarray, loss_name: str, rng: np.random.Generator) -> np.ndarray:

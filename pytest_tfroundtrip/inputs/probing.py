@@ -19,6 +19,7 @@ import numpy as np
 
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE, InputSpec, ModelSignature
+from pytest_tfroundtrip.inputs.values import mask_array
 from pytest_tfroundtrip.inputs.strategies import (
     TYPICAL_UNKNOWN_DIM,
     axis_bounds,
@@ -81,6 +82,40 @@ def probe_arrays(signature: ModelSignature, given: Mapping[str, np.ndarray] | No
                       for axis, dim in enumerate(spec.shape))
         arrays[spec.name] = smallest_array(spec, shape)
     return arrays
+
+
+def varied_arrays(signature: ModelSignature, batch: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Random arrays inside every domain (unknown sizes 4, within the model's floors and bounds).
+
+    Zeros (:func:`probe_arrays`) hide what a scale, a bias or a dtype does; these do not.
+
+    Example:
+        >>> signature = ModelSignature("x", (InputSpec("x", (None, 2), "int32", int_range=(0, 9)),))
+        >>> arrays = varied_arrays(signature, 3, np.random.default_rng(0))
+        >>> arrays["x"].shape, bool(((0 <= arrays["x"]) & (arrays["x"] <= 9)).all())
+        ((3, 2), True)
+    """
+    sizes = [fit_size(TYPICAL_UNKNOWN_DIM, floor, bound) for floor, bound in zip(axis_floors(signature), axis_bounds(signature))]
+    arrays = {}
+    for spec in signature.specs:
+        shape = (batch,) + tuple(sizes[axis] if dim is None else dim for axis, dim in enumerate(spec.shape) if axis)
+        arrays[spec.name] = _varied(spec, shape, rng)
+    return arrays
+
+
+def _varied(spec: InputSpec, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    if spec.role == "mask":
+        return mask_array(rng, shape, spec.dtype)
+    if spec.vocabulary is not None:
+        values = np.array(spec.vocabulary, dtype=object)[rng.integers(0, len(spec.vocabulary), size=shape)]
+        return values if spec.dtype == STRING_DTYPE else values.astype(spec.dtype)
+    if spec.int_range is not None:
+        return rng.integers(spec.int_range[0], spec.int_range[1] + 1, size=shape).astype(spec.dtype)
+    if spec.dtype == "bool":
+        return rng.random(shape) < 0.5
+    if spec.dtype == STRING_DTYPE:
+        return np.full(shape, "some text", dtype=object)
+    return rng.standard_normal(shape).astype(spec.dtype)
 
 
 def smallest_array(spec: InputSpec, shape: tuple[int, ...]) -> np.ndarray:
