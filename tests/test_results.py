@@ -44,10 +44,26 @@ def _run_script(path, cwd) -> str:
     return done.stdout
 
 
+def untracked_variable_model() -> keras.Model:
+    """A raw tf.Variable in a layer: Keras's files (.keras, .h5, .weights.h5) do not hold it."""
+    from tests.mutations import defect_layers
+
+    return models.with_layer(defect_layers.raw_variable_gain())
+
+
+def listed_weights_model() -> keras.Model:
+    """Weights kept in a Python list: tf.train.Checkpoint restores nothing into them."""
+    from tests.mutations import defect_layers
+
+    return models.with_layer(defect_layers.listed_gains())
+
+
 @pytest.mark.parametrize("build, failing", [
-    (forgetful_dict_model, {"keras", "h5", "weights", "checkpoint"}),
+    (forgetful_dict_model, {"keras", "h5"}),  # weights, checkpoint: not judged (the config is at fault)
     (centring_model, {"savedmodel", "export", "tflite", "litert", "onnx", "openvino"}),
-], ids=["config-loses-an-argument", "trace-takes-another-branch"])
+    (untracked_variable_model, {"keras", "h5", "weights"}),
+    (listed_weights_model, {"checkpoint"}),
+], ids=["config-loses-an-argument", "trace-takes-another-branch", "untracked-variable", "checkpoint-restores-nothing"])
 def test_each_failing_formats_script_reproduces_the_failure_with_plain_calls(build, failing, tmp_path):
     with pytest.raises(RoundTripError) as caught:
         check_roundtrip(build(), max_examples=10, seed=0, artifacts_dir=tmp_path)
@@ -66,8 +82,9 @@ def test_each_failing_formats_script_reproduces_the_failure_with_plain_calls(bui
         printed = _run_script(result.failure.reproduction, cwd=elsewhere)
         reproduced = [float(value) for value in re.findall(r"max abs error (\S+) at index", printed)]
         mismatched = result.failure.comparison.failures
-        # Each output the check found differing differs by the same amount when the script runs.
-        for output in mismatched:
+        # Each output the check found differing differs by the same amount when the script runs (state the
+        # format does not save, drawn again at random in the script's process, differs by another amount).
+        for output in mismatched if build not in (untracked_variable_model, listed_weights_model) else ():
             line = next(line for line in printed.splitlines() if line.startswith(f"{output.output}:"))
             assert float(re.search(r"max abs error (\S+)", line).group(1)) == pytest.approx(output.max_abs_error, rel=1e-4), (
                 result.format, printed)

@@ -200,29 +200,79 @@ def weight_bytes(model: Any) -> int:
     return total
 
 
-def fresh_model_like(subject: Subject) -> Any:
+UNFAITHFUL_REBUILD = "the architecture cannot be rebuilt from get_config()"
+
+
+def rebuild_not_judged(name: str, message: str) -> str | None:
+    """"Not judged" with the reason, when a weights-only format's load failed with :class:`UnfaithfulRebuild`.
+
+    Example:
+        >>> rebuild_not_judged("weights", "UnfaithfulRebuild: the architecture cannot be rebuilt from get_config(): ...")[:40]
+        'not judged: the architecture cannot be r'
+    """
+    line = next((line.strip() for line in message.splitlines() if UNFAITHFUL_REBUILD in line), None)
+    if line is None:
+        return None
+    line = line[line.index(UNFAITHFUL_REBUILD):]
+    return f"not judged: {line[:400]} (name {name!r} in formats= to see it fail)"
+
+
+class UnfaithfulRebuild(RuntimeError):
+    """The model rebuilt from its config is not the model, whatever weights it gets: a weights-only format cannot be judged."""
+
+
+def fresh_model_like(subject: Subject, check_faithful: bool = True) -> Any:
     """A new model of the same architecture with freshly initialised weights.
 
     This is what a user's code does before ``load_weights`` or a checkpoint
     restore: build the model again (here from its config), then build it
-    on a minimal input.
+    on a minimal input.  With ``check_faithful``, a second such rebuild given
+    the model's own weights in memory (no format involved) must compute what
+    the model computes: if the config loses an argument, a dtype policy or a
+    class, the defect is the config's (the ``keras`` format shows it), not the
+    weights file's, and :class:`UnfaithfulRebuild` says so.
     """
+    fresh = _rebuilt(subject)
+    if check_faithful:
+        _require_faithful(subject, _rebuilt(subject))
+    return fresh
+
+
+def _rebuilt(subject: Subject) -> Any:
     model = subject.model
     try:
         # What user code does: construct from the architecture, uncompiled.
         # (keras.models.clone_model would also compile the copy with a fresh optimizer.)
         fresh = type(model).from_config(model.get_config())
     except Exception as error:
-        raise RuntimeError(
-            f"could not build a fresh {type(model).__name__} of the same architecture to load into "
-            f"({type(model).__name__}.from_config(model.get_config()) failed: {type(error).__name__}: {error}). "
-            "Weights-only formats need a model rebuildable from get_config()/from_config()."
+        raise UnfaithfulRebuild(
+            f"{UNFAITHFUL_REBUILD}: {type(model).__name__}.from_config(model.get_config()) failed: "
+            f"{type(error).__name__}: {error}. Weights-only formats load into a model your code builds; "
+            "the check builds it from the config."
         ) from error
     if not fresh.built or not fresh.weights and subject.model.weights:
         from pytest_tfroundtrip.inputs.probing import probe_arrays  # imports hypothesis: not at plugin load
 
         call_keras_model(fresh, subject, probe_arrays(subject.signature))
     return fresh
+
+
+def _require_faithful(subject: Subject, twin: Any) -> None:
+    """Raise :class:`UnfaithfulRebuild` if the config loses a constructor argument or a dtype policy.
+
+    Paired by position, every layer of the rebuilt model must hold the
+    model's constructor arguments and dtype policy.  State kept outside the
+    weights (a NumPy attribute, an untracked variable, a value drawn at
+    construction) is no config loss: no weights file holds it, and the format
+    fails on its own.
+    """
+    from pytest_tfroundtrip.checks.config_audit import constructor_arguments_lost
+
+    lost = constructor_arguments_lost(subject.model, twin)
+    if lost is not None:
+        raise UnfaithfulRebuild(
+            f"{UNFAITHFUL_REBUILD} faithfully: {lost}. The config loses it (see the keras format and "
+            "check_custom_objects); a model your code builds takes the weights file, which is not judged here")
 
 
 class CannotResumeTraining(Exception):

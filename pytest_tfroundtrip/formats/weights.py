@@ -8,7 +8,7 @@ from typing import Any
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import (
-    KerasReload, Preserves, ReloadedCall, RoundTripFormat, Subject, fresh_model_like, weight_digests,
+    KerasReload, Preserves, ReloadedCall, RoundTripFormat, Subject, fresh_model_like, rebuild_not_judged, weight_digests,
 )
 from pytest_tfroundtrip.formats.reproduction_code import rebuild_then_restore_lines
 from pytest_tfroundtrip.results.tolerances import EXACT
@@ -40,6 +40,10 @@ class WeightsFormat(RoundTripFormat):
         model = rebuild()  # user code: build, compile (a fresh optimizer), load_weights
         model.load_weights(artifact)
         return model
+
+    def cannot_take(self, message: str) -> str | None:
+        """Not judged when the model cannot be rebuilt faithfully from its config (the config's defect, not this file's)."""
+        return rebuild_not_judged(self.name, message)
 
     def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
         fresh = fresh_model_like(subject)
