@@ -100,10 +100,10 @@ def test_dropout_rng_not_kept_by_any_format_is_aligned_and_noted():
 
 
 def test_inference_only_formats_skip_by_default_and_fail_when_named():
-    with pytest.raises(RoundTripError) as caught:
-        check_resume_training(compiled(OPTIMIZERS["sgd_momentum"](), dropout=False), seed=1)
-    report = caught.value.report
+    report = check_resume_training(compiled(OPTIMIZERS["sgd_momentum"](), dropout=False), seed=1)
     assert report.formats_passed == ("keras", "checkpoint")  # h5 and weights: see the tests above and below
+    assert "legacy .h5 loader" in report.result_for("h5").skip_reason  # its limit: test_first_user_model.py
+    assert "no optimizer state by design" in report.result_for("weights").skip_reason
     for name in ("savedmodel", "export", "tflite"):
         assert report.result_for(name).status == "skipped"
     with pytest.raises(RoundTripError, match="format 'savedmodel' cannot resume training"):

@@ -44,14 +44,14 @@ def test_convnet_survives_every_format():
 
 def test_subclassed_model_with_input_signature_survives_all_but_legacy_h5():
     model = models.subclassed()
-    with pytest.raises(RoundTripError) as caught:
-        check_roundtrip(model, input_signature=models.SUBCLASSED_SIGNATURE, max_examples=6, seed=5)
-    report = caught.value.report
-    # Measured on Keras 3.15: legacy HDF5 cannot rebuild subclassed models, even registered ones.
-    assert [r.format for r in report.failed] == ["h5"]
-    assert report.result_for("h5").failure.stage == "load"
-    assert "Unknown layer: 'SubclassedClassifier'" in str(caught.value)
+    report = check_roundtrip(model, input_signature=models.SUBCLASSED_SIGNATURE, max_examples=6, seed=5)
+    # Measured on Keras 3.15: legacy HDF5 cannot rebuild subclassed models, even registered ones: a limit of the
+    # deprecated loader, not applicable by default; named, a failure.
+    assert "Unknown layer: 'SubclassedClassifier'" in report.result_for("h5").skip_reason
     assert set(report.formats_passed) == set(ALL) - {"h5"}
+    with pytest.raises(RoundTripError, match="Unknown layer: 'SubclassedClassifier'") as caught:
+        check_roundtrip(model, formats=["h5"], input_signature=models.SUBCLASSED_SIGNATURE, max_examples=2, seed=5)
+    assert caught.value.report.result_for("h5").failure.stage == "load"
 
 
 def test_string_inputs_survive_and_tflite_is_skipped_by_default():

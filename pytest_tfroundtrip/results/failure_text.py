@@ -29,7 +29,7 @@ def failure_message(report: RoundTripReport) -> str:
              + ", ".join(r.label for r in failed)]
     for result in failed:
         lines.append("")
-        lines.extend(_format_failure(result))
+        lines.extend(format_failure_lines(result))
     others = [r for r in report.results if r.status != FAILED]
     if others:
         lines.append("")
@@ -64,7 +64,8 @@ def _where(report: RoundTripReport) -> str:
     return f"\nArtifacts kept in {report.artifacts_dir}" if report.artifacts_dir else ""
 
 
-def _format_failure(result: FormatResult) -> list[str]:
+def format_failure_lines(result: FormatResult) -> list[str]:
+    """The lines a failure message shows for one failing format (message, diagnosis, input, artifact)."""
     failure = result.failure
     assert failure is not None
     lines = [f"[{result.label}] {_stage_title(failure.stage)}"]
