@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from pytest_tfroundtrip import RoundTripError, check_roundtrip
 from pytest_tfroundtrip.results.weights import compare_weights
+from tests import models
 
 
 @keras.saving.register_keras_serializable(package="tfroundtrip_diagnosis")
@@ -84,3 +85,31 @@ def test_missing_and_unexpected_weights_are_named():
     diff = compare_weights(original, reloaded, "load_model")
     assert diff.missing == ("b/kernel",) and diff.unexpected == ("c/kernel", "d/kernel")
     assert not diff.ok
+
+
+@keras.saving.register_keras_serializable(package="tfroundtrip_diagnosis")
+class SubclassedHost(keras.Model):
+    """A subclassed model holding a layer whose raw tf.Variable no Keras file saves."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        from tests.mutations import defect_layers
+
+        self.first = keras.layers.Dense(6)
+        self.untracked = defect_layers.raw_variable_gain()
+        self.last = keras.layers.Dense(3)
+
+    def call(self, x):
+        return self.last(self.untracked(self.first(x)))
+
+
+def test_a_subclassed_model_names_the_first_differing_layer_and_is_left_as_it_was():
+    keras.utils.set_random_seed(0)
+    model = SubclassedHost()
+    model(np.zeros((2, 6), "float32"))
+    before = models.fingerprint(model)
+    with pytest.raises(RoundTripError) as caught:
+        check_roundtrip(model, formats=["keras"], input_signature=tf.TensorSpec((None, 6)), max_examples=3, seed=0)
+    assert caught.value.report.result_for("keras").failure.first_differing_layer == model.untracked.name
+    models.assert_same_fingerprint(before, models.fingerprint(model))
+    assert not any("call" in vars(layer) for layer in model._flatten_layers())  # the recording wrappers are gone

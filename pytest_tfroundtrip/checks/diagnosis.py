@@ -36,13 +36,18 @@ def weight_difference(original: Any, reload: KerasReload) -> WeightDifference:
 def first_differing_layer(
     original: Any, reloaded: Any, subject: Subject, arrays: Mapping[str, np.ndarray], close: Close,
 ) -> str | None:
-    """The first layer, in topological order, whose output differs between the two models on ``arrays``.
+    """The first layer whose output differs between the two models on ``arrays`` (the original's name).
 
-    Only for functional and Sequential models with the same layer list (their
-    intermediate outputs can be read); None otherwise or if every layer agrees.
+    Functional and Sequential models: in topological order, from their
+    intermediate outputs.  Other models (subclassed): in the order their
+    layers' calls complete, recorded while both models run (innermost first).
+    Layers are paired by position (a reload may rename them); None if the two
+    models' layers do not pair up or every layer agrees.
     """
     expected, actual = _layer_outputs(original, subject, arrays), _layer_outputs(reloaded, subject, arrays)
-    if expected is None or actual is None or [n for n, _ in expected] != [n for n, _ in actual]:
+    if expected is None or actual is None:
+        expected, actual = _recorded_calls(original, subject, arrays), _recorded_calls(reloaded, subject, arrays)
+    if expected is None or actual is None or len(expected) != len(actual):
         return None
     for (name, want), (_name, got) in zip(expected, actual):
         if len(want) != len(got) or not all(a.shape == b.shape and close(a, b) for a, b in zip(want, got)):
@@ -61,3 +66,34 @@ def _layer_outputs(model: Any, subject: Subject, arrays: Mapping[str, np.ndarray
     except Exception:  # subclassed models, shared layers: no intermediate outputs to read
         return None
     return [(layer.name, [to_numpy(leaf) for _path, leaf in flatten_with_paths(value)]) for layer, value in zip(layers, values)]
+
+
+def _recorded_calls(model: Any, subject: Subject, arrays: Mapping[str, np.ndarray]) -> list[tuple[str, list[np.ndarray]]] | None:
+    """Each sublayer's output, in the order the calls complete, recorded during one eager call of ``model``.
+
+    Each layer's ``call`` is wrapped on the instance for that one call and
+    restored afterwards, whatever happens: the model is left as it was.
+    """
+    records: list[tuple[str, list[np.ndarray]]] = []
+    layers = list(model._flatten_layers(include_self=False, recursive=True))
+    wrapped = []
+
+    def recording(layer: Any, call: Callable[..., Any]) -> Callable[..., Any]:
+        def record(*args: Any, **kwargs: Any) -> Any:
+            output = call(*args, **kwargs)
+            records.append((layer.name, [to_numpy(leaf) for _path, leaf in flatten_with_paths(output)]))
+            return output
+        return record
+
+    try:
+        for layer in layers:
+            if "call" not in vars(layer):  # a layer listed twice (shared) is wrapped once
+                object.__setattr__(layer, "call", recording(layer, layer.call))
+                wrapped.append(layer)
+        model(subject.input_tensors(arrays), training=False)
+    except Exception:  # a traced call (tf.function), an output that is not an array: no record to give
+        return None
+    finally:
+        for layer in wrapped:
+            object.__delattr__(layer, "call")
+    return records
