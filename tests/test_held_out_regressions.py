@@ -235,3 +235,29 @@ def test_adaptive_max_pooling_on_unknown_spatial_sizes_never_probes_size_one(tmp
     )
     done = subprocess.run([sys.executable, "-c", checked], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0 and "passed ('keras',)" in done.stdout, done.stderr[-2000:]
+
+
+def test_normalization_statistics_restored_by_a_checkpoint_are_not_used_and_the_checker_says_so(tmp_path):
+    # Found by the mutation properties: tf.train.Checkpoint restores an adapted Normalization's mean and variance,
+    # but the layer keeps computing from values cached when it was built, until finalize_state().
+    import tensorflow as tf
+
+    def model_with(normalization):
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((6,))
+        return keras.Model(inputs, keras.layers.Dense(3)(normalization(keras.layers.Dense(6)(inputs))))
+
+    adapted = keras.layers.Normalization(axis=None)
+    adapted.adapt(np.linspace(-2.0, 8.0, 50, dtype="float32"))
+    model = model_with(adapted)
+    tf.train.Checkpoint(model=model).save(str(tmp_path / "ckpt" / "model"))
+    rebuilt = keras.Model.from_config(model.get_config())
+    tf.train.Checkpoint(model=rebuilt).read(tf.train.latest_checkpoint(str(tmp_path / "ckpt"))).expect_partial()
+    x = np.random.default_rng(0).standard_normal((2, 6)).astype("float32")
+    assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(model.variables, rebuilt.variables))
+    assert np.abs(np.asarray(rebuilt(x)) - np.asarray(model(x))).max() > 0.1  # every variable equal, outputs not
+    with pytest.raises(RoundTripError) as caught:
+        check_roundtrip(model, formats=["checkpoint", "weights", "keras"], max_examples=3, seed=0)
+    report = caught.value.report
+    assert [r.format for r in report.failed] == ["checkpoint"]
+    assert report.result_for("checkpoint").failure.first_differing_layer == adapted.name

@@ -72,7 +72,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "hashseed_weight_order", "Weights created in set-iteration order (depends on PYTHONHASHSEED)",
         ("https://github.com/keras-team/keras/issues/4875", "https://github.com/google-research/flood-forecasting/issues/305"),
         "custom_objects", d.set_ordered_terms, cause_words=("clean process", "set_ordered_terms"),
-        shows_in=("keras[fresh]", "weights[fresh]"), fresh_only=True,
+        shows_in=("keras[fresh]", "h5[fresh]", "weights[fresh]"), fresh_only=True,
         note="shows only in an interpreter with another hash seed; check_custom_objects' clean process gets a random "
              "one, so it shows there with high (not certain) probability"),
     Mutation(
@@ -150,8 +150,10 @@ MUTATIONS: tuple[Mutation, ...] = (
         note=_NOT_FOUND + "; same family as get_config_missing_arg"),
     Mutation(
         "normalization_adapt_onnx", "Normalization adapt() statistics become ONNX graph inputs",
-        (), "roundtrip", d.adapted_normalization, cause_words=("graph inputs", "without a value"),
-        shows_in=("onnx",), note=_NOT_FOUND + "; closest: https://github.com/onnx/tensorflow-onnx/issues/760"),
+        (), "roundtrip", d.adapted_normalization, cause_words=("graph inputs", "without a value", "normalization"),
+        shows_in=("onnx", "checkpoint"), note=_NOT_FOUND + "; closest: https://github.com/onnx/tensorflow-onnx/issues/760. "
+        "The property tests found checkpoint too: tf.train.Checkpoint restores mean and variance, but the layer keeps "
+        "computing from values cached at build (finalize_state() is not called); tests/test_held_out_regressions.py"),
     Mutation(
         "ops_layer_legacy_h5", "keras.ops applied to KerasTensors (auto op-layers) cannot be reloaded from legacy .h5",
         ("https://github.com/keras-team/keras/issues/19151",),

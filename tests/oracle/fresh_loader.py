@@ -32,6 +32,11 @@ def main(job_path: str) -> None:
 
     with np.load(job["inputs_npz"]) as saved:
         flat = [saved[f"in_{i}"] for i in range(len(saved.files))]
+    for i, dtype in enumerate(job.get("input_dtypes", [])):
+        if dtype == "bfloat16":  # stored as float32 (.npz has no bfloat16)
+            import tensorflow as tf
+
+            flat[i] = flat[i].astype(tf.bfloat16.as_numpy_dtype)
     if job["input_kind"] == "dict":
         inputs: Any = dict(zip(job["input_keys"], flat))
     else:
@@ -39,6 +44,8 @@ def main(job_path: str) -> None:
     for fmt, path in job["artifacts"].items():
         try:
             outputs = [np.asarray(o) for o in LOADERS[fmt](path, inputs, flat, job)]
+            # .npz has no bfloat16 (it would come back as raw bytes): compared as floats anyway.
+            outputs = [o.astype(np.float32) if o.dtype.name == "bfloat16" else o for o in outputs]
             tmp = os.path.join(job["outdir"], f"{fmt}.npz.tmp")
             with open(tmp, "wb") as f:
                 np.savez(f, **{f"out_{i}": o for i, o in enumerate(outputs)})
@@ -168,7 +175,8 @@ def match_inputs(names: list[str], flat: list, job: dict) -> dict[str, Any]:
     """Signature input name -> array, by the naming measured on TF 2.21 / Keras 3.15.
 
     savedmodel: `inputs`, `inputs_1`, ... in the model's flat input order (dicts: sorted keys).
-    export and tflite: the model's Input names (functional), or `args_0`, `args_0_1`, ... (subclassed).
+    export and tflite: the model's Input names (functional), the names of the specs the caller exported with,
+    or `args_0`, `args_0_1`, ... (subclassed).
     """
     if len(names) != len(flat):
         raise OracleMappingError(f"signature inputs {sorted(names)}, but {len(flat)} model inputs")
@@ -177,6 +185,9 @@ def match_inputs(names: list[str], flat: list, job: dict) -> dict[str, Any]:
     model_names = job["model_input_names"]
     if len(set(model_names)) == len(flat) and set(names) == set(model_names):
         return dict(zip(model_names, flat))
+    given = job.get("signature_names") or []
+    if len(set(given)) == len(flat) and set(names) == set(given):  # exported with the caller's named specs
+        return dict(zip(given, flat))
     ordered = _generated_order(names, INPUT_NAMINGS)
     if ordered is None:
         raise OracleMappingError(f"signature inputs {sorted(names)} match neither the model's inputs "

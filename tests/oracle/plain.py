@@ -55,12 +55,14 @@ class OracleVerdict:
 
 def oracle_verdicts(model: keras.Model, inputs: Any, *, formats: tuple[str, ...] | list[str], workdir: str | Path,
                     rebuild: str | None = None, timeout: float = 300,
-                    imports: tuple[str, ...] | None = None) -> dict[str, OracleVerdict]:
+                    imports: tuple[str, ...] | None = None, input_signature: Any = None) -> dict[str, OracleVerdict]:
     """Save `model` in each format here, reload and call it on `inputs` in a fresh interpreter, compare.
 
     `rebuild` is Python source defining `build()` (a fresh uncompiled model of the same architecture),
     needed by weights and checkpoint. `imports` are modules the fresh interpreter imports before
     loading; by default the modules of the model's non-Keras classes (see `default_imports`).
+    `input_signature` (the model's input structure of tf.TensorSpec) is what a user who has one passes to
+    `model.export(path, input_signature=[...])` (export, tflite); without it Keras infers the signature.
     """
     unknown = set(formats) - set(FORMATS)
     if unknown:
@@ -78,7 +80,7 @@ def oracle_verdicts(model: keras.Model, inputs: Any, *, formats: tuple[str, ...]
             verdicts[fmt] = OracleVerdict(fmt, "limit", "no rebuild code", float("nan"))
             continue
         try:
-            artifacts[fmt] = _save(fmt, model, workdir)
+            artifacts[fmt] = _save(fmt, model, workdir, input_signature)
         except Exception as error:  # noqa: BLE001 - a save that raises is this format's verdict
             verdicts[fmt] = OracleVerdict(fmt, "limit", _error_text(error), float("nan"))
     if not artifacts:
@@ -86,9 +88,15 @@ def oracle_verdicts(model: keras.Model, inputs: Any, *, formats: tuple[str, ...]
 
     outdir = workdir / "fresh_outputs"
     outdir.mkdir(exist_ok=True)
-    np.savez(workdir / "inputs.npz", **{f"in_{i}": a for i, a in enumerate(arrays)})
+    # .npz has no bfloat16 (it comes back as raw bytes, dtype V2): stored as float32, cast back by the loader.
+    np.savez(workdir / "inputs.npz", **{f"in_{i}": a.astype(np.float32) if a.dtype.name == "bfloat16" else a
+                                        for i, a in enumerate(arrays)})
     job = {
         "artifacts": artifacts, "inputs_npz": str(workdir / "inputs.npz"), "input_kind": kind, "input_keys": keys,
+        "input_dtypes": [a.dtype.name for a in arrays],
+        # The names of the given signature's specs, in flat order: an exported file names its inputs by them.
+        "signature_names": [getattr(spec, "name", None) for spec in keras.tree.flatten(input_signature)]
+        if input_signature is not None else [],
         "model_input_names": [getattr(t, "name", None) for t in (getattr(model, "inputs", None) or [])],
         "output_keys": sorted(raw) if isinstance(raw, dict) else None,
         "rebuild": rebuild, "outdir": str(outdir),
@@ -104,7 +112,7 @@ def oracle_verdicts(model: keras.Model, inputs: Any, *, formats: tuple[str, ...]
         elif output_file.exists():
             with np.load(output_file, allow_pickle=True) as saved:
                 actual = [saved[f"out_{i}"] for i in range(len(saved.files))]
-            verdicts[fmt] = compare(fmt, expected, actual)
+            verdicts[fmt] = compare(fmt, expected, actual, low_precision_epsilon(model))
         else:
             died = death or "exit code 0 without reporting this format"
             verdicts[fmt] = OracleVerdict(fmt, "limit", f"loader process died: {died}", float("nan"))
@@ -128,7 +136,7 @@ def _flat_inputs(inputs: Any) -> tuple[str, list[str] | None, list[np.ndarray]]:
     return "array", None, [np.asarray(inputs)]
 
 
-def _save(fmt: str, model: keras.Model, workdir: Path) -> str:
+def _save(fmt: str, model: keras.Model, workdir: Path, input_signature: Any = None) -> str:
     """The plain save call of `fmt`; returns the artifact's path."""
     if fmt == "keras":
         model.save(workdir / "model.keras")
@@ -148,8 +156,9 @@ def _save(fmt: str, model: keras.Model, workdir: Path) -> str:
     if fmt == "savedmodel":
         tf.saved_model.save(model, str(workdir / "savedmodel"))
         return str(workdir / "savedmodel")
+    export_options: dict[str, Any] = {} if input_signature is None else {"input_signature": [input_signature]}
     if fmt == "export":
-        model.export(str(workdir / "export"), verbose=False)
+        model.export(str(workdir / "export"), verbose=False, **export_options)
         return str(workdir / "export")
     if fmt == "weights":
         model.save_weights(workdir / "model.weights.h5")
@@ -158,7 +167,7 @@ def _save(fmt: str, model: keras.Model, workdir: Path) -> str:
         tf.train.Checkpoint(model=model).save(str(workdir / "checkpoint" / "ckpt"))
         return str(workdir / "checkpoint")
     if fmt == "tflite":
-        model.export(str(workdir / "tflite_export"), verbose=False)
+        model.export(str(workdir / "tflite_export"), verbose=False, **export_options)
         content = tf.lite.TFLiteConverter.from_saved_model(str(workdir / "tflite_export")).convert()
         (workdir / "model.tflite").write_bytes(content)
         return str(workdir / "model.tflite")
@@ -207,11 +216,27 @@ def _error_text(error: BaseException) -> str:
     return " ".join([f"{type(error).__name__}: {lines[0]}"] + (cause if lines[0].endswith(":") else []))
 
 
-def compare(fmt: str, expected: list[np.ndarray], actual: list[np.ndarray]) -> OracleVerdict:
-    """Output by output, with `fmt`'s tolerance: "pass" or "differs" (count, shape or values)."""
+def low_precision_epsilon(model: keras.Model) -> float | None:
+    """The machine epsilon of the lowest float precision any layer computes in, if below float32."""
+    epsilons = {"float16": 2.0**-10, "bfloat16": 2.0**-7}
+    found = [epsilons[layer.compute_dtype] for layer in model._flatten_layers()
+             if getattr(layer, "compute_dtype", None) in epsilons]
+    return max(found, default=None)
+
+
+def compare(fmt: str, expected: list[np.ndarray], actual: list[np.ndarray],
+            low_precision: float | None = None) -> OracleVerdict:
+    """Output by output, with `fmt`'s tolerance: "pass" or "differs" (count, shape or values).
+
+    `low_precision`: the epsilon of float16/bfloat16 compute somewhere in the model. A graph or another
+    runtime may round each low-precision step differently, so their tolerance becomes 8 epsilons (scaled);
+    the exact formats run the same code and keep theirs.
+    """
     if len(actual) != len(expected):
         return OracleVerdict(fmt, "differs", f"{len(actual)} outputs, expected {len(expected)}", float("inf"))
     atol, rtol, scaled = TOLERANCES[fmt]
+    if low_precision is not None and scaled:
+        atol, rtol = max(atol, 8 * low_precision), max(rtol, 8 * low_precision)
     worst, problems = 0.0, []
     for i, (want, got) in enumerate(zip(expected, actual)):
         if want.shape != got.shape:
@@ -227,6 +252,7 @@ def compare(fmt: str, expected: list[np.ndarray], actual: list[np.ndarray]) -> O
 
 def _close(want: np.ndarray, got: np.ndarray, atol: float, rtol: float, scaled: bool) -> tuple[bool, float]:
     """(every element within tolerance, max abs difference) for one output."""
+    want, got = (a.astype(np.float32) if a.dtype.name == "bfloat16" else a for a in (want, got))  # kind "V" otherwise
     if want.dtype.kind not in "biuf" or got.dtype.kind not in "biuf":  # strings, objects: exact
         same = bool(np.array_equal(want, got))
         return same, 0.0 if same else float("inf")

@@ -1,0 +1,144 @@
+"""The checker on generated models, judged by an oracle that shares none of its code (issue 17).
+
+Sound models: the checker passes every format the oracle passes, and on the
+others reports the oracle's own error (failure or not applicable), never a
+crash or a false alarm.  Mutated models (a defect from :mod:`tests.mutations`
+inserted into a generated host): the checker fails the formats the oracle
+shows defective, naming the cause.
+
+Budgets: CI runs seeds ``0 .. N-1`` (``TFROUNDTRIP_SOUND_MODELS``, default 100;
+``TFROUNDTRIP_MUTATED_MODELS``, default 100); ``-m slow`` runs the next
+thousands (``TFROUNDTRIP_SLOW_MODELS``, default 2000 each).  Set
+``TFROUNDTRIP_PROPERTY_LOG=path.jsonl`` to keep every judgement.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from pytest_tfroundtrip import check_roundtrip
+from pytest_tfroundtrip.formats import AmongFormats
+from pytest_tfroundtrip.generators.building import structure_inputs
+from pytest_tfroundtrip.generators.inputs import ALL_DTYPES
+from pytest_tfroundtrip.strategies import ModelRecipe, model_recipes
+from tests.mutations.catalogue import MUTATIONS, Mutation
+from tests.oracle import FORMATS, oracle_verdicts
+from tests.properties.draw import drawn
+from tests.properties.judge import MISS, checker_verdicts, confirmed_on_the_checkers_input, explain, judge, log
+
+SOUND = int(os.environ.get("TFROUNDTRIP_SOUND_MODELS", "100"))
+MUTATED = int(os.environ.get("TFROUNDTRIP_MUTATED_MODELS", "100"))
+SLOW = int(os.environ.get("TFROUNDTRIP_SLOW_MODELS", "2000"))
+CHECKER_EXAMPLES = 3  # random examples per format after the targeted ones: the oracle judges on fixed inputs anyway
+
+
+# Every input dtype the generator makes but sparse: the checker draws dense arrays for a sparse input, so it
+# checks the dense path while plain export of a SparseTensorSpec fails (a known gap, said in the README).
+PROPERTY_DTYPES = tuple(dtype for dtype in ALL_DTYPES if dtype != "sparse")
+
+
+def sound_recipe(seed: int) -> ModelRecipe:
+    return drawn(lambda: model_recipes(max_layers=5, input_dtypes=PROPERTY_DTYPES), seed, key="sound")
+
+
+def rebuild_code(recipe: ModelRecipe) -> str:
+    """What a user's own code does before ``load_weights``: build the same architecture, untrained."""
+    # Another seed: a restore that restores nothing must not pass by meeting the same initial weights.
+    other = dataclasses.replace(recipe, seed=recipe.seed + 1)
+    return ("from pytest_tfroundtrip.generators.building import untrained_model\n"
+            "from pytest_tfroundtrip.strategies import ModelRecipe\n"
+            f"def build():\n    return untrained_model(ModelRecipe.from_json({other.to_json()!r}))\n")
+
+
+def check_against_oracle(label: str, recipe: ModelRecipe, workdir: Path, cause_words: tuple[str, ...] = (),
+                         known_defective: tuple[str, ...] = ()):
+    """Build, run the oracle and the checker on the same model, judge; returns the judgement."""
+    model = recipe.build()
+    inputs = recipe.sample_inputs(batch=3, seed=1)
+    signature = recipe.input_signature() if recipe.kind == "subclassed" else None
+    oracle = oracle_verdicts(model, inputs, formats=FORMATS, workdir=workdir / "oracle", rebuild=rebuild_code(recipe),
+                             input_signature=signature)
+    checker, crash = checker_verdicts(lambda: check_roundtrip(
+        model, formats=AmongFormats(FORMATS), input_signature=signature, max_examples=CHECKER_EXAMPLES, seed=0,
+        artifacts_dir=workdir))
+    judgement = judge(label, recipe.to_json(), oracle, checker, crash, cause_words, known_defective)
+
+    def oracle_on(fmt: str, input_file: str):
+        with np.load(input_file, allow_pickle=False) as saved:
+            arrays = {name: saved[name] for name in saved.files}
+        again = recipe_inputs(recipe, arrays)
+        return oracle_verdicts(model, again, formats=(fmt,), workdir=workdir / f"oracle-{fmt}",
+                               rebuild=rebuild_code(recipe), input_signature=signature)[fmt]
+
+    judgement = confirmed_on_the_checkers_input(judgement, checker, oracle_on)
+    log(judgement)
+    keras.backend.clear_session()
+    return judgement
+
+
+def recipe_inputs(recipe: ModelRecipe, arrays: dict[str, np.ndarray]):
+    """Arrays keyed by input name (as the checker saves them) in the recipe's input structure."""
+    names = [spec.name for spec in recipe.inputs]
+    return structure_inputs(recipe, [arrays[name] for name in names] if set(names) <= set(arrays) else list(arrays.values()))
+
+
+def assert_agrees(judgement, recipe: ModelRecipe) -> None:
+    __tracebackhide__ = True
+    if judgement.crash or judgement.disagreements:
+        pytest.fail(explain(judgement, recipe.to_code()), pytrace=False)
+
+
+@pytest.mark.parametrize("seed", range(SOUND))
+def test_sound_generated_model(seed, tmp_path):
+    recipe = sound_recipe(seed)
+    assert_agrees(check_against_oracle(f"sound model {seed}", recipe, tmp_path), recipe)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(SOUND, SOUND + SLOW))
+def test_sound_generated_model_at_scale(seed, tmp_path):
+    recipe = sound_recipe(seed)
+    assert_agrees(check_against_oracle(f"sound model {seed}", recipe, tmp_path), recipe)
+
+
+# --- mutated models -------------------------------------------------------------------------------------------------
+LAYER_MUTATIONS = tuple(m for m in MUTATIONS if m.factory is not None)
+MODEL_MUTATIONS = tuple(m for m in MUTATIONS if m.model_level is not None)
+
+
+def mutated_case(index: int) -> tuple[Mutation, ModelRecipe]:
+    """Case ``index``: mutation ``index % len``, in the ``index // len``-th host drawn for it."""
+    mutation = LAYER_MUTATIONS[index % len(LAYER_MUTATIONS)]
+    recipe = drawn(lambda: model_recipes(max_layers=4, input_dtypes=("float32",), containing=mutation.factory),
+                   index // len(LAYER_MUTATIONS), key=f"mutated-{mutation.id}")
+    return mutation, recipe
+
+
+def _mutated(index: int, tmp_path: Path) -> None:
+    mutation, recipe = mutated_case(index)
+    in_process = tuple(name for name in mutation.shows_in if "[" not in name)
+    fresh_only = {name.split("[")[0] for name in mutation.shows_in if name.endswith("[fresh]")} - set(in_process)
+    judgement = check_against_oracle(f"{mutation.id} in host {index // len(LAYER_MUTATIONS)}", recipe, tmp_path,
+                                     cause_words=mutation.cause_words, known_defective=in_process)
+    unexplained = [d for d in judgement.disagreements if not (d.kind == MISS and d.format in fresh_only)]
+    if judgement.disagreements and not unexplained and not judgement.crash:
+        pytest.xfail(f"{mutation.id} shows in {sorted(fresh_only)} only in a new interpreter; the round trip "
+                     "reloads in-process until reload_in='fresh' (issue 18)")
+    assert_agrees(judgement, recipe)
+
+
+@pytest.mark.parametrize("index", range(MUTATED))
+def test_mutated_generated_model(index, tmp_path):
+    _mutated(index, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("index", range(MUTATED, MUTATED + SLOW))
+def test_mutated_generated_model_at_scale(index, tmp_path):
+    _mutated(index, tmp_path)
