@@ -147,30 +147,17 @@ def search(plan: SearchPlan) -> SearchOutcome:
     cache = plan.cache if plan.cache is not None else OutputCache()
     pending = dict(plan.reloaded)
     replayed: dict[str, Finding] = {}
-    verdict = _called_twice(plan, cache)
-    if isinstance(verdict, _NotDeterministic):
-        outcome.nondeterminism = (verdict.comparison, verdict.example)
-        return outcome
-    if isinstance(verdict, _ModelRejectsInput):
-        outcome.model_error = (verdict.error, verdict.example)
+    if _ends_the_search(outcome, _called_twice(plan, cache)):
         return outcome
     if plan.examples is not None:
         first = _replay(plan, pending, cache, outcome.stats)
-        if isinstance(first, _NotDeterministic):
-            outcome.nondeterminism = (first.comparison, first.example)
-            return outcome
-        if isinstance(first, _ModelRejectsInput):
-            outcome.model_error = (first.error, first.example)
+        if _ends_the_search(outcome, first):
             return outcome
         replayed = first
         pending = {name: pending[name] for name in replayed}  # only failing formats need hypothesis, to shrink
     while pending:
         result = _one_run(plan, pending, cache, outcome.stats)
-        if isinstance(result, _NotDeterministic):
-            outcome.nondeterminism = (result.comparison, result.example)
-            break
-        if isinstance(result, _ModelRejectsInput):
-            outcome.model_error = (result.error, result.example)
+        if _ends_the_search(outcome, result):
             break
         if not result:
             break
@@ -225,6 +212,17 @@ def _expected_for(plan: SearchPlan, cache: OutputCache, example: Example) -> dic
             raise _ModelRejectsInput(error, example) from error
 
     return cache.get_or_compute(example.cache_key(), compute)
+
+
+def _ends_the_search(outcome: SearchOutcome, verdict: object) -> bool:
+    """Record a verdict on the model itself (not deterministic, rejects an input); True if it was one."""
+    if isinstance(verdict, _NotDeterministic):
+        outcome.nondeterminism = (verdict.comparison, verdict.example)
+        return True
+    if isinstance(verdict, _ModelRejectsInput):
+        outcome.model_error = (verdict.error, verdict.example)
+        return True
+    return False
 
 
 def _called_twice(plan: SearchPlan, cache: OutputCache) -> _NotDeterministic | _ModelRejectsInput | None:
