@@ -142,3 +142,34 @@ def test_mutated_generated_model(index, tmp_path):
 @pytest.mark.parametrize("index", range(MUTATED, MUTATED + SLOW))
 def test_mutated_generated_model_at_scale(index, tmp_path):
     _mutated(index, tmp_path)
+
+
+# Misses documented in tests/mutations/MEASURED.md: the checker builds the model it loads weights into by calling it
+# once; a user who builds with model.build((None, 6)) before load_weights gets children with fresh weights.
+MODEL_LEVEL_MISSES = {("unbuilt_on_load", "weights"), ("build_skips_children", "weights")}
+
+
+@pytest.mark.parametrize("mutation", MODEL_MUTATIONS, ids=[m.id for m in MODEL_MUTATIONS])
+def test_model_level_mutation_is_caught_where_plain_calls_show_it_with_its_cause(mutation):
+    from pytest_tfroundtrip import RoundTripError, check_resume_training
+
+    mutated = mutation.model_level(0)
+    shown = [name.split("[")[0] for name in mutation.shows_in
+             if ("[resumed]" in name) == (mutation.check == "resume") and "fresh" not in name]
+    formats = list(dict.fromkeys(shown or (mutated.formats or ("keras",))))
+    try:
+        if mutation.check == "resume":
+            report = check_resume_training(mutated.model, mutated.x, mutated.y, formats=formats, seed=0)
+        else:
+            report = check_roundtrip(mutated.model, formats=formats, input_signature=mutated.input_signature,
+                                     inputs=None, max_examples=3, seed=0)
+        text = ""
+    except RoundTripError as error:
+        report, text = error.report, str(error)
+    failed = {r.format for r in report.results if r.status == "failed"}
+    missed = [name for name in shown if name not in failed]
+    if missed and all((mutation.id, name) in MODEL_LEVEL_MISSES for name in missed):
+        pytest.xfail(f"{mutation.id}: {missed} missed as documented in tests/mutations/MEASURED.md")
+    assert not missed, f"{mutation.id}: plain calls show it in {missed}, the checker passed them:\n{text[:3000]}"
+    if shown:
+        assert any(word.lower() in text.lower() for word in mutation.cause_words), (mutation.cause_words, text[:3000])
