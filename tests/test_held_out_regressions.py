@@ -261,3 +261,25 @@ def test_normalization_statistics_restored_by_a_checkpoint_are_not_used_and_the_
     report = caught.value.report
     assert [r.format for r in report.failed] == ["checkpoint"]
     assert report.result_for("checkpoint").failure.first_differing_layer == adapted.name
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ListOfOneOutput(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(3)
+
+    def call(self, x):
+        return [self.dense(x)]
+
+
+def test_a_subclassed_model_returning_a_list_of_one_output_passes_the_graph_formats():
+    # Found by the sound-model property: the exported [tensor] was read as one array with an extra axis.
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    model = ListOfOneOutput()
+    model(np.zeros((2, 4), "float32"))
+    report = check_roundtrip(model, formats=["export", "savedmodel", "keras"], input_signature=tf.TensorSpec((None, 4)),
+                             max_examples=3, seed=0)
+    assert report.formats_passed == ("keras", "savedmodel", "export")

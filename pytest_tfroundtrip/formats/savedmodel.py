@@ -20,7 +20,7 @@ from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject, WarnedCall, to_numpy
 from pytest_tfroundtrip.formats.reproduction_code import feed_code
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE
-from pytest_tfroundtrip.structure import pack_like
+from pytest_tfroundtrip.structure import flatten_with_paths, pack_like
 from pytest_tfroundtrip.results.tolerances import GRAPH
 
 SIGNATURE_KEY = "serving_default"
@@ -143,7 +143,8 @@ def outputs_in_model_structure(subject: Subject, returned: Any) -> Any:
     """Map a signature's output dict back onto the model's output structure."""
     names = subject.output_names
     if not isinstance(returned, Mapping):
-        leaves = [returned] if len(names) == 1 else list(returned)
+        # A list of one output is one leaf, not an array with an extra axis (np.asarray would stack it).
+        leaves = [leaf for _path, leaf in flatten_with_paths(returned)]
         return pack_like(subject.output_template, [to_numpy(v) for v in leaves])
     ordered = [returned[key] for key in output_keys_in_model_order(subject, list(returned))]
     return pack_like(subject.output_template, [to_numpy(v) for v in ordered])
