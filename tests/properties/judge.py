@@ -94,7 +94,8 @@ def checker_verdicts(run: Any) -> tuple[dict[str, CheckerVerdict], str | None]:
     verdicts = {}
     for result in report.results:
         # What the user reads for this format: the message with its diagnosis (first differing layer, weights).
-        text = "\n".join(format_failure_lines(result)) if result.failure is not None else (result.skip_reason or "")
+        text = (result.failure.message + "\n" + "\n".join(format_failure_lines(result)) if result.failure is not None
+                else (result.skip_reason or ""))  # the whole message too: displayed lines are cut
         input_file = getattr(result.failure, "input_file", None)
         verdicts[result.format] = CheckerVerdict(result.format, result.status, text, str(input_file) if input_file else None)
     return verdicts, None
