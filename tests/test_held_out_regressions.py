@@ -283,3 +283,24 @@ def test_a_subclassed_model_returning_a_list_of_one_output_passes_the_graph_form
     report = check_roundtrip(model, formats=["export", "savedmodel", "keras"], input_signature=tf.TensorSpec((None, 4)),
                              max_examples=3, seed=0)
     assert report.formats_passed == ("keras", "savedmodel", "export")
+
+
+def test_a_low_precision_output_gets_a_tolerance_of_a_few_of_its_epsilons_not_a_thousand(tmp_path):
+    # Found by the mutation properties: the graph tolerance was 1024 epsilons of the output dtype, 8.0 for a
+    # bfloat16 output, so an exported endpoint off by the whole output passed. Here the defect is Keras's own: the
+    # exported endpoint of a random augmentation layer applies the augmentation at inference (plain calls below).
+    import tensorflow as tf
+
+    from pytest_tfroundtrip.results.tolerances import default_tolerance
+
+    keras.utils.set_random_seed(0)
+    images = keras.Input((4, 4, 3))
+    model = keras.Model(images, keras.layers.RandomBrightness(0.1, value_range=(0.0, 1.0), dtype="mixed_bfloat16")(images))
+    x = np.random.default_rng(0).random((2, 4, 4, 3)).astype("float32")
+    model.export(str(tmp_path / "export"), verbose=False)
+    served = tf.saved_model.load(str(tmp_path / "export"))
+    error = np.abs(np.asarray(served.serve(x), "float32") - np.asarray(model(x, training=False), "float32")).max()
+    assert error > 0.05
+    with pytest.raises(RoundTripError, match=r"\[export\] outputs differ"):
+        check_roundtrip(model, formats=["export"], max_examples=3, seed=0)
+    assert default_tolerance("graph", "bfloat16").rtol == 8 * 2.0**-7
