@@ -295,12 +295,12 @@ def test_a_low_precision_output_gets_a_tolerance_of_a_few_of_its_epsilons_not_a_
 
     keras.utils.set_random_seed(0)
     images = keras.Input((4, 4, 3))
-    model = keras.Model(images, keras.layers.RandomBrightness(0.1, value_range=(0.0, 1.0), dtype="mixed_bfloat16")(images))
+    model = keras.Model(images, keras.layers.RandomBrightness(0.5, value_range=(0.0, 1.0), dtype="mixed_bfloat16")(images))
     x = np.random.default_rng(0).random((2, 4, 4, 3)).astype("float32")
     model.export(str(tmp_path / "export"), verbose=False)
     served = tf.saved_model.load(str(tmp_path / "export"))
     error = np.abs(np.asarray(served.serve(x), "float32") - np.asarray(model(x, training=False), "float32")).max()
-    assert error > 0.05
+    assert error > 0.1
     with pytest.raises(RoundTripError, match=r"\[export\] outputs differ"):
         check_roundtrip(model, formats=["export"], max_examples=3, seed=0)
     assert default_tolerance("graph", "bfloat16").rtol == 8 * 2.0**-7
