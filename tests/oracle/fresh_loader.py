@@ -26,6 +26,9 @@ def main(job_path: str) -> None:
     """Import the user's modules, then load, call and report each format."""
     with open(job_path) as f:
         job = json.load(f)
+    for entry in reversed(job.get("sys_path", [])):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
     for module in job["modules_to_import"]:  # classes the model uses register at import
         importlib.import_module(module)
     import numpy as np
@@ -211,5 +214,22 @@ def order_outputs(result: dict, job: dict) -> list:
     return [result[name] for name in ordered]
 
 
+def serve() -> None:
+    """Serve jobs read from stdin, one path a line, answering "done" for each: TensorFlow is imported once.
+
+    The process still never saved anything it loads, and runs with its own hash seed.  Between jobs, Keras's
+    global state (names, the session) is cleared.
+    """
+    for line in sys.stdin:
+        main(line.strip())
+        import keras
+
+        keras.backend.clear_session()
+        print("done", flush=True)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--serve":
+        serve()
+    else:
+        main(sys.argv[1])
