@@ -74,7 +74,6 @@ def defective_by_layer(recipe: ModelRecipe) -> tuple[str, ...]:
 def check_against_oracle(label: str, recipe: ModelRecipe, workdir: Path, cause_words: tuple[str, ...] = (),
                          known_defective: tuple[str, ...] = ()):
     """Build, run the oracle and the checker on the same model, judge; returns the judgement."""
-    known_defective = known_defective + defective_by_layer(recipe)
     model = recipe.build()
     inputs = recipe.sample_inputs(batch=3, seed=1)
     signature = recipe.input_signature() if recipe.kind == "subclassed" else None
@@ -83,7 +82,8 @@ def check_against_oracle(label: str, recipe: ModelRecipe, workdir: Path, cause_w
     checker, crash = checker_verdicts(lambda: check_roundtrip(
         model, formats=AmongFormats(FORMATS), input_signature=signature, max_examples=CHECKER_EXAMPLES, seed=0,
         artifacts_dir=workdir))
-    judgement = judge(label, recipe.to_json(), oracle, checker, crash, cause_words, known_defective)
+    judgement = judge(label, recipe.to_json(), oracle, checker, crash, cause_words, known_defective,
+                      other_defects=defective_by_layer(recipe))
 
     def oracle_on(fmt: str, input_file: str):
         with np.load(input_file, allow_pickle=False) as saved:

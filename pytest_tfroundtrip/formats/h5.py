@@ -38,7 +38,7 @@ class H5Format(KerasFormat):
         Example:
             >>> get_format = __import__("pytest_tfroundtrip.formats", fromlist=["get_format"]).get_format
             >>> get_format("h5").cannot_take("ValueError: Unknown layer: 'NotEqual'. Please ensure ...")[:60]
-            "Keras's legacy .h5 loader (deprecated) cannot run this model"
+            "Keras's legacy .h5 loader (deprecated) cannot rebuild this m"
             >>> get_format("h5").cannot_take("ValueError: Unknown layer: 'MyForgottenLayer'. Please ensure ...") is None
             True
         """

@@ -102,11 +102,14 @@ def checker_verdicts(run: Any) -> tuple[dict[str, CheckerVerdict], str | None]:
 
 
 def judge(label: str, recipe_json: str, oracle: dict[str, OracleVerdict], checker: dict[str, CheckerVerdict],
-          crash: str | None, cause_words: tuple[str, ...] = (), known_defective: tuple[str, ...] = ()) -> Judgement:
+          crash: str | None, cause_words: tuple[str, ...] = (), known_defective: tuple[str, ...] = (),
+          other_defects: tuple[str, ...] = ()) -> Judgement:
     """Compare, format by format; ``cause_words`` (mutated models) must appear in a failing format's text.
 
     ``known_defective``: formats where the defect catalogue's plain calls showed the mutation (a second,
     independent oracle): a checker failure there is a finding even where this oracle's fixed inputs pass.
+    ``other_defects``: formats where another layer of the model has a measured defect of its own (the layer
+    table): a failure there is a finding, whose cause need not be the mutation.
     """
     found: list[Disagreement] = []
     whole = checker.get(NOT_DETERMINISTIC)
@@ -119,7 +122,7 @@ def judge(label: str, recipe_json: str, oracle: dict[str, OracleVerdict], checke
         got = checker.get(name)
         if got is None:
             continue
-        if said.status == "pass" and got.status == "failed" and name not in known_defective:
+        if said.status == "pass" and got.status == "failed" and name not in known_defective + other_defects:
             found.append(Disagreement(name, FALSE_ALARM, _oracle_text(said), got.text[:600]))
         elif said.status == "pass" and got.status == "skipped" and not _said_before_trying(got.text) \
                 and not _config_reported(got.text, checker):
@@ -128,9 +131,11 @@ def judge(label: str, recipe_json: str, oracle: dict[str, OracleVerdict], checke
             found.append(Disagreement(name, MISS, _oracle_text(said), "passed"))
         elif said.status == "limit" and got.status == "skipped" and _said_before_trying(got.text):
             continue  # a documented limit the checker knows before trying (float16 in TFLite, string inputs)
-        elif said.status == "limit" and got.status != "passed" and not _same_error(said.error or "", got.text):
+        elif said.status == "limit" and got.status != "passed" and name not in other_defects \
+                and not _same_error(said.error or "", got.text):
             found.append(Disagreement(name, WRONG_CAUSE, _oracle_text(said), got.text[:600]))
-        elif cause_words and said.status == "differs" and got.status == "failed" and not _mentions(got.text, cause_words):
+        elif cause_words and said.status == "differs" and got.status == "failed" and name not in other_defects \
+                and not _mentions(got.text, cause_words):
             found.append(Disagreement(name, WRONG_CAUSE, _oracle_text(said), got.text[:600]))
     return Judgement(label, recipe_json, tuple(found), {k: _oracle_text(v) for k, v in oracle.items()},
                      {k: v.status for k, v in checker.items()}, crash)
