@@ -304,3 +304,33 @@ def test_a_low_precision_output_gets_a_tolerance_of_a_few_of_its_epsilons_not_a_
     with pytest.raises(RoundTripError, match=r"\[export\] outputs differ"):
         check_roundtrip(model, formats=["export"], max_examples=3, seed=0)
     assert default_tolerance("graph", "bfloat16").rtol == 8 * 2.0**-7
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Float64Subclassed(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(2)
+
+    def call(self, x):
+        return self.dense(x)
+
+
+def test_a_serving_signature_declaring_another_dtype_is_fed_that_dtype_and_warned_about(tmp_path):
+    # Found by the sound-model property: tf.saved_model.save traces a subclassed model's signature from its build
+    # shapes, which carry no dtype, so a float64 input is declared float32 (plain TensorFlow below); the check fed
+    # float64 and failed a sound model.
+    import tensorflow as tf
+
+    from pytest_tfroundtrip import RoundTripWarning
+
+    keras.utils.set_random_seed(0)
+    model = Float64Subclassed()
+    model(np.zeros((2, 3), "float64"))
+    tf.saved_model.save(model, str(tmp_path / "plain"))
+    declared = tf.saved_model.load(str(tmp_path / "plain")).signatures["serving_default"].structured_input_signature[1]
+    assert next(iter(declared.values())).dtype == tf.float32
+    with pytest.warns(RoundTripWarning, match="declares input .* as float32, but the model takes float64"):
+        report = check_roundtrip(model, formats=["savedmodel"], input_signature=tf.TensorSpec((None, 3), tf.float64),
+                                 max_examples=3, seed=0)
+    assert report.formats_passed == ("savedmodel",)
