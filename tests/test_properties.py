@@ -8,7 +8,7 @@ shows defective, naming the cause.
 
 Budgets: CI runs seeds ``0 .. N-1`` (``TFROUNDTRIP_SOUND_MODELS``, default 100;
 ``TFROUNDTRIP_MUTATED_MODELS``, default 100); ``-m slow`` runs the next
-thousands (``TFROUNDTRIP_SLOW_MODELS``, default 2000 each).  Set
+thousand of each (``TFROUNDTRIP_SLOW_MODELS``, default 1000).  Set
 ``TFROUNDTRIP_PROPERTY_LOG=path.jsonl`` to keep every judgement.
 """
 
@@ -35,7 +35,7 @@ from tests.properties.judge import MISS, checker_verdicts, confirmed_on_the_chec
 
 SOUND = int(os.environ.get("TFROUNDTRIP_SOUND_MODELS", "100"))
 MUTATED = int(os.environ.get("TFROUNDTRIP_MUTATED_MODELS", "100"))
-SLOW = int(os.environ.get("TFROUNDTRIP_SLOW_MODELS", "2000"))
+SLOW = int(os.environ.get("TFROUNDTRIP_SLOW_MODELS", "1000"))
 CHECKER_EXAMPLES = 3  # random examples per format after the targeted ones: the oracle judges on fixed inputs anyway
 
 
