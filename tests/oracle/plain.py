@@ -200,10 +200,12 @@ class _Loader:
 
     def __init__(self) -> None:
         self.process: subprocess.Popen[str] | None = None
-        self.stderr_path = Path(tempfile.mkdtemp(prefix="oracle-loader-")) / "stderr.txt"
+        self.stderr_path = Path()
 
     def run(self, job: Path, timeout: float) -> str | None:
         if self.process is None or self.process.poll() is not None:
+            # Made when a loader starts (inside a test session: under pytest's basetemp), not at import.
+            self.stderr_path = Path(tempfile.mkdtemp(prefix="oracle-loader-")) / "stderr.txt"
             self.process = subprocess.Popen(
                 [sys.executable, str(LOADER), "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=self.stderr_path.open("w"), env=child_env(), text=True, cwd=job.parent)
