@@ -22,8 +22,9 @@ SUBMODEL_CLASS = "tfroundtrip.Submodel"
 TRAIN_BATCH = 4
 # Categorical preprocessing layers compute on ids or strings: a float dtype policy does not apply to them.
 # ActivityRegularization under a float16 policy adds a float16 loss that Keras cannot sum with float32 ones.
+# CutMix cannot train in float16 (Keras 3.15: TensorFlow's Range has no half kernel), found by the properties.
 NO_POLICY = frozenset({"StringLookup", "IntegerLookup", "Hashing", "TextVectorization", "Discretization",
-                       "CategoryEncoding", "ActivityRegularization"})
+                       "CategoryEncoding", "ActivityRegularization", "CutMix"})
 
 
 def _decode(value: JSONValue, policy: str | None) -> Any:
