@@ -32,6 +32,7 @@ def test_ids_are_unique_and_cover_at_least_30_reproduced_classes():
     ids = [m.id for m in MUTATIONS]
     assert len(ids) == len(set(ids))
     assert len(ids) >= 30
+    assert sum(1 for m in MUTATIONS if m.sources) >= 30  # each taken from a public report, cited
     assert not set(ids) & set(NOT_REPRODUCED) and not set(ids) & set(NOT_MODEL_DEFECTS)
     assert len(NOT_REPRODUCED) + len(NOT_MODEL_DEFECTS) + len(ids) == 39  # every class of CATALOGUE.md, once
 

@@ -149,10 +149,12 @@ MUTATIONS: tuple[Mutation, ...] = (
         shows_in=("keras[resumed]", "h5[resumed]", "keras[fresh,resumed]"),
         note=_NOT_FOUND + "; same family as get_config_missing_arg"),
     Mutation(
-        "normalization_adapt_onnx", "Normalization adapt() statistics become ONNX graph inputs",
-        (), "roundtrip", d.adapted_normalization, cause_words=("graph inputs", "without a value", "normalization"),
-        shows_in=("onnx", "checkpoint"), note=_NOT_FOUND + "; closest: https://github.com/onnx/tensorflow-onnx/issues/760. "
-        "The property tests found checkpoint too: tf.train.Checkpoint restores mean and variance, but the layer keeps "
+        "normalization_adapt_onnx", "Normalization adapt() statistics: ONNX graph inputs, unused after a checkpoint",
+        ("https://github.com/keras-team/keras/pull/20163", "https://github.com/keras-team/keras/issues/20147"),
+        "roundtrip", d.adapted_normalization, cause_words=("graph inputs", "without a value", "normalization"),
+        shows_in=("onnx", "checkpoint"), note="the sources report the mechanism (the layer computes from values only "
+        "finalize_state() refreshes, which a legacy load skipped); for ONNX the closest is "
+        "https://github.com/onnx/tensorflow-onnx/issues/760. The property tests found checkpoint too: tf.train.Checkpoint restores mean and variance, but the layer keeps "
         "computing from values cached at build (finalize_state() is not called); tests/test_held_out_regressions.py"),
     Mutation(
         "ops_layer_legacy_h5", "keras.ops applied to KerasTensors (auto op-layers) cannot be reloaded from legacy .h5",
@@ -234,8 +236,7 @@ MUTATIONS: tuple[Mutation, ...] = (
 )
 
 # Classes of the catalogue with no source thread: measured here only (their notes give the closest thread).
-MEASURED_ONLY: frozenset[str] = frozenset({"initializer_object_in_config", "custom_regularizer_get_config",
-                                           "normalization_adapt_onnx"})
+MEASURED_ONLY: frozenset[str] = frozenset({"initializer_object_in_config", "custom_regularizer_get_config"})
 
 # build_skips_children, which the catalogue did not reproduce in a functional host, does reproduce in a subclassed
 # model: it is a mutation above.
