@@ -1,4 +1,4 @@
-"""The defect catalogue (``/work/scratch/defects/CATALOGUE.md``) as mutations of sound models.
+"""The defect catalogue (``docs/defect-catalogue.md``: sources, mechanisms, measured plain calls) as mutations.
 
 A :class:`Mutation` is either a layer factory (placed into generated host models
 with ``model_recipes(containing=mutation.factory)``) or a model-level builder
