@@ -53,9 +53,10 @@ class SharedSearch:
     examples: tuple[Example, ...] = ()
     rtol: ToleranceArgument = None
     atol: ToleranceArgument = None
+    compute_dtype: str | None = None  # the lowest float precision the model computes in, below float32
 
     def tolerance_for(self, fmt: RoundTripFormat) -> ToleranceFor:
-        return tolerance_function(fmt.tolerance_family, self.rtol, self.atol)
+        return tolerance_function(fmt.tolerance_family, self.rtol, self.atol, self.compute_dtype)
 
     def plan_for(self, fmt: RoundTripFormat, call: ReloadedCall) -> SearchPlan:
         step = conditioning_step(fmt.tolerance_family)

@@ -26,6 +26,7 @@ from pytest_tfroundtrip.formats import AmongFormats, all_formats, parse_format_n
 from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject, call_keras_model, weight_bytes
 from pytest_tfroundtrip.inputs.probing import inputs_code
 from pytest_tfroundtrip.inputs.strategies import Pin, example_strategy
+from pytest_tfroundtrip.formats.runtime import lowest_float_compute
 from pytest_tfroundtrip.inputs.targeted import shape_hints, targeted_examples, targeted_pins
 from pytest_tfroundtrip.results.failure_text import failure_message
 from pytest_tfroundtrip.results.report import CALL, FAILED, LOAD, SAVE, SKIPPED, FormatResult, RoundTripReport
@@ -123,6 +124,7 @@ def check_roundtrip(
         rtol=rtol,
         atol=atol,
         examples=draw_examples(strategy, examples, run_seed),
+        compute_dtype=lowest_float_compute(subject),
     ), weight_bytes=weight_bytes(subject.model))
     results: dict[str, FormatResult] = dict(skipped)
     nondeterminism: SearchOutcome | None = None

@@ -27,6 +27,12 @@ from pytest_tfroundtrip.structure import pack_like
 FLOAT32_ONLY = frozenset({"float16", "bfloat16", "float64"})
 
 
+def lowest_float_compute(subject: Subject) -> str | None:
+    """``bfloat16`` or ``float16`` if some layer computes in it (the coarser first), else None."""
+    found = non_float32_compute(subject)
+    return next((dtype for dtype in ("bfloat16", "float16") if dtype in found), None)
+
+
 def non_float32_compute(subject: Subject) -> list[str]:
     """The compute dtypes other than float32 (and integers) that the model's layers use, sorted."""
     layers = subject.model._flatten_layers(include_self=True, recursive=True)

@@ -134,9 +134,23 @@ def resolve_tolerance(
     )
 
 
-def tolerance_function(family: str, rtol: ToleranceArgument, atol: ToleranceArgument):  # type: ignore[no-untyped-def]
-    """``(output, dtype) -> Tolerance`` for one format family and the user's overrides."""
-    return lambda output, dtype: resolve_tolerance(family, dtype, output, rtol, atol)
+def tolerance_function(family: str, rtol: ToleranceArgument, atol: ToleranceArgument,  # type: ignore[no-untyped-def]
+                       compute_dtype: str | None = None):
+    """``(output, dtype) -> Tolerance`` for one format family and the user's overrides.
+
+    ``compute_dtype``: the lowest float precision the model computes in (``float16``, ``bfloat16``).  A graph
+    or another runtime rounds each of those steps its own way, so a float32 output of a mixed-precision model
+    is judged at that precision there; the exact formats run the same code and keep the output's own.
+
+    Example:
+        >>> tolerance_function("graph", None, None, "bfloat16")("y", "float32").rtol == default_tolerance("graph", "bfloat16").rtol
+        True
+    """
+    def judged_at(dtype: str) -> str:
+        low = compute_dtype in ("float16", "bfloat16") and family != EXACT and dtype in ("float32", "float64")
+        return compute_dtype if low else dtype  # type: ignore[return-value]
+
+    return lambda output, dtype: resolve_tolerance(family, judged_at(dtype), output, rtol, atol)
 
 
 def _pick(value: ToleranceArgument, output: str) -> float | None:
