@@ -37,7 +37,7 @@ def test_config_that_forgets_an_argument_fails_config_based_formats_only(tmp_pat
     x = np.random.default_rng(0).standard_normal((2, 4)).astype("float32")
     np.testing.assert_array_equal(built_by_code(x), model(x))
     named = failing(model, formats=["weights"], max_examples=2, seed=0)
-    assert "rebuilt from get_config() and given the model's own weights" in str(named)
+    assert "argument 'factor' is 3.0 in the model, 1.0 when rebuilt from its config" in str(named)
     text = str(error)
     assert text.startswith("Round trip failed for 2 of 10 formats: keras, h5")
     for expected in ("[keras] outputs differ from the original model", "output 'dense", "max abs error",
