@@ -226,15 +226,16 @@ def fresh_model_like(subject: Subject, check_faithful: bool = True) -> Any:
 
     This is what a user's code does before ``load_weights`` or a checkpoint
     restore: build the model again (here from its config), then build it
-    on a minimal input.  With ``check_faithful``, a second such rebuild given
-    the model's own weights in memory (no format involved) must compute what
-    the model computes: if the config loses an argument, a dtype policy or a
-    class, the defect is the config's (the ``keras`` format shows it), not the
-    weights file's, and :class:`UnfaithfulRebuild` says so.
+    on a minimal input.  With ``check_faithful``, every layer of the rebuild
+    must hold the model's constructor arguments and dtype policy: if the
+    config loses one (or the class), the defect is the config's (the ``keras``
+    format shows it), not the weights file's, and :class:`UnfaithfulRebuild`
+    says so.  Those are set at construction, so the rebuild itself is compared,
+    before any weight is loaded into it.
     """
     fresh = _rebuilt(subject)
     if check_faithful:
-        _require_faithful(subject, _rebuilt(subject))
+        _require_faithful(subject, fresh)
     return fresh
 
 
