@@ -193,37 +193,6 @@ def _parameter_findings(obj: Any, config: dict[str, Any]) -> list[Finding]:
     return findings
 
 
-def constructor_arguments_lost(model: Any, rebuilt: Any) -> str | None:
-    """What ``rebuilt`` (from ``model``'s config) lost: a layer's constructor argument or dtype policy, paired by position.
-
-    Example:
-        >>> import keras
-        >>> a = keras.Sequential([keras.Input((2,)), keras.layers.Dropout(0.3)])
-        >>> b = keras.Sequential([keras.Input((2,)), keras.layers.Dropout(0.5)])
-        >>> constructor_arguments_lost(a, b)
-        "layer 'dropout' argument 'rate' is 0.3 in the model, 0.5 when rebuilt from its config"
-    """
-    originals = list(model._flatten_layers(include_self=True, recursive=True))
-    copies = list(rebuilt._flatten_layers(include_self=True, recursive=True))
-    if len(originals) != len(copies):
-        return f"the model has {len(originals)} layers, rebuilt from its config {len(copies)}"
-    for original, copy in zip(originals, copies):
-        if type(original) is not type(copy):
-            return f"layer {original.name!r} is a {type(original).__name__}, rebuilt from its config a {type(copy).__name__}"
-        policy, copy_policy = (getattr(getattr(o, "dtype_policy", None), "name", None) for o in (original, copy))
-        if policy != copy_policy:
-            return f"layer {original.name!r} has the dtype policy {policy!r}, rebuilt from its config {copy_policy!r}"
-        for parameter in inspect.signature(type(original).__init__).parameters.values():
-            name = parameter.name
-            if name in _NOT_PARAMETERS or parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
-                continue
-            if name in vars(original) and name in vars(copy) and _is_plain(vars(original)[name]) \
-                    and not _equal(vars(original)[name], vars(copy)[name]):
-                return (f"layer {original.name!r} argument {name!r} is {_short(vars(original)[name])} in the model, "
-                        f"{_short(vars(copy)[name])} when rebuilt from its config")
-    return None
-
-
 def _is_plain(value: Any) -> bool:
     return isinstance(value, (int, float, str, bool, type(None), list, tuple, dict))
 

@@ -267,7 +267,7 @@ def _require_faithful(subject: Subject, twin: Any) -> None:
     construction) is no config loss: no weights file holds it, and the format
     fails on its own.
     """
-    from pytest_tfroundtrip.checks.config_audit import constructor_arguments_lost
+    from pytest_tfroundtrip.checks.construction import constructor_arguments_lost
 
     lost = constructor_arguments_lost(subject.model, twin)
     if lost is not None:
