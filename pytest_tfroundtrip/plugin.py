@@ -29,7 +29,8 @@ from pytest_tfroundtrip.results.matrix import matrix_lines, matrix_rows
 
 MARKER = "tf_roundtrip"
 DEFAULT_BASELINE_DIR = "tests/roundtrip_baselines"
-MARKER_KEYWORDS = ("formats", "rtol", "atol", "max_examples", "input_signature", "inputs", "seed", "finite_inputs", "quantization")
+MARKER_KEYWORDS = ("formats", "rtol", "atol", "max_examples", "input_signature", "inputs", "seed", "finite_inputs", "quantization",
+                   "reload_in", "workers")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -75,6 +76,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"where baselines live, relative to the rootdir. Default: {DEFAULT_BASELINE_DIR} "
              "(ini: tf_roundtrip_baseline_dir).",
     )
+    group.addoption(
+        "--tf-roundtrip-reload-in", choices=("fresh", "process"), default=None,
+        help="where check() reloads each artifact: 'fresh' worker interpreters that did not save it (another hash seed, "
+             "the model's modules imported), or 'process', this one. Default: fresh (ini: tf_roundtrip_reload_in).",
+    )
+    group.addoption(
+        "--tf-roundtrip-workers", type=int, default=None, metavar="N",
+        help="worker interpreters that reload formats at once, per pytest-xdist worker. Default: the cores (shared "
+             "among xdist workers) and the memory the model needs (ini: tf_roundtrip_workers).",
+    )
+    parser.addini("tf_roundtrip_reload_in", "fresh (default) or process: where check() reloads artifacts.", default="")
+    parser.addini("tf_roundtrip_workers", "worker interpreters per pytest-xdist worker. Default: from cores and memory.", default="")
     parser.addini("tf_roundtrip_baseline_dir", f"where baselines live, relative to the rootdir. Default: {DEFAULT_BASELINE_DIR}.",
                   default="")
     parser.addini("tf_roundtrip_matrix", "print the model-by-format table at the end of the run. Default: true.",
@@ -90,10 +103,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(formats=None, rtol=None, atol=None, max_examples=None, input_signature=None, inputs=None, seed=None, "
-        "finite_inputs=False): "
+        "finite_inputs=False, reload_in='fresh', workers=None): "
         "defaults for tf_roundtrip.check() and the roundtrip_format/reloaded_model fixtures in this test "
         "(formats=None: every available format; rtol/atol=None: per-format defaults).",
     )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop this process's worker interpreters: nothing is left running after the session, Ctrl-C included."""
+    from pytest_tfroundtrip.isolation.pool import close_pool
+
+    close_pool()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -114,7 +134,13 @@ def settings_for(config: pytest.Config, node: pytest.Item | None) -> dict[str, A
         settings["formats"] = parse_format_names(formats)
     max_examples = config.getoption("tf_roundtrip_max_examples") or config.getini("tf_roundtrip_max_examples")
     if max_examples:
-        settings["max_examples"] = _positive_int(max_examples)
+        settings["max_examples"] = _positive_int(max_examples, "max examples")
+    reload_in = config.getoption("tf_roundtrip_reload_in", None) or config.getini("tf_roundtrip_reload_in")
+    if reload_in:
+        settings["reload_in"] = reload_in
+    workers = config.getoption("tf_roundtrip_workers", None) or config.getini("tf_roundtrip_workers")
+    if workers:
+        settings["workers"] = _positive_int(workers, "workers")
     marker = node.get_closest_marker(MARKER) if node is not None else None
     if marker is not None:
         if marker.args:
@@ -126,13 +152,13 @@ def settings_for(config: pytest.Config, node: pytest.Item | None) -> dict[str, A
     return settings
 
 
-def _positive_int(value: object) -> int:
+def _positive_int(value: object, what: str) -> int:
     try:
         number = int(str(value))
     except ValueError:
         number = 0
     if number < 1:
-        raise RoundTripUsageError(f"tf-roundtrip max examples must be a whole number >= 1, got {value!r}")
+        raise RoundTripUsageError(f"tf-roundtrip {what} must be a whole number >= 1, got {value!r}")
     return number
 
 

@@ -15,8 +15,8 @@ from pytest_tfroundtrip.structure import flatten_with_paths
 Close = Callable[[np.ndarray, np.ndarray], bool]
 
 
-def weight_difference(original: Any, reload: KerasReload) -> WeightDifference:
-    """Every weight of ``reload.model`` against the original model's, by path.
+def weight_difference(original: Any, reload: Any) -> WeightDifference:
+    """Every weight of the reloaded model (a :class:`KerasReload`, or one held by a worker) against the original's, by path.
 
     Example:
         >>> import keras, tempfile
@@ -29,30 +29,53 @@ def weight_difference(original: Any, reload: KerasReload) -> WeightDifference:
         >>> weight_difference(model, reload).ok
         True
     """
-    return compare_weights(named_variables(original.weights), named_variables(reload.model.weights), reload.restored_by,
-                           reload.initial_digests)
+    named_weights = getattr(reload, "named_weights", None)  # a reload held by a worker interpreter reads its own
+    reloaded = named_weights() if named_weights is not None else named_variables(reload.model.weights)
+    return compare_weights(named_variables(original.weights), reloaded, reload.restored_by, reload.initial_digests)
+
+
+Trace = list[tuple[str, list[np.ndarray]]]
 
 
 def first_differing_layer(
-    original: Any, reloaded: Any, subject: Subject, arrays: Mapping[str, np.ndarray], close: Close,
+    original: Any, reloaded_trace: Callable[[bool], Trace | None], subject: Subject, arrays: Mapping[str, np.ndarray],
+    close: Close,
 ) -> str | None:
-    """The first layer whose output differs between the two models on ``arrays`` (the original's name).
+    """The first layer whose output differs between the original and the reload on ``arrays`` (the original's name).
 
-    Functional and Sequential models: in topological order, from their
-    intermediate outputs.  Other models (subclassed): in the order their
-    layers' calls complete, recorded while both models run (innermost first).
-    Layers are paired by position (a reload may rename them); None if the two
-    models' layers do not pair up or every layer agrees.
+    ``reloaded_trace(recorded)`` is :func:`layer_trace` of the reloaded model
+    on ``arrays``, wherever that model lives.  Layers are paired by position
+    (a reload may rename them); None if the two models' layers do not pair up
+    or every layer agrees.
     """
-    expected, actual = _layer_outputs(original, subject, arrays), _layer_outputs(reloaded, subject, arrays)
+    expected, actual = layer_trace(original, subject, arrays, False), reloaded_trace(False)
     if expected is None or actual is None:
-        expected, actual = _recorded_calls(original, subject, arrays), _recorded_calls(reloaded, subject, arrays)
+        expected, actual = layer_trace(original, subject, arrays, True), reloaded_trace(True)
     if expected is None or actual is None or len(expected) != len(actual):
         return None
     for (name, want), (_name, got) in zip(expected, actual):
         if len(want) != len(got) or not all(a.shape == b.shape and close(a, b) for a, b in zip(want, got)):
             return name
     return None
+
+
+def layer_trace(model: Any, subject: Subject, arrays: Mapping[str, np.ndarray], recorded: bool) -> Trace | None:
+    """Each layer's output on ``arrays``: ``(layer name, output leaves)`` in order, or None if it cannot be read.
+
+    Functional and Sequential models: in topological order, from their
+    intermediate outputs.  ``recorded`` (for subclassed models): in the order
+    their layers' calls complete, recorded during one call (innermost first).
+
+    Example:
+        >>> import keras, numpy as np
+        >>> from pytest_tfroundtrip.checks.subject import prepare_subject
+        >>> x = keras.Input((3,), name="x")
+        >>> model = keras.Model(x, keras.layers.Dense(1, name="b")(keras.layers.Dense(2, name="a")(x)))
+        >>> subject = prepare_subject(model).subject
+        >>> [name for name, _ in layer_trace(model, subject, {"x": np.ones((1, 3), "float32")}, False)]
+        ['a', 'b']
+    """
+    return _recorded_calls(model, subject, arrays) if recorded else _layer_outputs(model, subject, arrays)
 
 
 def _layer_outputs(model: Any, subject: Subject, arrays: Mapping[str, np.ndarray]) -> list[tuple[str, list[np.ndarray]]] | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from pytest_tfroundtrip.checks.diagnosis import first_differing_layer, weight_difference
+from pytest_tfroundtrip.checks.diagnosis import first_differing_layer, layer_trace, weight_difference
 from pytest_tfroundtrip.checks.output_cache import OutputCache
 from pytest_tfroundtrip.checks.search import Finding, FormatStats, SearchOutcome, SearchPlan, ToleranceFor, search
 from pytest_tfroundtrip.errors import describe_exception
@@ -59,14 +59,18 @@ class SharedSearch:
         return tolerance_function(fmt.tolerance_family, self.rtol, self.atol, self.compute_dtype)
 
     def plan_for(self, fmt: RoundTripFormat, call: ReloadedCall) -> SearchPlan:
-        step = conditioning_step(fmt.tolerance_family)
+        return self.plan_for_many({fmt: call})
+
+    def plan_for_many(self, calls: dict[RoundTripFormat, ReloadedCall]) -> SearchPlan:
+        """One search over several formats: each input is given to all of them (at once, where they run elsewhere)."""
+        steps = {fmt.name: conditioning_step(fmt.tolerance_family) for fmt in calls}
         return SearchPlan(
-            reference=self.reference, reloaded={fmt.name: call}, flatten=self.flatten,
-            tolerance_for={fmt.name: self.tolerance_for(fmt)}, strategy=self.strategy,
+            reference=self.reference, reloaded={fmt.name: call for fmt, call in calls.items()}, flatten=self.flatten,
+            tolerance_for={fmt.name: self.tolerance_for(fmt) for fmt in calls}, strategy=self.strategy,
             max_examples=self.max_examples, seed=self.seed,
-            perturbation_for={} if step is None else {fmt.name: step},
+            perturbation_for={name: step for name, step in steps.items() if step is not None},
             targeted=self.targeted, strategy_for=self.strategy_for,
-            finite_samples_only=frozenset() if fmt.tolerance_family == EXACT else frozenset({fmt.name}),
+            finite_samples_only=frozenset(fmt.name for fmt in calls if fmt.tolerance_family != EXACT),
             cache=self.cache, examples=self.examples,
         )
 
@@ -91,28 +95,45 @@ def check_one_format(fmt: RoundTripFormat, run: FormatRun) -> tuple[FormatResult
     directory = run.workdir / fmt.name
     loaded = save_and_load(fmt, run.subject, directory)
     if isinstance(loaded, FormatResult):
-        return _with_reproduction(fmt, run, loaded, directory), None
+        return with_reproduction_of(fmt, run, loaded), None
     call, result = loaded
     try:
         outcome = search(run.search.plan_for(fmt, call))
-        result = _judged(result, outcome, run.workdir)
-        if isinstance(call, KerasReload) and result.status != SKIPPED and outcome.model_error is None:
-            result = _with_weight_diagnosis(result, call, run, outcome.findings.get(fmt.name), run.search.tolerance_for(fmt))
+        result = judged_and_diagnosed(result, outcome, call, run, fmt)
     finally:
         del call, loaded
         if run.weight_bytes >= COLLECT_FROM_BYTES:
             # Reloaded Keras/TF objects hold reference cycles: free them before the next
             # format.  A full collection costs ~0.15 s, more than a small model is worth.
             gc.collect()
+    return finished(fmt, run, result), outcome
+
+
+def judged_and_diagnosed(
+    result: FormatResult, outcome: SearchOutcome, call: ReloadedCall, run: FormatRun, fmt: RoundTripFormat,
+) -> FormatResult:
+    """The search's verdict on ``fmt``, with the weights and the first differing layer for reloads into Keras."""
+    result = _judged(result, outcome, run.workdir)
+    keras_reload = isinstance(call, KerasReload) or getattr(call, "is_keras", False)
+    if keras_reload and result.status != SKIPPED and outcome.model_error is None:
+        result = _with_weight_diagnosis(result, call, run, outcome.findings.get(fmt.name), run.search.tolerance_for(fmt))
+    return result
+
+
+def finished(fmt: RoundTripFormat, run: FormatRun, result: FormatResult) -> FormatResult:
+    """A failure gets its reproduction script; a pass lets go of its files unless artifacts are kept."""
+    directory = run.workdir / fmt.name
     if result.status == FAILED:
-        result = _with_reproduction(fmt, run, result, directory)
-    if result.status != FAILED and not run.keep_artifacts:
+        return with_reproduction_of(fmt, run, result)
+    if not run.keep_artifacts:
         shutil.rmtree(directory, ignore_errors=True)
         result = replace(result, artifact=None)
-    return result, outcome
+    return result
 
 
-def _with_reproduction(fmt: RoundTripFormat, run: FormatRun, result: FormatResult, directory: Path) -> FormatResult:
+def with_reproduction_of(fmt: RoundTripFormat, run: FormatRun, result: FormatResult) -> FormatResult:
+    """``result`` with a script reproducing its failure with plain calls (the original's outputs beside it)."""
+    directory = run.workdir / fmt.name
     expected = None
     if result.failure is not None and result.failure.input_file is not None:
         try:  # the original model's outputs on the failing input, as saved (the cache has them)
@@ -122,14 +143,24 @@ def _with_reproduction(fmt: RoundTripFormat, run: FormatRun, result: FormatResul
     return with_reproduction(fmt, run.subject, result, directory, expected)
 
 
-def save_and_load(fmt: RoundTripFormat, subject: Subject, directory: Path) -> FormatResult | tuple[ReloadedCall, FormatResult]:
-    """Save and reload ``fmt`` under ``directory``: the reloaded call and a passing result so far, or the failed result."""
+def save_artifact(fmt: RoundTripFormat, subject: Subject, directory: Path) -> FormatResult | tuple[Path, float]:
+    """Save ``fmt`` under ``directory``: the artifact and the seconds it took, or the failed result."""
     directory.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
         artifact = fmt.save(subject, directory)
     except Exception as error:
         return FormatResult(fmt.name, FAILED, artifact=directory, failure=FormatFailure(SAVE, describe_exception(error)))
+    return artifact, time.perf_counter() - started
+
+
+def save_and_load(fmt: RoundTripFormat, subject: Subject, directory: Path) -> FormatResult | tuple[ReloadedCall, FormatResult]:
+    """Save and reload ``fmt`` under ``directory``: the reloaded call and a passing result so far, or the failed result."""
+    saved_artifact = save_artifact(fmt, subject, directory)
+    if isinstance(saved_artifact, FormatResult):
+        return saved_artifact
+    artifact, save_seconds = saved_artifact
+    started = time.perf_counter() - save_seconds
     saved = time.perf_counter()
     try:
         call = fmt.load(subject, artifact)
@@ -156,7 +187,7 @@ def _judged(base: FormatResult, outcome: SearchOutcome, workdir: Path) -> Format
 
 
 def _with_weight_diagnosis(
-    result: FormatResult, call: KerasReload, run: FormatRun, finding: Finding | None, tolerance_for: ToleranceFor,
+    result: FormatResult, call: Any, run: FormatRun, finding: Finding | None, tolerance_for: ToleranceFor,
 ) -> FormatResult:
     """For reloads into a Keras model: every weight by path, and the first layer whose output differs."""
     weights = weight_difference(run.subject.model, call)
@@ -167,7 +198,13 @@ def _with_weight_diagnosis(
         failure = FormatFailure(WEIGHTS, "weights differ")
     layer = None
     if failure.stage == MISMATCH and finding is not None:
-        layer = first_differing_layer(run.subject.model, call.model, run.subject, finding.example.arrays, _closeness(tolerance_for))
+        arrays = finding.example.arrays
+        trace = getattr(call, "trace", None)  # a reload held by a worker traces itself there
+        layer = first_differing_layer(
+            run.subject.model,
+            (lambda recorded: trace(arrays, recorded)) if trace is not None else
+            (lambda recorded: layer_trace(call.model, run.subject, arrays, recorded)),
+            run.subject, arrays, _closeness(tolerance_for))
     return replace(result, status=FAILED, failure=replace(
         failure, weights=None if weights.ok else weights, first_differing_layer=layer))
 

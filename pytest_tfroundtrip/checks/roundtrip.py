@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import shutil
 import tempfile
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ from pytest_tfroundtrip.results.failure_text import failure_message
 from pytest_tfroundtrip.results.report import CALL, FAILED, LOAD, SAVE, SKIPPED, FormatResult, RoundTripReport
 from pytest_tfroundtrip.results.tolerances import ToleranceArgument, check_override_names, validate_tolerance_argument
 from pytest_tfroundtrip.checks import progress
+from pytest_tfroundtrip.checks.in_workers import WorkerRun, check_in_workers
+from pytest_tfroundtrip.checks.placement import Placement, place_formats, validate_reload_in
 from pytest_tfroundtrip.isolation.check_scope import public_check
 
 
@@ -50,6 +53,8 @@ def check_roundtrip(
     keep_artifacts: bool = False,
     finite_inputs: bool | Collection[str] = False,
     quantization: str | Quantization | None = None,
+    reload_in: str = "fresh",
+    workers: int | None = None,
 ) -> RoundTripReport:
     """Save ``model`` in each format, reload it, and compare outputs on drawn inputs.
 
@@ -76,6 +81,17 @@ def check_roundtrip(
     judges them by argmax agreement, range error and correlation on typical
     inputs; the figures are on each result (``result.quantized``).
 
+    ``reload_in="fresh"`` (the default) loads and calls every artifact in a
+    worker interpreter that did not save it, with another hash seed, after
+    importing the modules that define the model's classes, as a user's
+    server or next training run would; ``workers`` of them run formats at
+    once (default: the cores, shared among pytest-xdist workers, and the
+    memory the model needs).  Formats that need the model's classes stay in
+    this process when a new interpreter cannot import them (a class defined
+    in ``__main__`` or inside a function), with a note saying why; so do
+    ``tf_keras`` models and quantized conversions.  ``reload_in="process"``
+    reloads everything here, one format at a time.
+
     Example:
         >>> import keras
         >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
@@ -92,6 +108,7 @@ def check_roundtrip(
     validate_tolerance_argument("atol", atol)
     examples = validate_max_examples(max_examples)
     validate_seed(seed)
+    validate_reload_in(reload_in, workers)
     prepared = prepare_subject(model, input_signature, inputs)
     subject, overrides, notes = prepared.subject, prepared.overrides, list(prepared.notes)
     check_override_names("rtol", rtol, subject.output_names)
@@ -129,28 +146,32 @@ def check_roundtrip(
     results: dict[str, FormatResult] = dict(skipped)
     nondeterminism: SearchOutcome | None = None
     quantized_run = prepare_quantized_run(quantized_settings, run, overrides) if quantized_settings else None
-    for index, fmt in enumerate(chosen, start=1):
-        progress.format_started(fmt.name, index, len(chosen))
-        if nondeterminism is not None:
+    placement = place_formats(chosen, run, reload_in if quantized_run is None else "process", workers)
+    notes.extend(placement.notes)
+    try:
+        counter = itertools.count(1)
+
+        def format_started(fmt: RoundTripFormat) -> None:
+            progress.format_started(fmt.name, next(counter), len(chosen))
+
+        for fmt, result, outcome in _checked(placement, run, quantized_run, format_started):
+            if requested is None:
+                result = _not_applicable_if_it_cannot_take(fmt, result, workdir)
+            results[fmt.name] = result
+            progress.format_finished(result)
+            if outcome is not None and outcome.model_error is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
+                _raise_model_rejects_input(outcome, subject, overrides)
+            if outcome is not None and outcome.nondeterminism is not None:
+                nondeterminism = outcome
+                results = {name: judged_before_nondeterminism(result) for name, result in results.items()}
+                break
+    finally:
+        placement.give_back()
+    for fmt in chosen:  # not reached: the model was found nondeterministic first
+        if fmt.name not in results:
             results[fmt.name] = FormatResult(fmt.name, SKIPPED, skip_reason=NOT_DETERMINISTIC)
             progress.format_finished(results[fmt.name])
-            continue
-        if quantized_run is not None:
-            results[fmt.name] = check_quantized_format(fmt, run, quantized_run)
-            if requested is None:
-                results[fmt.name] = _not_applicable_if_it_cannot_take(fmt, results[fmt.name], workdir)
-            progress.format_finished(results[fmt.name])
-            continue
-        results[fmt.name], outcome = check_one_format(fmt, run)
-        if requested is None:
-            results[fmt.name] = _not_applicable_if_it_cannot_take(fmt, results[fmt.name], workdir)
-        progress.format_finished(results[fmt.name])
-        if outcome is not None and outcome.model_error is not None:
-            shutil.rmtree(workdir, ignore_errors=True)
-            _raise_model_rejects_input(outcome, subject, overrides)
-        if outcome is not None and outcome.nondeterminism is not None:
-            nondeterminism = outcome
-            results = {name: judged_before_nondeterminism(result) for name, result in results.items()}
     report = RoundTripReport(
         results=tuple(results[f.name] for f in all_formats() if f.name in results),
         examples=examples,
@@ -168,6 +189,20 @@ def check_roundtrip(
         shutil.rmtree(workdir, ignore_errors=True)
         report = _without_artifacts(report)
     return report
+
+
+def _checked(
+    placement: Placement, run: FormatRun, quantized_run: Any, on_start: Callable[[RoundTripFormat], None],
+) -> Iterator[tuple[RoundTripFormat, FormatResult, SearchOutcome | None]]:
+    """Every chosen format checked: those in workers first, wave by wave, then those reloaded here."""
+    if placement.workers is not None:
+        yield from check_in_workers(run, WorkerRun(placement.in_workers, placement.workers, placement.blueprint, on_start))
+    for fmt in placement.here:
+        on_start(fmt)
+        if quantized_run is not None:
+            yield fmt, check_quantized_format(fmt, run, quantized_run), None
+        else:
+            yield (fmt, *check_one_format(fmt, run))
 
 
 def _finite_input_names(subject: Subject, finite_inputs: bool | Collection[str]) -> frozenset[str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
@@ -28,6 +29,7 @@ from hypothesis.errors import Flaky
 from hypothesis.strategies import SearchStrategy
 
 from pytest_tfroundtrip.checks.output_cache import OutputCache
+from pytest_tfroundtrip.errors import RoundTripInternalError
 from pytest_tfroundtrip.formats.base import ReloadedCall
 from pytest_tfroundtrip.inputs.strategies import Example, Pin
 from pytest_tfroundtrip.inputs.values import finite_samples, is_float_array
@@ -252,10 +254,14 @@ def _evaluate(
     expected = _expected_for(plan, cache, example)
     findings: dict[str, Finding] = {}
     keep = finite_samples(example.arrays) if plan.finite_samples_only else None
+    sent = _sent_at_once(plan, names, example)
     for name in names:
         started = time.perf_counter()
         try:
-            actual = plan.flatten(plan.reloaded[name](example.arrays))
+            outputs = sent[name].result() if name in sent else plan.reloaded[name](example.arrays)
+            actual = plan.flatten(outputs)
+        except RoundTripInternalError:
+            raise
         except Exception as error:
             findings[name] = Finding(example, error=f"{type(error).__name__}: {error}")
             continue
@@ -278,6 +284,30 @@ def _evaluate(
             stats[name].ill_conditioned += 1
             del findings[name]
     return findings
+
+
+def _sent_at_once(plan: SearchPlan, names: list[str], example: Example) -> dict[str, Any]:
+    """Send ``example`` to every reload that runs elsewhere (a worker interpreter) before waiting for any."""
+    sent = {}
+    for name in names:
+        submit = getattr(plan.reloaded[name], "submit", None)
+        if submit is None:
+            continue
+        try:
+            sent[name] = submit(example.arrays)
+        except RoundTripInternalError:
+            raise
+        except Exception as error:  # it could not even be sent (its worker is gone): its result raises that
+            sent[name] = _Raising(error)
+    return sent
+
+
+class _Raising:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def result(self) -> Any:
+        raise self.error
 
 
 def _replay(

@@ -239,8 +239,44 @@ def fresh_model_like(subject: Subject, check_faithful: bool = True) -> Any:
     return fresh
 
 
+@dataclass(frozen=True)
+class ModelBlueprint:
+    """The model under test as another interpreter sees it: what rebuilding it there, as user code would, takes.
+
+    It stands for ``Subject.model`` in a worker interpreter, which never
+    holds the original.  ``architecture`` is ``keras.saving.serialize_keras_object(model)``
+    (None when that failed, with ``why_not``); ``construction`` is the original's
+    :func:`~pytest_tfroundtrip.checks.construction.construction_record`.
+    """
+
+    architecture: Any
+    construction: tuple[Any, ...]
+    has_weights: bool
+    why_not: str | None = None
+
+
+def blueprint_of(model: Any) -> ModelBlueprint:
+    """The :class:`ModelBlueprint` of a Keras 3 model.
+
+    Example:
+        >>> import keras
+        >>> blueprint = blueprint_of(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
+        >>> blueprint.architecture["class_name"], blueprint.has_weights
+        ('Sequential', True)
+    """
+    from pytest_tfroundtrip.checks.construction import construction_record
+
+    try:
+        architecture, why_not = _lazy.keras().saving.serialize_keras_object(model), None
+    except Exception as error:
+        architecture, why_not = None, f"keras.saving.serialize_keras_object(model) failed: {type(error).__name__}: {error}"
+    return ModelBlueprint(architecture, construction_record(model), bool(model.weights), why_not)
+
+
 def _rebuilt(subject: Subject) -> Any:
     model = subject.model
+    if isinstance(model, ModelBlueprint):
+        return _rebuilt_from_blueprint(subject, model)
     try:
         # What user code does: construct from the architecture, uncompiled.
         # (keras.models.clone_model would also compile the copy with a fresh optimizer.)
@@ -258,6 +294,25 @@ def _rebuilt(subject: Subject) -> Any:
     return fresh
 
 
+def _rebuilt_from_blueprint(subject: Subject, blueprint: ModelBlueprint) -> Any:
+    """In a worker interpreter: the model built from its serialized config, its classes found by import."""
+    if blueprint.architecture is None:
+        raise UnfaithfulRebuild(f"{UNFAITHFUL_REBUILD}: {blueprint.why_not}")
+    try:
+        fresh = _lazy.keras().saving.deserialize_keras_object(blueprint.architecture)
+    except Exception as error:
+        raise UnfaithfulRebuild(
+            f"{UNFAITHFUL_REBUILD}: keras.saving.deserialize_keras_object(config) failed in a new interpreter: "
+            f"{type(error).__name__}: {error}. Weights-only formats load into a model your code builds; "
+            "the check builds it from the config."
+        ) from error
+    if not fresh.built or not fresh.weights and blueprint.has_weights:
+        from pytest_tfroundtrip.inputs.probing import probe_arrays
+
+        call_keras_model(fresh, subject, probe_arrays(subject.signature))
+    return fresh
+
+
 def _require_faithful(subject: Subject, twin: Any) -> None:
     """Raise :class:`UnfaithfulRebuild` if the config loses a constructor argument or a dtype policy.
 
@@ -267,9 +322,10 @@ def _require_faithful(subject: Subject, twin: Any) -> None:
     construction) is no config loss: no weights file holds it, and the format
     fails on its own.
     """
-    from pytest_tfroundtrip.checks.construction import constructor_arguments_lost
+    from pytest_tfroundtrip.checks.construction import construction_lost, construction_record
 
-    lost = constructor_arguments_lost(subject.model, twin)
+    original = subject.model.construction if isinstance(subject.model, ModelBlueprint) else construction_record(subject.model)
+    lost = construction_lost(original, construction_record(twin))
     if lost is not None:
         raise UnfaithfulRebuild(
             f"{UNFAITHFUL_REBUILD} faithfully: {lost}. The config loses it (see the keras format and "

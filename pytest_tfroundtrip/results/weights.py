@@ -99,7 +99,9 @@ def compare_weights(
     """Match ``(path, value)`` lists of two models and name every weight that did not survive.
 
     Values are arrays or anything with ``.shape`` that ``numpy.asarray``
-    converts (a Keras variable); each is read when its pair is compared.
+    converts (a Keras variable); each is read when its pair is compared.  A
+    reloaded value with a ``digest`` (:func:`value_digest`) is read only if
+    the original's digest differs.
     ``initial``: digests (:func:`value_digest`) of the reloaded model's values
     before the restore, same order as ``reloaded``; a differing weight still
     at its initial value was not restored at all.
@@ -119,10 +121,14 @@ def compare_weights(
         if tuple(want_value.shape) != got_shape:
             differing.append((f"{path} (shape {got_shape} instead of {tuple(want_value.shape)})", float("inf")))
             continue
-        want, got = np.asarray(want_value), np.asarray(reloaded[index][1])
+        got_value = reloaded[index][1]
+        digest = getattr(got_value, "digest", None)  # a weight held elsewhere: fetched only if it differs
+        if digest is not None and value_digest(want_value) == digest:
+            continue
+        want, got = np.asarray(want_value), np.asarray(got_value)
         if _same(want, got):
             continue
-        if initial is not None and index < len(initial) and value_digest(got) == initial[index]:
+        if initial is not None and index < len(initial) and (digest or value_digest(got)) == initial[index]:
             not_restored.append(path)
         else:
             differing.append((path, _max_abs(want, got)))

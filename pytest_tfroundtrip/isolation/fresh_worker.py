@@ -1,0 +1,156 @@
+"""Runs inside a worker interpreter: load the artifacts the main process saved, call them, answer about them.
+
+Started by :mod:`~pytest_tfroundtrip.isolation.pool` with a hash seed other
+than the main process's, so it never holds anything the saving process
+made.  Requests and replies are pickled dicts on two pipes; the worker's own
+output goes to a log file the main process reads when it crashes.  Loaded
+artifacts are kept by handle until released.  An error of the artifact (its
+load or call raising) is an answer; an error of this module is answered as
+``internal``: the main process reports it as ours, never as a finding.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+Handler = Callable[[dict[str, Any], dict[int, Any]], dict[str, Any]]
+
+
+def serve(requests_fd: int, replies_fd: int, parent_pid: int) -> None:
+    """Answer requests until the main process says ``exit``, closes the pipe, or is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle: it stops us
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
+    requests, replies = Connection(requests_fd, writable=False), Connection(replies_fd, readable=False)
+    import keras
+    import tensorflow as tf
+
+    replies.send({"ok": True, "pid": os.getpid(), "tensorflow": tf.__version__, "keras": keras.__version__,
+                  "hash_seed": os.environ.get("PYTHONHASHSEED")})
+    loaded: dict[int, Any] = {}
+    while True:
+        try:
+            request = requests.recv()
+        except (EOFError, OSError):
+            return
+        if request.get("op") == "exit":
+            return
+        _send(replies, _answer(request, loaded))
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Nothing is left running: once the main process is gone (killed, even), so is this one."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent_pid:
+            os._exit(0)
+
+
+def _send(replies: Connection, reply: dict[str, Any]) -> None:
+    try:
+        data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        data = pickle.dumps({"ok": False, "internal": f"the worker could not send its answer:\n{traceback.format_exc()[-3000:]}"})
+    replies.send_bytes(data)
+
+
+def _answer(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
+    try:
+        return _HANDLERS[request["op"]](request, loaded)
+    except Exception:
+        return {"ok": False, "internal": traceback.format_exc()[-4000:]}
+
+
+def _import(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
+    from pytest_tfroundtrip.errors import describe_exception
+    from pytest_tfroundtrip.isolation.user_modules import import_user_modules
+
+    try:
+        stale = import_user_modules(request["modules"])
+    except BaseException as error:  # a module's import code may exit or raise anything: it is not ours
+        return {"ok": False, "error": describe_exception(error) if isinstance(error, Exception) else repr(error)}
+    return {"ok": False, "stale": stale} if stale is not None else {"ok": True}
+
+
+def _load(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
+    from pytest_tfroundtrip.errors import describe_exception
+    from pytest_tfroundtrip.formats import get_format
+    from pytest_tfroundtrip.formats.base import KerasReload, Subject
+
+    subject = Subject(request["blueprint"], request["signature"], request["output_template"])
+    started = time.perf_counter()
+    try:
+        call = get_format(request["format"]).load(subject, Path(request["artifact"]))
+    except Exception as error:
+        return {"ok": False, "error": describe_exception(error)}
+    loaded[request["handle"]] = call
+    reply = {"ok": True, "seconds": time.perf_counter() - started, "warnings": tuple(getattr(call, "warnings", ()))}
+    if isinstance(call, KerasReload):
+        reply.update(restored_by=call.restored_by, initial_digests=call.initial_digests)
+    return reply
+
+
+def _call(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
+    from pytest_tfroundtrip.formats.base import to_numpy
+    from pytest_tfroundtrip.structure import map_leaves
+
+    try:  # as in the main process, reading the outputs is part of the call
+        outputs = map_leaves(to_numpy, loaded[request["handle"]](request["arrays"]))
+    except Exception as error:
+        return {"ok": False, "error_type": type(error).__name__, "error": str(error)}
+    return {"ok": True, "outputs": outputs}
+
+
+def _weights(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
+    from pytest_tfroundtrip.formats.base import VariableValue, variable_path
+    from pytest_tfroundtrip.results.weights import value_digest
+
+    variables = loaded[request["handle"]].model.weights
+    return {"ok": True, "weights": [(variable_path(v), tuple(v.shape), value_digest(VariableValue(v))) for v in variables]}
+
+
+def _weight_values(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
+    import numpy as np
+
+    from pytest_tfroundtrip.formats.base import VariableValue
+
+    variables = loaded[request["handle"]].model.weights
+    return {"ok": True, "values": [np.array(VariableValue(variables[index]), copy=True) for index in request["indices"]]}
+
+
+def _trace(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
+    from pytest_tfroundtrip.checks.diagnosis import layer_trace
+
+    reload = loaded[request["handle"]]
+    return {"ok": True, "trace": layer_trace(reload.model, reload.subject, request["arrays"], request["recorded"])}
+
+
+def _release(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
+    loaded.pop(request["handle"], None)
+    gc.collect()  # reloaded Keras/TF objects hold reference cycles: free them before the next load
+    return {"ok": True}
+
+
+def _ping(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
+    return {"ok": True, "loaded": sorted(loaded)}
+
+
+def _crash(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
+    """For tests of the pool: die as a crashing runtime would."""
+    os.kill(os.getpid(), request.get("signal", signal.SIGSEGV))
+    return {"ok": False}
+
+
+_HANDLERS: dict[str, Handler] = {
+    "import": _import, "load": _load, "call": _call, "weights": _weights, "weight_values": _weight_values,
+    "trace": _trace, "release": _release, "ping": _ping, "crash": _crash,
+}

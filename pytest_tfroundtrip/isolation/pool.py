@@ -1,0 +1,312 @@
+"""The worker pool: interpreters that reload what the main process saved, started once per session.
+
+Each worker is a new Python interpreter (:mod:`~pytest_tfroundtrip.isolation.fresh_worker`)
+started with a hash seed other than this process's, in its own session so
+that Ctrl-C reaches only the main process, which stops them.  The pool is
+one per process (one per pytest-xdist worker), started on first use and
+reused by every check; :func:`close_pool` stops it, and so do the end of the
+session, the interpreter's exit and a signal.  A worker that crashes or
+does not answer in time is stopped and replaced; the error says what it
+printed.  A worker also exits on its own once this process is gone.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from pytest_tfroundtrip.errors import RoundTripInternalError
+
+START_TIMEOUT = 120.0
+REQUEST_TIMEOUT = float(os.environ.get("TFROUNDTRIP_WORKER_TIMEOUT", "900"))
+WORKER_MARKER = "tf-roundtrip-worker"  # in every worker's command line: tests find leftover processes by it
+_OUTPUT_SHOWN = 4000
+
+_BOOTSTRAP = """
+import sys
+requests_fd, replies_fd, parent_pid, package_parent = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+if package_parent not in sys.path:
+    sys.path.append(package_parent)
+from pytest_tfroundtrip.isolation.fresh_worker import serve
+serve(requests_fd, replies_fd, parent_pid)
+"""
+
+
+class WorkerCrashed(Exception):
+    """A worker interpreter died or did not answer in time; the message holds its exit and its output."""
+
+
+def worker_hash_seed(environ: dict[str, str] | None = None) -> str:
+    """A ``PYTHONHASHSEED`` other than this process's: the next one if it is fixed, else a fixed one.
+
+    Example:
+        >>> worker_hash_seed({"PYTHONHASHSEED": "0"}), worker_hash_seed({})
+        ('1', '1')
+    """
+    parent = (environ if environ is not None else os.environ).get("PYTHONHASHSEED", "")
+    return str((int(parent) + 1) % 4294967296) if parent.isdigit() else "1"
+
+
+class Worker:
+    """One worker interpreter; requests go out as pickled dicts, answers come back the same way."""
+
+    def __init__(self, log_dir: Path, index: int) -> None:
+        requests_read, requests_write = os.pipe()
+        replies_read, replies_write = os.pipe()
+        self.log = log_dir / f"worker-{index}.log"
+        env = dict(os.environ, PYTHONHASHSEED=worker_hash_seed())
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        package_parent = str(Path(__file__).resolve().parents[2])
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", _BOOTSTRAP, str(requests_read), str(replies_write), str(os.getpid()),
+                 package_parent, WORKER_MARKER],
+                pass_fds=(requests_read, replies_write), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=env, start_new_session=True,
+            )
+        os.close(requests_read)
+        os.close(replies_write)
+        self._requests = Connection(requests_write, readable=False)
+        self.replies = Connection(replies_read, writable=False)
+        self.ready = False
+        self.info: dict[str, Any] = {}
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def send(self, message: dict[str, Any]) -> None:
+        try:
+            self._requests.send(message)
+        except (BrokenPipeError, OSError, EOFError):
+            raise self.crashed(f"it exited before it was sent {message.get('op')!r}") from None
+
+    def receive(self, what: str, timeout: float = REQUEST_TIMEOUT) -> dict[str, Any]:
+        """The next answer; :class:`WorkerCrashed` if the worker dies or takes longer than ``timeout`` seconds."""
+        if not self.replies.poll(timeout):
+            self.stop()
+            raise WorkerCrashed(f"the worker interpreter did not answer within {timeout:.0f} s while {what}; it was "
+                                f"stopped (TFROUNDTRIP_WORKER_TIMEOUT sets the limit). Its output:\n{self.output()}")
+        try:
+            reply = pickle.loads(self.replies.recv_bytes())
+        except (EOFError, OSError):
+            raise self.crashed(f"it exited while {what}") from None
+        if not reply.get("ok") and "internal" in reply:
+            raise RoundTripInternalError(f"the worker interpreter failed while {what} (an error of pytest-tfroundtrip, "
+                                         f"not a finding):\n{reply['internal']}")
+        return reply
+
+    def request(self, message: dict[str, Any], what: str, timeout: float = REQUEST_TIMEOUT) -> dict[str, Any]:
+        self.send(message)
+        return self.receive(what, timeout)
+
+    def crashed(self, how: str) -> WorkerCrashed:
+        try:
+            code = self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            code = self.process.returncode
+        return WorkerCrashed(f"the worker interpreter crashed: {how} ({exit_description(code)}). Its output:\n{self.output()}")
+
+    def output(self) -> str:
+        try:
+            text = self.log.read_bytes().decode("utf-8", "replace")
+        except OSError:
+            return "(none)"
+        text = text.strip()
+        return ("..." + text[-_OUTPUT_SHOWN:]) if len(text) > _OUTPUT_SHOWN else (text or "(none)")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            try:
+                self._requests.send({"op": "exit"})
+                self.process.wait(timeout=2)
+            except (OSError, EOFError, ValueError, subprocess.TimeoutExpired):
+                pass
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        for connection in (self._requests, self.replies):
+            connection.close()
+
+
+def exit_description(code: int | None) -> str:
+    """An exit code in words: the signal's name for a process killed by one.
+
+    Example:
+        >>> exit_description(-11), exit_description(1)
+        ('killed by SIGSEGV', 'exit code 1')
+    """
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+class WorkerPool:
+    """Up to ``size`` workers, started when first needed and reused; :meth:`take` lends, :meth:`give_back` returns."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._idle: list[Worker] = []
+        self._lent: list[Worker] = []
+        self._started = 0
+        self._log_dir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-workers-"))
+        self.start_seconds = 0.0
+
+    def take(self, count: int) -> list[Worker]:
+        """``count`` ready workers (at most the pool's size), started in parallel where needed."""
+        count = max(1, min(count, self.size))
+        self._idle = [worker for worker in self._idle if worker.alive]
+        taken = self._idle[:count]
+        del self._idle[:count]
+        fresh = [self._start() for _ in range(count - len(taken))]
+        try:
+            for worker in fresh:
+                self._wait_ready(worker)
+        except BaseException:
+            for worker in fresh:
+                worker.stop()
+            self._idle.extend(taken)
+            raise
+        taken += fresh
+        self._lent.extend(taken)
+        return taken
+
+    def replacement(self, worker: Worker) -> Worker:
+        """A new worker in place of ``worker`` (crashed, stopped, or holding a stale module), which is stopped."""
+        worker.stop()
+        if worker in self._lent:
+            self._lent.remove(worker)
+        return self.take(1)[0]
+
+    def give_back(self, workers: list[Worker]) -> None:
+        for worker in workers:
+            if worker in self._lent:
+                self._lent.remove(worker)
+            if worker.alive:
+                self._idle.append(worker)
+            else:
+                worker.stop()
+
+    def _start(self) -> Worker:
+        self._started += 1
+        return Worker(self._log_dir, self._started)
+
+    def _wait_ready(self, worker: Worker) -> None:
+        started = time.perf_counter()
+        try:
+            worker.info = worker.receive("starting (importing TensorFlow)", START_TIMEOUT)
+        except WorkerCrashed as error:
+            raise RoundTripInternalError(f"a worker interpreter could not start: {error}") from error
+        worker.ready = True
+        self.start_seconds += time.perf_counter() - started
+
+    def close(self) -> None:
+        for worker in self._idle + self._lent:
+            worker.stop()
+        self._idle, self._lent = [], []
+        shutil.rmtree(self._log_dir, ignore_errors=True)
+
+    def processes(self) -> list[int]:
+        return [worker.process.pid for worker in self._idle + self._lent if worker.alive]
+
+
+def wait_for_any(workers: list[Worker], timeout: float) -> list[Worker]:
+    """The workers among ``workers`` with an answer (or an exit) ready within ``timeout`` seconds."""
+    ready = wait([worker.replies for worker in workers], timeout)
+    return [worker for worker in workers if worker.replies in ready]
+
+
+_POOL: dict[int, WorkerPool] = {}  # by process id: a forked child never reuses its parent's workers
+
+
+def session_pool(size: int) -> WorkerPool:
+    """This process's pool, grown to ``size`` workers if smaller.
+
+    Example:
+        >>> pool = session_pool(1)
+        >>> pool.size >= 1, session_pool(1) is pool
+        (True, True)
+        >>> close_pool()
+    """
+    pool = _POOL.get(os.getpid())
+    if pool is None:
+        pool = _POOL[os.getpid()] = WorkerPool(size)
+        _install_signal_handlers()
+    pool.size = max(pool.size, size)
+    return pool
+
+
+def close_pool() -> None:
+    """Stop every worker of this process's pool (the next check starts new ones)."""
+    pool = _POOL.pop(os.getpid(), None)
+    if pool is not None:
+        pool.close()
+
+
+atexit.register(close_pool)
+
+_HANDLED = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _install_signal_handlers() -> None:
+    """On SIGTERM/SIGHUP, stop the workers, then end as the signal would have (Ctrl-C ends pytest normally)."""
+    for signum in _HANDLED:
+        previous = signal.getsignal(signum)
+        if previous not in (signal.SIG_DFL, None):
+            continue  # someone else handles it; the workers still exit when this process is gone
+
+        def handler(number: int, frame: Any, previous: Any = previous) -> None:
+            close_pool()
+            signal.signal(number, signal.SIG_DFL)
+            os.kill(os.getpid(), number)
+
+        try:
+            signal.signal(signum, handler)
+        except ValueError:  # not the main thread
+            return
+
+
+WORKER_BASE_BYTES = 700 * 2**20  # measured: a worker with TensorFlow and Keras imported, before it loads anything
+RELOAD_BYTES_PER_WEIGHT_BYTE = 3  # a reloaded copy, its traced functions and a runtime's buffers
+
+
+def default_worker_count(formats: int, weight_bytes: int, environ: dict[str, str] | None = None) -> int:
+    """Workers for a check: the cores this process may use (shared among pytest-xdist workers), at most one per
+    format, and no more than half the machine's memory holds at the model's size.
+
+    Example:
+        >>> default_worker_count(10, 0, {"PYTEST_XDIST_WORKER_COUNT": "64"})
+        1
+        >>> default_worker_count(1, 0, {})
+        1
+    """
+    environ = environ if environ is not None else dict(os.environ)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    sharing = environ.get("PYTEST_XDIST_WORKER_COUNT", "1")
+    cores //= max(1, int(sharing) if sharing.isdigit() else 1)
+    count = max(1, min(cores, formats))
+    try:
+        memory = int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):
+        return count
+    per_worker = WORKER_BASE_BYTES + RELOAD_BYTES_PER_WEIGHT_BYTE * weight_bytes
+    return max(1, min(count, int(memory / 2 // per_worker)))

@@ -1,0 +1,202 @@
+"""Reloads held by worker interpreters, seen from the main process like reloads made here.
+
+A :class:`RemoteReload` is a :data:`~pytest_tfroundtrip.formats.base.ReloadedCall`:
+calling it sends the inputs to its worker and returns the outputs.
+:meth:`RemoteReload.submit` sends without waiting, so one input runs in
+every worker at once.  An error the reloaded artifact raises comes back as
+an exception of the same type name and message as it would be here.  A
+worker that crashes while calling is a failure of that call, with the
+worker's output; the pool replaces it, and the next call reloads the
+artifact there (at most :data:`RELOADS_AFTER_CRASH` times), so the search
+can still shrink an input that crashes it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pytest_tfroundtrip.isolation.pool import Worker, WorkerCrashed, WorkerPool
+from pytest_tfroundtrip.isolation.user_modules import UserModule
+
+RELOADS_AFTER_CRASH = 2
+_HANDLES = itertools.count(1)
+
+
+class CallFailed(Exception):
+    """The reloaded artifact raised in its worker; subclasses carry the original exception's type name."""
+
+
+def remote_error(type_name: str, message: str) -> CallFailed:
+    """An exception whose type name and message are those raised in the worker.
+
+    Example:
+        >>> error = remote_error("InvalidArgumentError", "bad shape")
+        >>> f"{type(error).__name__}: {error}"
+        'InvalidArgumentError: bad shape'
+    """
+    return type(type_name, (CallFailed,), {})(message)
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """What a worker needs to load one format's artifact as a user would (see :mod:`~pytest_tfroundtrip.isolation.fresh_worker`)."""
+
+    format: str
+    artifact: Path
+    blueprint: Any
+    signature: Any
+    output_template: Any
+
+    def message(self, handle: int) -> dict[str, Any]:
+        return {"op": "load", "handle": handle, "format": self.format, "artifact": str(self.artifact),
+                "blueprint": self.blueprint, "signature": self.signature, "output_template": self.output_template}
+
+
+class Lease:
+    """One worker lent to a check, with the user's modules imported; replaced in place if it crashes."""
+
+    def __init__(self, pool: WorkerPool, worker: Worker, modules: tuple[UserModule, ...]) -> None:
+        self.pool, self.worker, self.modules = pool, worker, modules
+
+    def import_modules(self) -> str | None:
+        """Import the user's modules in the worker (a new worker if one of them is stale there); None, or why it failed."""
+        for _attempt in range(2):
+            reply = self.worker.request({"op": "import", "modules": self.modules}, "importing the model's modules")
+            if reply.get("ok"):
+                return None
+            if reply.get("stale") is None:
+                return reply["error"]
+            self.replace()
+        return f"module {reply['stale']!r} was imported from another file in a new interpreter too"
+
+    def replace(self) -> None:
+        self.worker = self.pool.replacement(self.worker)
+        if self.modules:
+            reason = self.import_modules()
+            if reason is not None:
+                raise WorkerCrashed(f"the replacement worker could not import the model's modules: {reason}")
+
+
+@dataclass(frozen=True)
+class LoadFailed:
+    """The artifact did not load in its worker: the error as the format raised it (or the crash)."""
+
+    error: str
+
+
+class RemoteReload:
+    """An artifact loaded in a worker, called from here; Keras reloads also answer about their weights and layers."""
+
+    def __init__(self, lease: Lease, request: LoadRequest, handle: int, reply: Mapping[str, Any]) -> None:
+        self.lease, self.request, self.handle = lease, request, handle
+        self.warnings: tuple[str, ...] = tuple(reply.get("warnings", ()))
+        self.load_seconds: float = reply.get("seconds", 0.0)
+        self.is_keras = "restored_by" in reply
+        self.restored_by: str = reply.get("restored_by", "")
+        self.initial_digests: tuple[str, ...] | None = reply.get("initial_digests")
+        self._lost = False
+        self._reloads = 0
+
+    def submit(self, arrays: Mapping[str, np.ndarray]) -> PendingCall:
+        """Send one call; its outputs are read with :meth:`PendingCall.result`."""
+        self._present()
+        self.lease.worker.send({"op": "call", "handle": self.handle, "arrays": dict(arrays)})
+        return PendingCall(self)
+
+    def __call__(self, arrays: Mapping[str, np.ndarray]) -> Any:
+        return self.submit(arrays).result()
+
+    def _present(self) -> None:
+        """After a crash: load the artifact again in the replacement worker, or say it crashed before."""
+        if not self._lost:
+            return
+        if self._reloads >= RELOADS_AFTER_CRASH:
+            raise WorkerCrashed(f"the worker crashed {self._reloads + 1} times calling this artifact; not reloaded again")
+        self._reloads += 1
+        reply = self.lease.worker.request(self.request.message(self.handle), f"reloading {self.request.format} after a crash")
+        if not reply.get("ok"):
+            raise WorkerCrashed(f"reloading after the worker crashed failed: {reply.get('error')}")
+        self._lost = False
+
+    def crashed(self) -> None:
+        self._lost = True
+        self.lease.replace()
+
+    def named_weights(self) -> list[tuple[str, RemoteWeight]]:
+        """``(path, value read on demand)`` for each weight of the reloaded model, like :func:`~pytest_tfroundtrip.formats.base.named_variables`."""
+        reply = self._request({"op": "weights", "handle": self.handle}, "reading the reloaded weights")
+        return [(path, RemoteWeight(self, index, shape, digest)) for index, (path, shape, digest) in enumerate(reply["weights"])]
+
+    def weight_value(self, index: int) -> np.ndarray:
+        return self._request({"op": "weight_values", "handle": self.handle, "indices": [index]}, "reading a weight")["values"][0]
+
+    def trace(self, arrays: Mapping[str, np.ndarray], recorded: bool) -> Any:
+        """:func:`~pytest_tfroundtrip.checks.diagnosis.layer_trace` of the reloaded model, run in its worker."""
+        message = {"op": "trace", "handle": self.handle, "arrays": dict(arrays), "recorded": recorded}
+        return self._request(message, "reading the reloaded model's layer outputs")["trace"]
+
+    def _request(self, message: dict[str, Any], what: str) -> dict[str, Any]:
+        self._present()
+        return self.lease.worker.request(message, what)
+
+    def release(self) -> None:
+        if self._lost or not self.lease.worker.alive:
+            return
+        try:
+            self.lease.worker.request({"op": "release", "handle": self.handle}, "releasing a reload")
+        except WorkerCrashed:
+            self.lease.replace()
+
+
+class PendingCall:
+    """A call sent to a worker, not yet answered."""
+
+    def __init__(self, reload: RemoteReload) -> None:
+        self.reload = reload
+
+    def result(self) -> Any:
+        """The outputs; raises what the artifact raised, or :class:`WorkerCrashed`."""
+        try:
+            reply = self.reload.lease.worker.receive(f"calling the reloaded {self.reload.request.format}")
+        except WorkerCrashed:
+            self.reload.crashed()
+            raise
+        if not reply["ok"]:
+            raise remote_error(reply["error_type"], reply["error"])
+        return reply["outputs"]
+
+
+class RemoteWeight:
+    """A weight of a model held by a worker: its shape and digest here, its value fetched only when NumPy asks."""
+
+    def __init__(self, reload: RemoteReload, index: int, shape: tuple[int, ...], digest: str) -> None:
+        self.reload, self.index, self.shape, self.digest = reload, index, tuple(shape), digest
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        value = self.reload.weight_value(self.index)
+        return value.astype(dtype) if dtype is not None else value
+
+
+def start_load(lease: Lease, request: LoadRequest) -> int:
+    """Send ``request`` to the lease's worker without waiting; the handle to :func:`finish_load` with."""
+    handle = next(_HANDLES)
+    lease.worker.send(request.message(handle))
+    return handle
+
+
+def finish_load(lease: Lease, request: LoadRequest, handle: int) -> RemoteReload | LoadFailed:
+    """The reload started by :func:`start_load`, or why it failed (a crash is a failure too, and the worker is replaced)."""
+    try:
+        reply = lease.worker.receive(f"loading {request.format}")
+    except WorkerCrashed as error:
+        lease.replace()
+        return LoadFailed(f"WorkerCrashed: {error}")
+    if not reply["ok"]:
+        return LoadFailed(reply["error"])
+    return RemoteReload(lease, request, handle, reply)
