@@ -91,8 +91,9 @@ class Worker:
         except (BrokenPipeError, OSError, EOFError):
             raise self.crashed(f"it exited before it was sent {message.get('op')!r}") from None
 
-    def receive(self, what: str, timeout: float = REQUEST_TIMEOUT) -> dict[str, Any]:
+    def receive(self, what: str, timeout: float | None = None) -> dict[str, Any]:
         """The next answer; :class:`WorkerCrashed` if the worker dies or takes longer than ``timeout`` seconds."""
+        timeout = REQUEST_TIMEOUT if timeout is None else timeout
         if not self.replies.poll(timeout):
             self.stop()
             raise WorkerCrashed(f"the worker interpreter did not answer within {timeout:.0f} s while {what}; it was "
@@ -106,7 +107,7 @@ class Worker:
                                          f"not a finding):\n{reply['internal']}")
         return reply
 
-    def request(self, message: dict[str, Any], what: str, timeout: float = REQUEST_TIMEOUT) -> dict[str, Any]:
+    def request(self, message: dict[str, Any], what: str, timeout: float | None = None) -> dict[str, Any]:
         self.send(message)
         return self.receive(what, timeout)
 

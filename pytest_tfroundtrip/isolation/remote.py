@@ -100,7 +100,7 @@ class RemoteReload:
         self.is_keras = "restored_by" in reply
         self.restored_by: str = reply.get("restored_by", "")
         self.initial_digests: tuple[str, ...] | None = reply.get("initial_digests")
-        self._lost = False
+        self._crash: str | None = None  # the first crash, said again once no reload is tried
         self._reloads = 0
 
     def submit(self, arrays: Mapping[str, np.ndarray]) -> PendingCall:
@@ -114,18 +114,18 @@ class RemoteReload:
 
     def _present(self) -> None:
         """After a crash: load the artifact again in the replacement worker, or say it crashed before."""
-        if not self._lost:
+        if self._crash is None:
             return
-        if self._reloads >= RELOADS_AFTER_CRASH:
-            raise WorkerCrashed(f"the worker crashed {self._reloads + 1} times calling this artifact; not reloaded again")
+        if self._reloads >= RELOADS_AFTER_CRASH:  # the same failure again, without another crash
+            raise WorkerCrashed(self._crash)
         self._reloads += 1
         reply = self.lease.worker.request(self.request.message(self.handle), f"reloading {self.request.format} after a crash")
         if not reply.get("ok"):
-            raise WorkerCrashed(f"reloading after the worker crashed failed: {reply.get('error')}")
-        self._lost = False
+            raise WorkerCrashed(f"{self._crash}\n(reloading it in a new worker then failed: {reply.get('error')})")
+        self._crash = None
 
-    def crashed(self) -> None:
-        self._lost = True
+    def crashed(self, error: WorkerCrashed) -> None:
+        self._crash = str(error)
         self.lease.replace()
 
     def named_weights(self) -> list[tuple[str, RemoteWeight]]:
@@ -146,7 +146,7 @@ class RemoteReload:
         return self.lease.worker.request(message, what)
 
     def release(self) -> None:
-        if self._lost or not self.lease.worker.alive:
+        if self._crash is not None or not self.lease.worker.alive:
             return
         try:
             self.lease.worker.request({"op": "release", "handle": self.handle}, "releasing a reload")
@@ -164,8 +164,8 @@ class PendingCall:
         """The outputs; raises what the artifact raised, or :class:`WorkerCrashed`."""
         try:
             reply = self.reload.lease.worker.receive(f"calling the reloaded {self.reload.request.format}")
-        except WorkerCrashed:
-            self.reload.crashed()
+        except WorkerCrashed as error:
+            self.reload.crashed(error)
             raise
         if not reply["ok"]:
             raise remote_error(reply["error_type"], reply["error"])
