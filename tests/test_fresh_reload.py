@@ -224,3 +224,18 @@ def test_bad_reload_in_and_workers_are_refused_with_what_was_received():
 
 def teardown_module():
     close_pool()
+
+
+def test_resumed_training_reloads_in_a_new_interpreter_too(tmp_path):
+    from pytest_tfroundtrip import check_resume_training
+
+    here = list(defect_layers.TERMS)
+    there = _plain("from tests.mutations.defect_layers import TERMS; print(list(TERMS))").stdout.strip()
+    if str(here) == there:
+        pytest.skip("this interpreter's hash seed orders the set as the worker's does: nothing to tell apart")
+    model = fresh_layers.host(defect_layers.set_ordered_terms())
+    model.compile(optimizer="adam", loss="mse")
+    assert check_resume_training(model, formats=["keras"], reload_in="process", seed=0).passed
+    with pytest.raises(RoundTripError) as failure:
+        check_resume_training(model, formats=["keras"], seed=0)
+    assert "keras" in str(failure.value)

@@ -28,8 +28,10 @@ from pytest_tfroundtrip.arguments import (
 )
 from pytest_tfroundtrip.checks.resume_diagnosis import Divergence, diagnose
 from pytest_tfroundtrip.checks.subject import prepare_subject, require_keras3
+from pytest_tfroundtrip.checks.continued import Continued, continue_training
+from pytest_tfroundtrip.checks.in_workers import Workers, lend_workers
+from pytest_tfroundtrip.checks.placement import validate_reload_in
 from pytest_tfroundtrip.checks.training import (
-    align_random_state,
     aligned_python_state,
     aligned_to,
     independent_copy,
@@ -38,6 +40,7 @@ from pytest_tfroundtrip.checks.training import (
     python_state,
     rebuild_compiled,
     require_compiled,
+    seed_states,
     state_of,
     train_steps,
 )
@@ -48,7 +51,10 @@ from pytest_tfroundtrip.errors import (
 )
 from pytest_tfroundtrip.formats import all_formats, parse_format_names
 from pytest_tfroundtrip.inputs.specs import model_input_structure, specs_of_data
-from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject
+from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat, Subject, blueprint_of
+from pytest_tfroundtrip.isolation.pool import WorkerCrashed, session_pool
+from pytest_tfroundtrip.isolation.remote import Lease
+from pytest_tfroundtrip.isolation.user_modules import user_modules
 from pytest_tfroundtrip.results.report import FAILED, PASSED, SKIPPED, result_named
 from pytest_tfroundtrip.results.tolerances import validate_tolerance_argument
 from pytest_tfroundtrip.isolation.check_scope import public_check
@@ -115,11 +121,15 @@ def check_resume_training(
     input_signature: Any = None,
     artifacts_dir: str | Path | None = None,
     keep_artifacts: bool = False,
+    reload_in: str = "fresh",
 ) -> ResumeReport:
     """Train, save, reload and continue in each format; compare with an uninterrupted run.
 
     ``formats=None`` means every format that can resume training; naming one
     that cannot (``savedmodel``, ``export``, ``tflite``) is a failure.
+    ``reload_in="fresh"`` (the default) reloads and continues training in a
+    worker interpreter that did not save the artifact, as the next training
+    job would (``"process"``: here; see :func:`check_roundtrip`).
 
     Example:
         >>> import keras
@@ -135,6 +145,7 @@ def check_resume_training(
     validate_tolerance_argument("rtol", rtol)
     validate_tolerance_argument("atol", atol)
     validate_seed(seed)
+    validate_reload_in(reload_in, None)
     require_keras3(model, "check_resume_training")
     require_compiled(model)
     if input_signature is None and x is not None and model_input_structure(model) is None:
@@ -160,6 +171,7 @@ def check_resume_training(
 
     workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-resume-", dir=existing_dir(artifacts_dir)))
     results = []
+    elsewhere = _resume_elsewhere(subject) if reload_in == "fresh" else None
     for fmt in all_formats():
         if requested is not None and fmt.name not in requested:
             continue
@@ -169,14 +181,21 @@ def check_resume_training(
             results.append(ResumeResult(fmt.name, status, skip_reason=reason,
                                         divergences=(Divergence("format", f"format {fmt.name!r} {reason}"),) if status == FAILED else ()))
             continue
-        result = _resume_one(fmt, model, subject, batches, steps_before, seed, reference, reference_losses,
-                             reference_rates, tolerance, workdir / fmt.name)
+        try:
+            result = _resume_one(fmt, _Resuming(subject, batches, steps_before, seed, elsewhere), reference,
+                                 reference_losses, reference_rates, tolerance, workdir / fmt.name)
+        except BaseException:
+            if elsewhere is not None:
+                elsewhere.give_back()
+            raise
         results.append(_not_applicable_if_it_cannot_take(fmt, _without_optimizer_state(fmt, result, named=requested is not None),
                                                          named=requested is not None))
         gc.collect()  # the resumed model and its copies go before the next format
         if results[-1].status != FAILED and not keep_artifacts:
             shutil.rmtree(workdir / fmt.name, ignore_errors=True)
             results[-1] = replace(results[-1], artifact=None)
+    if elsewhere is not None:
+        elsewhere.give_back()
     report = ResumeReport(tuple(results), steps_before, steps_after, batch_size, workdir)
     if not report.passed:
         raise RoundTripError(resume_failure_message(report), report)
@@ -186,12 +205,49 @@ def check_resume_training(
     return report
 
 
+@dataclass(frozen=True)
+class _Elsewhere:
+    """The worker a resume check continues training in, with what it needs to rebuild the model there."""
+
+    workers: Workers
+    blueprint: ModelBlueprint
+    compile_config: Any
+    note: str | None = None
+
+    @property
+    def lease(self) -> Lease | None:
+        return None if self.workers.classes_not_importable else self.workers.leases[0]
+
+    def give_back(self) -> None:
+        self.workers.give_back()
+
+
+@dataclass(frozen=True)
+class _Resuming:
+    """What every format's resumed run shares."""
+
+    subject: Subject
+    batches: list[tuple[Any, Any]]
+    steps_before: int
+    seed: int
+    elsewhere: _Elsewhere | None
+
+
+def _resume_elsewhere(subject: Subject) -> _Elsewhere:
+    blueprint = blueprint_of(subject.model)
+    workers = lend_workers(session_pool(1), 1, user_modules(subject.model, blueprint.architecture))
+    note = None
+    if workers.classes_not_importable:
+        note = f"resumed in this process, not in a new interpreter: {workers.classes_not_importable}"
+    return _Elsewhere(workers, blueprint, subject.model.get_compile_config(), note)
+
+
 def _resume_one(
-    fmt: RoundTripFormat, model: Any, subject: Subject, batches: list[tuple[Any, Any]], steps_before: int, seed: int,
-    reference: Any, reference_losses: list[float], reference_rates: list[float], tolerance: tuple[float, float],
-    directory: Path,
+    fmt: RoundTripFormat, resuming: _Resuming, reference: Any, reference_losses: list[float],
+    reference_rates: list[float], tolerance: tuple[float, float], directory: Path,
 ) -> ResumeResult:
     keras = _lazy.keras()
+    subject, batches, steps_before, seed = resuming.subject, resuming.batches, resuming.steps_before, resuming.seed
     directory.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
     candidate_copy = independent_copy(subject)
@@ -200,19 +256,17 @@ def _resume_one(
     saved_state, saved_python = state_of(candidate), python_state(candidate)
     try:
         artifact = fmt.save_for_training(candidate, directory)
-        resumed = fmt.load_for_training(artifact, lambda: rebuild_compiled(subject))
     except Exception as error:
         return ResumeResult(fmt.name, FAILED, (Divergence("reload", f"saving or reloading for training failed: {describe_exception(error)}"),),
                             artifact=directory)
-    rng_reset = align_random_state(candidate, resumed)
-    reloaded_state = aligned_to(saved_state, state_of(resumed))
-    reloaded_python = aligned_python_state(saved_python, python_state(resumed))
-    try:
-        later_losses, later_rates = train_steps(resumed, batches[steps_before:])
-    except Exception as error:
-        return ResumeResult(fmt.name, FAILED, (Divergence("reload", f"training cannot continue after reload: {describe_exception(error)}"),),
-                            artifact=artifact)
-    final = aligned_to(reference, state_of(resumed))
+    continued = _continued(fmt, artifact, resuming, seed_states(candidate))
+    if continued.error is not None:
+        return ResumeResult(fmt.name, FAILED, (Divergence("reload", continued.error),), artifact=artifact)
+    assert continued.reloaded is not None and continued.final is not None
+    reloaded_state = aligned_to(saved_state, continued.reloaded)
+    reloaded_python = aligned_python_state(saved_python, continued.reloaded_python)
+    later_losses, later_rates = continued.losses, continued.rates
+    final = aligned_to(reference, continued.final)
     divergences = diagnose(
         saved=saved_state, reloaded=reloaded_state, saved_python=saved_python, reloaded_python=reloaded_python,
         reference=reference, final=final, steps_before=steps_before,
@@ -221,12 +275,31 @@ def _resume_one(
     )
     weight_error = _max_error(reference.weights, final.weights)
     optimizer_error = _max_error(reference.optimizer, final.optimizer)
-    notes = ("the format does not keep dropout RNG state (seed generators); the check aligned it",) if rng_reset else ()
+    notes = ("the format does not keep dropout RNG state (seed generators); the check aligned it",) if continued.rng_reset else ()
     notes += (candidate_copy.note,) if candidate_copy.note else ()
+    notes += (resuming.elsewhere.note,) if resuming.elsewhere is not None and resuming.elsewhere.note else ()
     return ResumeResult(
         fmt.name, FAILED if divergences else PASSED, tuple(divergences), tuple(reference_losses),
         tuple(first_losses + later_losses), weight_error, optimizer_error, artifact=artifact, notes=notes,
     )
+
+
+def _continued(fmt: RoundTripFormat, artifact: Path, resuming: _Resuming, rng_states: list[np.ndarray]) -> Continued:
+    """The resumed run, in the worker (``reload_in="fresh"``) or here."""
+    subject, later = resuming.subject, resuming.batches[resuming.steps_before:]
+    elsewhere = resuming.elsewhere
+    lease = elsewhere.lease if elsewhere is not None else None
+    if elsewhere is None or lease is None:
+        return continue_training(fmt, artifact, lambda: rebuild_compiled(subject), rng_states, later)
+    request = {"op": "resume", "format": fmt.name, "artifact": str(artifact), "blueprint": elsewhere.blueprint,
+               "signature": subject.signature, "output_template": subject.output_template,
+               "compile_config": elsewhere.compile_config, "rng_states": rng_states, "batches": later,
+               "seed": resuming.seed}
+    try:
+        return lease.worker.request(request, f"resuming training from {fmt.name}")["continued"]
+    except WorkerCrashed as error:
+        lease.replace()
+        return Continued(error=f"WorkerCrashed: {error}")
 
 
 def _without_optimizer_state(fmt: RoundTripFormat, result: ResumeResult, named: bool) -> ResumeResult:

@@ -33,12 +33,16 @@ def require_compiled(model: Any) -> None:
         )
 
 
-def rebuild_compiled(subject: Subject, check_faithful: bool = True) -> Any:
-    """A fresh model of the same architecture, compiled like the model (fresh optimizer)."""
+def rebuild_compiled(subject: Subject, check_faithful: bool = True, compile_config: Any = None) -> Any:
+    """A fresh model of the same architecture, compiled like the model (fresh optimizer).
+
+    ``compile_config``: the model's ``get_compile_config()``, where the model is not here (a worker interpreter).
+    """
     fresh = fresh_model_like(subject, check_faithful)
     # As user code does: compile() leaves the optimizer unbuilt (compile_from_config would build it).
     keras = _lazy.keras()
-    fresh.compile(**keras.saving.deserialize_keras_object(subject.model.get_compile_config()))
+    config = subject.model.get_compile_config() if compile_config is None else compile_config
+    fresh.compile(**keras.saving.deserialize_keras_object(config))
     return fresh
 
 
@@ -113,14 +117,23 @@ def align_random_state(source: Any, target: Any) -> bool:
     a reload differ from the uninterrupted run whatever the format.  Returns
     whether the states differed (the format did not keep them).
     """
+    return align_seed_states(seed_states(source), target)
+
+
+def seed_states(model: Any) -> list[np.ndarray]:
+    """The state of each layer RNG (dropout seed generator) of ``model``, in order."""
     keras = _lazy.keras()
-    sources = [v for v in source.variables if "seed_generator" in v.path]
+    return [keras.ops.convert_to_numpy(v) for v in model.variables if "seed_generator" in v.path]
+
+
+def align_seed_states(states: list[np.ndarray], target: Any) -> bool:
+    """Assign ``states`` (from :func:`seed_states`) to ``target``'s layer RNGs; whether they differed."""
+    keras = _lazy.keras()
     targets = [v for v in target.variables if "seed_generator" in v.path]
-    if len(sources) != len(targets):
+    if len(states) != len(targets):
         return False
     differed = False
-    for src, dst in zip(sources, targets):
-        value = keras.ops.convert_to_numpy(src)
+    for value, dst in zip(states, targets):
         differed |= not np.array_equal(value, keras.ops.convert_to_numpy(dst))
         dst.assign(value)
     return differed

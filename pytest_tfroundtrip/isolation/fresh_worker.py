@@ -134,6 +134,14 @@ def _trace(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
     return {"ok": True, "trace": layer_trace(reload.model, reload.subject, request["arrays"], request["recorded"])}
 
 
+def _resume(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
+    from pytest_tfroundtrip.checks.continued import continue_in_worker
+
+    reply = continue_in_worker(request)
+    gc.collect()
+    return reply
+
+
 def _release(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
     loaded.pop(request["handle"], None)
     gc.collect()  # reloaded Keras/TF objects hold reference cycles: free them before the next load
@@ -152,5 +160,5 @@ def _crash(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
 
 _HANDLERS: dict[str, Handler] = {
     "import": _import, "load": _load, "call": _call, "weights": _weights, "weight_values": _weight_values,
-    "trace": _trace, "release": _release, "ping": _ping, "crash": _crash,
+    "trace": _trace, "resume": _resume, "release": _release, "ping": _ping, "crash": _crash,
 }
