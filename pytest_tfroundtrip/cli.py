@@ -6,6 +6,10 @@ progress per format, prints the same matrix, and writes the same JSON.
 
 Exit status: 0 when every format passed, 1 on a finding, 2 on a usage error,
 3 on an internal error of the checker (never a verdict on the model).
+
+``tf-roundtrip merge FILE...`` joins the JSON files of a sharded suite
+(:mod:`~pytest_tfroundtrip.results.merge`) and prints, writes and exits the same way,
+without importing TensorFlow.
 """
 
 from __future__ import annotations
@@ -72,6 +76,24 @@ def build_parser() -> argparse.ArgumentParser:
                        help="do not show progress per format. Default: shown (a bar on a terminal, a line per format otherwise)")
     check.add_argument("--no-color", action="store_true", default=False,
                        help="no colours in the matrix. Default: coloured on a terminal")
+    merge = commands.add_parser(
+        "merge", help="join the JSON files of a sharded test suite into one: matrix, JSON, JUnit",
+        description="Join the JSON files that the shards of one pytest suite wrote (pytest --tf-roundtrip-json=PATH, "
+                    "one per CI job) into one document of the same schema, print its matrix, and write it. Checks are "
+                    "sorted by test id: the order of FILE does not matter. Refused (exit 2), saying why and how to fix "
+                    "it: a missing file, a file that is not one of these JSON files, a file of another schema_version, "
+                    "and a test id in two files (overlapping shards: not de-duplicated, the verdicts may differ). "
+                    "Shards that ran with different versions are merged with a warning, kept in the document.",
+        epilog="Exit status: 0 every merged check passed; 1 a check failed; 2 usage error (a file refused).",
+    )
+    merge.add_argument("files", nargs="+", metavar="FILE", help="the JSON file of each shard (a merged file counts as its shards)")
+    merge.add_argument("--json", metavar="PATH", default=None,
+                       help="write the merged document to PATH (same schema, with merged_from and warnings). Default: not written")
+    merge.add_argument("--junit", metavar="PATH", default=None,
+                       help="write JUnit XML to PATH: one testcase per test that ran checks, with the properties "
+                            "pytest --junitxml gives it, failed when one of its checks failed. Default: not written")
+    merge.add_argument("--no-color", action="store_true", default=False,
+                       help="no colours in the matrix. Default: coloured on a terminal")
     return parser
 
 
@@ -82,6 +104,9 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
         >>> main(["check", "no/such/model.keras"], stdout=sys.stdout)
         tf-roundtrip: error: TARGET 'no/such/model.keras' does not exist (expected a .keras or .h5 file, a SavedModel directory, or package.module:function)
         2
+        >>> main(["merge", "no/such/shard.json"], stdout=sys.stdout)
+        tf-roundtrip: error: no/such/shard.json does not exist (expected the JSON file a shard wrote with pytest --tf-roundtrip-json=PATH)
+        2
     """
     out = stdout or sys.stdout
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up lines are not findings
@@ -91,7 +116,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
     except SystemExit as exit_:  # --help, or argparse already printed what was wrong
         return PASSED if not exit_.code else USAGE_ERROR
     try:
-        return _check(args, out)
+        return _merge(args, out) if args.command == "merge" else _check(args, out)
     except RoundTripUsageError as error:
         print(f"tf-roundtrip: error: {error}", file=out)
         return USAGE_ERROR
@@ -100,7 +125,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
 
         cause = error.__cause__ if isinstance(error, RoundTripInternalError) and error.__cause__ else error
         traceback.print_exception(cause, file=out)
-        internal = error if isinstance(error, RoundTripInternalError) else RoundTripInternalError.wrapping(error, "tf-roundtrip check")
+        internal = error if isinstance(error, RoundTripInternalError) else RoundTripInternalError.wrapping(error, f"tf-roundtrip {args.command}")
         print(f"tf-roundtrip: {internal}", file=out)
         return INTERNAL_ERROR
 
@@ -148,12 +173,43 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     return status
 
 
+def _merge(args: argparse.Namespace, out: TextIO) -> int:
+    from pytest_tfroundtrip.results.json_report import write_json_document
+    from pytest_tfroundtrip.results.junit import junit_xml
+    from pytest_tfroundtrip.results.matrix import matrix_rows
+    from pytest_tfroundtrip.results.merge import merge_files
+
+    document = merge_files(args.files)
+    checks = document["checks"]
+    print(f"tf-roundtrip: merged {len(args.files)} file{'s' if len(args.files) != 1 else ''}: "
+          f"{len(checks)} check{'s' if len(checks) != 1 else ''}", file=out)
+    for warning in document["warnings"]:
+        print(f"tf-roundtrip: warning: {warning}", file=out)
+    if checks:
+        _print_rows(matrix_rows([(check["test"], check) for check in checks]), out, colour=not args.no_color and out.isatty())
+    if args.json:
+        path = write_json_document(Path(args.json), document)
+        print(f"checks written as JSON to {path}", file=out)
+    if args.junit:
+        path = Path(args.junit)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(junit_xml(checks) + "\n", encoding="utf-8")
+        print(f"JUnit XML written to {path}", file=out)
+    return PASSED if all(check["passed"] for check in checks) else FINDING
+
+
 def _print_matrix(checks: list[dict[str, Any]], target: str, out: TextIO, colour: bool) -> None:
-    from pytest_tfroundtrip.results.matrix import MatrixRow, matrix_lines
+    from pytest_tfroundtrip.results.matrix import MatrixRow
+
+    _print_rows([MatrixRow(target, check) for check in checks], out, colour)
+
+
+def _print_rows(rows: list[Any], out: TextIO, colour: bool) -> None:
+    from pytest_tfroundtrip.results.matrix import matrix_lines
 
     width = shutil.get_terminal_size((100, 24)).columns
     print("", file=out)
-    for line in matrix_lines([MatrixRow(target, check) for check in checks], [f.name for f in all_formats()], width):
+    for line in matrix_lines(rows, [f.name for f in all_formats()], width):
         text = "".join(_COLOUR_CODES[c] + t + "\033[0m" if colour and c else t for t, c in line)
         print(text.rstrip(), file=out)
 

@@ -48,6 +48,18 @@ def write_json_report(path: Path, checks: list[dict[str, Any]], target: str | No
         >>> json.loads(path.read_text())["summary"]
         {'checks': 0, 'passed': 0, 'failed': 0}
     """
+    return write_json_document(path, json_document(checks, target))
+
+
+def write_json_document(path: Path, document: dict[str, Any]) -> Path:
+    """Write a whole document (e.g. one :mod:`~pytest_tfroundtrip.results.merge` joined) to ``path``.
+
+    Example:
+        >>> import tempfile
+        >>> path = write_json_document(Path(tempfile.mkdtemp()) / "merged.json", json_document([]))
+        >>> json.loads(path.read_text())["schema_version"]
+        1
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(json_document(checks, target), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     return path
