@@ -1,28 +1,29 @@
 """Formats reloaded where users reload: in worker interpreters that did not save them, several at once.
 
 The main process keeps the original model: it saves each format's artifact
-and computes the original's outputs.  Workers (one per format of a *wave*)
-load the artifacts while the main process saves the next, then one search
-gives every input to all the wave's reloads at once.  A wave is as large as
-the workers lent to the check, so at most that many reloaded copies exist
-at a time; each is released, and a passing format's files deleted, before
-the next wave is saved.  Results come out in the formats' own order,
+and computes the original's outputs.  Each worker loads one format at a
+time and calls it on the inputs the search replays while the main process
+saves the next format, so at most as many reloaded copies exist as workers
+were lent; each is released, and a passing format's files deleted, before
+its worker takes another.  Results come out in the formats' own order,
 whatever order the workers finish in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
+
+import numpy as np
 
 from pytest_tfroundtrip.checks.one_format import FormatRun, finished, judged_and_diagnosed, save_artifact, with_reproduction_of
 from pytest_tfroundtrip.checks.search import SearchOutcome, search
 from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat
-from pytest_tfroundtrip.isolation.pool import WorkerCrashed, WorkerPool
-from pytest_tfroundtrip.isolation.remote import Lease, LoadFailed, LoadRequest, RemoteReload, finish_load, start_load
+from pytest_tfroundtrip.isolation.pool import WorkerCrashed, WorkerPool, wait_for_any
+from pytest_tfroundtrip.isolation.remote import Lease, LoadFailed, LoadRequest, StartedLoad, finish_load, start_load
 from pytest_tfroundtrip.isolation.user_modules import UserModules
-from pytest_tfroundtrip.results.report import FAILED, LOAD, PASSED, FormatFailure, FormatResult
+from pytest_tfroundtrip.results.report import FAILED, LOAD, PASSED, SAVE, FormatFailure, FormatResult
 
 Checked = tuple[RoundTripFormat, FormatResult, "SearchOutcome | None"]
 
@@ -72,51 +73,88 @@ class WorkerRun:
 
 
 def check_in_workers(run: FormatRun, plan: WorkerRun) -> Iterator[Checked]:
-    """Each format's result and its search outcome (None if it never loaded), wave after wave, in the formats' order."""
-    size = len(plan.workers.leases)
-    for start in range(0, len(plan.formats), size):
-        yield from _wave(list(plan.formats[start:start + size]), run, plan)
+    """Each format's result and its search outcome (None if it never loaded), in the formats' order.
 
-
-def _wave(formats: list[RoundTripFormat], run: FormatRun, plan: WorkerRun) -> Iterator[Checked]:
-    started: list[tuple[RoundTripFormat, Lease, LoadRequest, int, float]] = []
+    The main process saves a format and hands it to a free worker, with every
+    input the search replays; while workers load and call, it saves the
+    next.  When no worker is free, it judges the format whose worker answered
+    first (searching further, with the worker, only if one failed), then
+    releases that worker for the next format.
+    """
+    inputs = _replayed_inputs(run)
+    waiting = list(plan.formats)
+    free = list(plan.workers.leases)
+    busy: dict[Lease, tuple[RoundTripFormat, StartedLoad, float]] = {}
     done: dict[str, Checked] = {}
-    for fmt, lease in zip(formats, plan.workers.leases):
-        plan.on_start(fmt)
-        saved = save_artifact(fmt, run.subject, run.workdir / fmt.name)
-        if isinstance(saved, FormatResult):
-            done[fmt.name] = (fmt, with_reproduction_of(fmt, run, saved), None)
-            continue
-        artifact, save_seconds = saved
-        request = LoadRequest(fmt.name, artifact, plan.blueprint, run.subject.signature, run.subject.output_template)
-        try:
-            started.append((fmt, lease, request, start_load(lease, request), save_seconds))
-        except WorkerCrashed as error:
-            lease.replace()
-            done[fmt.name] = (fmt, _load_failed(fmt, run, artifact, save_seconds, f"WorkerCrashed: {error}"), None)
-    reloads: dict[RoundTripFormat, tuple[RemoteReload, FormatResult]] = {}
-    try:
-        for fmt, lease, request, handle, save_seconds in started:
-            loaded = finish_load(lease, request, handle)
-            if isinstance(loaded, LoadFailed):
-                done[fmt.name] = (fmt, _load_failed(fmt, run, request.artifact, save_seconds, loaded.error), None)
+    while waiting or busy:
+        while waiting and free:
+            fmt = waiting.pop(0)
+            plan.on_start(fmt)
+            started = _save_and_start(fmt, run, plan, free[0], inputs)
+            if isinstance(started, FormatResult):
+                done[fmt.name] = (fmt, started, None)
                 continue
-            reloads[fmt] = (loaded, FormatResult(fmt.name, PASSED, save_seconds=save_seconds, load_seconds=loaded.load_seconds,
-                                                  artifact=request.artifact, warnings=loaded.warnings))
-        if reloads:
-            outcome = search(run.search.plan_for_many({fmt: reload for fmt, (reload, _result) in reloads.items()}))
-            for fmt, (reload, result) in reloads.items():
-                judged = judged_and_diagnosed(result, outcome, reload, run, fmt)
-                done[fmt.name] = (fmt, judged, outcome)
+            busy[free.pop(0)] = (fmt, *started)
+        if busy:
+            lease = _first_to_answer(busy)
+            fmt, started_load, save_seconds = busy.pop(lease)
+            done[fmt.name] = _judged_in_worker(fmt, run, started_load, save_seconds)
+            free.append(lease)
+            outcome = done[fmt.name][2]
+            if outcome is not None and (outcome.nondeterminism is not None or outcome.model_error is not None):
+                waiting = []  # a verdict on the model itself: the formats not started are not judged
+    for fmt in plan.formats:  # the formats' own order, whatever order the workers answered in
+        fmt, result, outcome = done[fmt.name]
+        yield fmt, replace(result, reloaded_in="fresh") if result.failure is None or result.failure.stage != SAVE else result, outcome
+
+
+def _replayed_inputs(run: FormatRun) -> tuple[Mapping[str, np.ndarray], ...]:
+    """The inputs every search replays first (targeted, then pre-drawn), once each: sent with each load."""
+    seen: set[str] = set()
+    inputs = []
+    for example in [example for example, _pin in run.search.targeted] + list(run.search.examples):
+        key = example.cache_key()
+        if key not in seen:
+            seen.add(key)
+            inputs.append(example.arrays)
+    return tuple(inputs)
+
+
+def _save_and_start(
+    fmt: RoundTripFormat, run: FormatRun, plan: WorkerRun, lease: Lease, inputs: tuple[Mapping[str, np.ndarray], ...],
+) -> FormatResult | tuple[StartedLoad, float]:
+    saved = save_artifact(fmt, run.subject, run.workdir / fmt.name)
+    if isinstance(saved, FormatResult):
+        return with_reproduction_of(fmt, run, saved)
+    artifact, save_seconds = saved
+    request = LoadRequest(fmt.name, artifact, plan.blueprint, run.subject.signature, run.subject.output_template)
+    try:
+        return start_load(lease, request, inputs), save_seconds
+    except WorkerCrashed as error:
+        lease.replace()
+        return _load_failed(fmt, run, artifact, save_seconds, f"WorkerCrashed: {error}")
+
+
+def _first_to_answer(busy: dict[Lease, Any]) -> Lease:
+    leases = list(busy)
+    ready = wait_for_any([lease.worker for lease in leases], timeout=None)
+    return next(lease for lease in leases if lease.worker in ready)
+
+
+def _judged_in_worker(fmt: RoundTripFormat, run: FormatRun, started: StartedLoad, save_seconds: float) -> Checked:
+    loaded = finish_load(started)
+    if isinstance(loaded, LoadFailed):
+        return fmt, _load_failed(fmt, run, started.request.artifact, save_seconds, loaded.error), None
+    result = FormatResult(fmt.name, PASSED, save_seconds=save_seconds, load_seconds=loaded.load_seconds,
+                          artifact=started.request.artifact, warnings=loaded.warnings)
+    try:
+        outcome = search(run.search.plan_for(fmt, loaded))
+        judged = judged_and_diagnosed(result, outcome, loaded, run, fmt)
     finally:
-        for reload, _result in reloads.values():
-            reload.release()
-    for fmt in formats:  # the formats' own order, not the order their workers answered in
-        checked = done[fmt.name]
-        yield checked[0], finished(fmt, run, checked[1]) if checked[2] is not None else checked[1], checked[2]
+        loaded.release()
+    return fmt, finished(fmt, run, judged), outcome
 
 
 def _load_failed(fmt: RoundTripFormat, run: FormatRun, artifact: Any, save_seconds: float, error: str) -> FormatResult:
     result = FormatResult(fmt.name, FAILED, save_seconds=save_seconds, artifact=artifact, failure=FormatFailure(LOAD, error))
     return with_reproduction_of(fmt, run, result)
-

@@ -26,6 +26,7 @@ from pytest_tfroundtrip.checks.search import Finding, FormatStats, SearchOutcome
 from pytest_tfroundtrip.errors import describe_exception
 from pytest_tfroundtrip.formats.base import KerasReload, ReloadedCall, RoundTripFormat, Subject
 from pytest_tfroundtrip.inputs.arrays import savable
+from pytest_tfroundtrip.isolation.pool import WorkerCrashed
 from pytest_tfroundtrip.inputs.strategies import Example, Pin
 from pytest_tfroundtrip.results.compare import compare_outputs
 from pytest_tfroundtrip.checks.reproduction import with_reproduction
@@ -116,7 +117,10 @@ def judged_and_diagnosed(
     result = _judged(result, outcome, run.workdir)
     keras_reload = isinstance(call, KerasReload) or getattr(call, "is_keras", False)
     if keras_reload and result.status != SKIPPED and outcome.model_error is None:
-        result = _with_weight_diagnosis(result, call, run, outcome.findings.get(fmt.name), run.search.tolerance_for(fmt))
+        try:
+            result = _with_weight_diagnosis(result, call, run, outcome.findings.get(fmt.name), run.search.tolerance_for(fmt))
+        except WorkerCrashed:  # the worker holding the reload crashed calling it: the failure says so, undiagnosed
+            pass
     return result
 
 

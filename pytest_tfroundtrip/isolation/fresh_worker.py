@@ -100,14 +100,26 @@ def _load(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
 
 
 def _call(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
+    return _called(loaded[request["handle"]], request["arrays"])
+
+
+def _called(call: Any, arrays: Any) -> dict[str, Any]:
     from pytest_tfroundtrip.formats.base import to_numpy
     from pytest_tfroundtrip.structure import map_leaves
 
     try:  # as in the main process, reading the outputs is part of the call
-        outputs = map_leaves(to_numpy, loaded[request["handle"]](request["arrays"]))
+        outputs = map_leaves(to_numpy, call(arrays))
     except Exception as error:
         return {"ok": False, "error_type": type(error).__name__, "error": str(error)}
     return {"ok": True, "outputs": outputs}
+
+
+def _call_many(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
+    """Every input of a list, in order (sent right after a load, which may have failed: then none)."""
+    call = loaded.get(request["handle"])
+    if call is None:
+        return {"ok": False, "not_loaded": True}
+    return {"ok": True, "results": [_called(call, arrays) for arrays in request["inputs"]]}
 
 
 def _weights(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
@@ -159,6 +171,6 @@ def _crash(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
 
 
 _HANDLERS: dict[str, Handler] = {
-    "import": _import, "load": _load, "call": _call, "weights": _weights, "weight_values": _weight_values,
+    "import": _import, "load": _load, "call": _call, "call_many": _call_many, "weights": _weights, "weight_values": _weight_values,
     "trace": _trace, "resume": _resume, "release": _release, "ping": _ping, "crash": _crash,
 }

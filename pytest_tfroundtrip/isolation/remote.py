@@ -93,7 +93,8 @@ class LoadFailed:
 class RemoteReload:
     """An artifact loaded in a worker, called from here; Keras reloads also answer about their weights and layers."""
 
-    def __init__(self, lease: Lease, request: LoadRequest, handle: int, reply: Mapping[str, Any]) -> None:
+    def __init__(self, lease: Lease, request: LoadRequest, handle: int, reply: Mapping[str, Any],
+                 prefetch: Prefetch | None = None) -> None:
         self.lease, self.request, self.handle = lease, request, handle
         self.warnings: tuple[str, ...] = tuple(reply.get("warnings", ()))
         self.load_seconds: float = reply.get("seconds", 0.0)
@@ -102,12 +103,26 @@ class RemoteReload:
         self.initial_digests: tuple[str, ...] | None = reply.get("initial_digests")
         self._crash: str | None = None  # the first crash, said again once no reload is tried
         self._reloads = 0
+        self._prefetch: Prefetch | None = prefetch
 
-    def submit(self, arrays: Mapping[str, np.ndarray]) -> PendingCall:
-        """Send one call; its outputs are read with :meth:`PendingCall.result`."""
+    def submit(self, arrays: Mapping[str, np.ndarray]) -> PendingCall | Prefetched:
+        """Send one call; its outputs are read with :meth:`PendingCall.result` (at once if prefetched)."""
+        if self._prefetch is not None:
+            prefetched = self._prefetch.take(arrays)
+            if prefetched is not None:
+                return prefetched
         self._present()
         self.lease.worker.send({"op": "call", "handle": self.handle, "arrays": dict(arrays)})
         return PendingCall(self)
+
+    def _receive_prefetched(self) -> list[dict[str, Any]] | None:
+        """The answer to the call on every prefetched input (None if the worker crashed: then calls go one by one)."""
+        try:
+            reply = self.lease.worker.receive(f"calling the reloaded {self.request.format} on every input")
+        except WorkerCrashed as error:
+            self.crashed(error)
+            raise
+        return reply.get("results") if reply["ok"] else None
 
     def __call__(self, arrays: Mapping[str, np.ndarray]) -> Any:
         return self.submit(arrays).result()
@@ -126,6 +141,8 @@ class RemoteReload:
 
     def crashed(self, error: WorkerCrashed) -> None:
         self._crash = str(error)
+        if self._prefetch is not None:
+            self._prefetch.abandon()
         self.lease.replace()
 
     def named_weights(self) -> list[tuple[str, RemoteWeight]]:
@@ -142,10 +159,17 @@ class RemoteReload:
         return self._request(message, "reading the reloaded model's layer outputs")["trace"]
 
     def _request(self, message: dict[str, Any], what: str) -> dict[str, Any]:
+        if self._prefetch is not None:
+            self._prefetch.settle()  # its answer comes first on the pipe
         self._present()
         return self.lease.worker.request(message, what)
 
     def release(self) -> None:
+        if self._prefetch is not None:
+            try:
+                self._prefetch.settle()
+            except WorkerCrashed:
+                return
         if self._crash is not None or not self.lease.worker.alive:
             return
         try:
@@ -172,6 +196,53 @@ class PendingCall:
         return reply["outputs"]
 
 
+class Prefetch:
+    """Inputs sent to a worker in one request right after the load: their outputs come back in one answer.
+
+    A search that then calls the reload on one of those very input objects
+    gets its answer without another round trip.  Inputs are matched by
+    identity: the search passes the same arrays it drew.
+    """
+
+    def __init__(self, reload: RemoteReload | None, inputs: list[Mapping[str, np.ndarray]]) -> None:
+        self.reload = reload
+        self.inputs = inputs
+        self._by_identity = {id(arrays): index for index, arrays in enumerate(inputs)}
+        self._results: list[dict[str, Any]] | None = None
+        self._settled = False
+
+    def take(self, arrays: Mapping[str, np.ndarray]) -> Prefetched | None:
+        index = self._by_identity.get(id(arrays))
+        if index is None or self.inputs[index] is not arrays:
+            return None
+        self.settle()
+        if self._results is None:
+            return None
+        return Prefetched(self._results[index])
+
+    def settle(self) -> None:
+        """Read the answer off the pipe if it is still there."""
+        if self._settled or self.reload is None:
+            return
+        self._settled = True
+        self._results = self.reload._receive_prefetched()
+
+    def abandon(self) -> None:
+        self._settled, self._results = True, None
+
+
+class Prefetched:
+    """A call answered in advance: :meth:`result` as :meth:`PendingCall.result`."""
+
+    def __init__(self, reply: dict[str, Any]) -> None:
+        self.reply = reply
+
+    def result(self) -> Any:
+        if not self.reply["ok"]:
+            raise remote_error(self.reply["error_type"], self.reply["error"])
+        return self.reply["outputs"]
+
+
 class RemoteWeight:
     """A weight of a model held by a worker: its shape and digest here, its value fetched only when NumPy asks."""
 
@@ -183,20 +254,42 @@ class RemoteWeight:
         return value.astype(dtype) if dtype is not None else value
 
 
-def start_load(lease: Lease, request: LoadRequest) -> int:
-    """Send ``request`` to the lease's worker without waiting; the handle to :func:`finish_load` with."""
+@dataclass(frozen=True)
+class StartedLoad:
+    """A load sent to a worker (and the inputs sent after it), not yet answered."""
+
+    lease: Lease
+    request: LoadRequest
+    handle: int
+    inputs: tuple[Mapping[str, np.ndarray], ...] = ()
+
+
+def start_load(lease: Lease, request: LoadRequest, inputs: tuple[Mapping[str, np.ndarray], ...] = ()) -> StartedLoad:
+    """Send ``request`` to the lease's worker without waiting, then ``inputs`` to call it on once it loaded."""
     handle = next(_HANDLES)
     lease.worker.send(request.message(handle))
-    return handle
+    if inputs:
+        lease.worker.send({"op": "call_many", "handle": handle, "inputs": [dict(arrays) for arrays in inputs]})
+    return StartedLoad(lease, request, handle, inputs)
 
 
-def finish_load(lease: Lease, request: LoadRequest, handle: int) -> RemoteReload | LoadFailed:
-    """The reload started by :func:`start_load`, or why it failed (a crash is a failure too, and the worker is replaced)."""
+def finish_load(started: StartedLoad) -> RemoteReload | LoadFailed:
+    """The reload :func:`start_load` began, or why it failed (a crash is a failure too, and the worker is replaced)."""
+    lease, request = started.lease, started.request
     try:
         reply = lease.worker.receive(f"loading {request.format}")
     except WorkerCrashed as error:
         lease.replace()
         return LoadFailed(f"WorkerCrashed: {error}")
     if not reply["ok"]:
+        if started.inputs:
+            try:
+                lease.worker.receive("skipping the calls of a load that failed")
+            except WorkerCrashed:
+                lease.replace()
         return LoadFailed(reply["error"])
-    return RemoteReload(lease, request, handle, reply)
+    prefetch = Prefetch(None, list(started.inputs)) if started.inputs else None
+    reload = RemoteReload(lease, request, started.handle, reply, prefetch)
+    if prefetch is not None:
+        prefetch.reload = reload
+    return reload
