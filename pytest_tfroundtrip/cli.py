@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"random examples per format, after the targeted ones. Default: {DEFAULT_MAX_EXAMPLES}")
     check.add_argument("--seed", type=int, default=None, metavar="N",
                        help="seed of the random search, to repeat a run. Default: a new seed each run")
+    check.add_argument("--reload-in", choices=("fresh", "process"), default="fresh",
+                       help="fresh: reload each format in a worker interpreter that did not save it (another hash seed, "
+                            "the model's modules imported), as users reload; process: in this one. Default: fresh")
+    check.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="worker interpreters reloading formats at once. Default: from the cores and the memory the model needs")
     check.add_argument("--json", metavar="PATH", default=None,
                        help="also write the check as JSON to PATH (schema: pytest_tfroundtrip/results/schema.json). "
                             "Default: not written")
@@ -152,7 +157,8 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     try:
         with reporting_progress(listener):
             check_roundtrip(target.model, formats=formats, max_examples=args.max_examples, seed=args.seed,
-                            artifacts_dir=args.artifacts_dir, keep_artifacts=args.keep_artifacts)
+                            artifacts_dir=args.artifacts_dir, keep_artifacts=args.keep_artifacts,
+                            reload_in=args.reload_in, workers=args.workers)
     except RoundTripError as error:
         print("", file=out)
         print(str(error), file=out)

@@ -97,7 +97,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("tf_roundtrip_keep_artifacts", "keep artifacts of passing checks. Default: false.", type="bool", default=False)
 
 
+_POOL_OWNER: list[pytest.Config] = []  # the outermost session in this process (pytester runs sessions inside it)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if not _POOL_OWNER:
+        _POOL_OWNER.append(config)
     internal_warnings.COLLECTED.show_all = bool(config.getoption("tf_roundtrip_show_internal_warnings", False))
     config.pluginmanager.register(SessionChecks(config), "tf-roundtrip-session-checks")
     config.addinivalue_line(
@@ -111,6 +116,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Stop this process's worker interpreters: nothing is left running after the session, Ctrl-C included."""
+    if _POOL_OWNER and _POOL_OWNER[0] is not config:
+        return  # a session run inside another (pytester): the outer session's workers stay for its next checks
+    _POOL_OWNER.clear()
     from pytest_tfroundtrip.isolation.pool import close_pool
 
     close_pool()

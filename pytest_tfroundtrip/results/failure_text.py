@@ -35,6 +35,7 @@ def failure_message(report: RoundTripReport) -> str:
         lines.append("")
         lines.append("Other formats: " + "; ".join(summary_line(r) for r in others))
     lines.extend(_warning_lines(report))
+    lines.extend(f"Note: {note}" for note in report.notes)
     lines.append(_where(report).lstrip("\n"))
     lines.extend(_reproduction_lines(failed))
     return "\n".join(line for line in lines if line is not None)
@@ -68,7 +69,8 @@ def format_failure_lines(result: FormatResult) -> list[str]:
     """The lines a failure message shows for one failing format (message, diagnosis, input, artifact)."""
     failure = result.failure
     assert failure is not None
-    lines = [f"[{result.label}] {_stage_title(failure.stage)}"]
+    where = " (in a new interpreter, as users reload it)" if result.reloaded_in == "fresh" else ""
+    lines = [f"[{result.label}] {_stage_title(failure.stage)}{where}"]
     if failure.comparison is None:
         message_lines = failure.message.splitlines()
         lines.extend("    " + line[:MAX_LINE] for line in message_lines[:MAX_ERROR_LINES])

@@ -97,7 +97,7 @@ def _format_result(result: Any) -> dict[str, Any]:
         "timings": {"save": round(result.save_seconds, 4), "load": round(result.load_seconds, 4),
                     "compare": round(result.compare_seconds, 4)},
         "artifact": _path(result.artifact), "reason": result.skip_reason,
-        "warnings": list(result.warnings),
+        "warnings": list(result.warnings), "reloaded_in": result.reloaded_in,
     })
     if failure is not None:
         entry.update({"stage": failure.stage, "message": failure.message[:2000],

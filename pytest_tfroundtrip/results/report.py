@@ -63,6 +63,7 @@ class FormatResult:
     quantization: str | None = None
     quantized: tuple[QuantizedFigures, ...] = ()
     not_applicable: bool = False  # skipped because the format cannot take this model (not because it is missing here)
+    reloaded_in: str = "process"  # "fresh": loaded and called in a worker interpreter that did not save it
 
     @property
     def passed(self) -> bool:
