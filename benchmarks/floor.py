@@ -12,7 +12,18 @@ the same inputs (time), after an untimed floor run that warms up what either
 side would otherwise pay for first (TensorFlow's savers, the TFLite converter).
 The ratios printed are checker / floor.  Never asserts.
 
-    python benchmarks/floor.py [--workloads mlp,mobilenet,dict_string,mlp_100m,bert_base] [--examples 50]
+``--fresh`` compares instead the checker's two reload paths on all ten
+formats: ``reload_in="process"`` (every format reloaded in this process, one
+after another) against the default ``reload_in="fresh"`` (reloaded in worker
+interpreters, several at once), each in its own process after an untimed
+warm-up run (which also starts the worker pool: the times are a warm pool's).
+Peak memory is the largest sum over the main process and its workers,
+sampled every 20 ms, of PSS (each shared page counted once: the memory they
+take together) and of RSS (TensorFlow's libraries counted once per process).  Targets (issue 18): fresh time at most 0.6x
+in-process for mobilenet and bert_base; for the MLP at most 1 s more; peak
+memory of all processes at most 1.5x.
+
+    python benchmarks/floor.py [--workloads mlp,mobilenet,dict_string,mlp_100m,bert_base] [--examples 50] [--fresh] [--workers N]
 
 ``mlp_100m`` and ``bert_base`` take several minutes each and ~10 GB of RAM.
 """
@@ -345,6 +356,103 @@ def run_floor(model: Any, formats: list[str], inputs: list[dict[str, np.ndarray]
     return {"seconds": time.perf_counter() - started, "agreed": agreed}
 
 
+# ----------------------------------------------------------------- fresh against in-process
+def _memory_of(pid: str) -> tuple[int, int]:
+    """(RSS, PSS) of a process in bytes: PSS shares each shared page among the processes mapping it."""
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1]) * 1024
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return rss, pss
+
+
+class TotalMemory:
+    """The largest sums, over this process and its worker interpreters, of RSS and of PSS (sampled every 20 ms).
+
+    Summed RSS counts TensorFlow's shared libraries once per process; summed
+    PSS counts each page once in all: the memory the processes take together.
+    """
+
+    def __init__(self) -> None:
+        self.peak_rss = self.peak_pss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        from pytest_tfroundtrip.isolation import pool
+
+        while not self._stop.wait(0.02):
+            current = pool._POOL.get(os.getpid())
+            pids = ["self"] + [str(pid) for pid in (current.processes() if current is not None else [])]
+            sizes = [_memory_of(pid) for pid in pids]
+            self.peak_rss = max(self.peak_rss, sum(rss for rss, _ in sizes))
+            self.peak_pss = max(self.peak_pss, sum(pss for _, pss in sizes))
+
+    def __enter__(self) -> "TotalMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def reload_path_child(mode: str, workload: str, examples: int, workers: int | None, scratch: Path) -> None:
+    """One reload path, in this process: an untimed warm-up check, then the timed one."""
+    from pytest_tfroundtrip import RoundTripError, check_roundtrip
+
+    model = build(workload)
+    options = {"reload_in": mode, "max_examples": examples, "seed": 0}
+    if mode == "fresh" and workers:
+        options["workers"] = workers
+    result: dict[str, Any] = {"weight_bytes": weight_bytes(model)}
+    with TotalMemory() as total:
+        for attempt in ("warm-up", "timed"):
+            started = time.perf_counter()
+            try:
+                report = check_roundtrip(model, **options)
+            except RoundTripError as error:
+                report = error.report
+            result[attempt] = time.perf_counter() - started
+    result.update(formats=[r.format for r in report.results if r.status != "skipped"],
+                  failed=[r.format for r in report.failed], peak_rss=total.peak_rss, peak_pss=total.peak_pss)
+    (scratch / f"{mode}.json").write_text(json.dumps(result))
+
+
+def compare_reload_paths(workload: str, examples: int, workers: int | None) -> dict[str, Any]:
+    scratch = Path(tempfile.mkdtemp(prefix=f"fresh-bench-{workload}-"))
+    try:
+        rows = {}
+        for mode in ("process", "fresh"):
+            subprocess.run([sys.executable, __file__, "--child", f"path-{mode}", "--workloads", workload,
+                            "--examples", str(examples), "--scratch", str(scratch)]
+                           + (["--workers", str(workers)] if workers else []), check=True)
+            rows[mode] = json.loads((scratch / f"{mode}.json").read_text())
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return rows
+
+
+def print_reload_paths(workloads: list[str], examples: int, workers: int | None) -> None:
+    print(f"{'workload':<12} {'formats':>7} {'weights':>9} | {'time':>6} {'process s':>9} {'fresh s':>8} {'difference':>10} | "
+          f"{'PSS':>5} {'process':>8} {'fresh':>8} | {'RSS sum':>7} {'process':>8} {'fresh':>8} | failed")
+    for workload in workloads:
+        rows = compare_reload_paths(workload, EXAMPLES.get(workload, examples), workers)
+        process, fresh = rows["process"], rows["fresh"]
+        print(f"{workload:<12} {len(fresh['formats']):>7} {fresh['weight_bytes'] / 2**20:>7.1f}MB | "
+              f"{fresh['timed'] / process['timed']:>6.2f} {process['timed']:>9.1f} {fresh['timed']:>8.1f} "
+              f"{fresh['timed'] - process['timed']:>+9.1f}s | "
+              f"{fresh['peak_pss'] / process['peak_pss']:>5.2f} {process['peak_pss'] / 2**30:>6.2f}GB {fresh['peak_pss'] / 2**30:>6.2f}GB | "
+              f"{fresh['peak_rss'] / process['peak_rss']:>7.2f} {process['peak_rss'] / 2**30:>6.2f}GB {fresh['peak_rss'] / 2**30:>6.2f}GB | "
+              f"{','.join(sorted(set(fresh['failed']) | set(process['failed']))) or '-'}", flush=True)
+
+
 # ----------------------------------------------------------------- processes
 def child(role: str, workload: str, examples: int, scratch: Path) -> None:
     model = build(workload)
@@ -390,11 +498,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma list (default: all: %(default)s)")
     parser.add_argument("--examples", type=int, default=50, help="max_examples for the small workloads (default: %(default)s)")
+    parser.add_argument("--fresh", action="store_true", help="compare reload_in='fresh' (workers) with reload_in='process'")
+    parser.add_argument("--workers", type=int, default=None, help="workers for the fresh path (default: the checker's)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--scratch", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child and args.child.startswith("path-"):
+        reload_path_child(args.child[len("path-"):], args.workloads, args.examples, args.workers, Path(args.scratch))
+        return
     if args.child:
         child(args.child, args.workloads, args.examples, Path(args.scratch))
+        return
+    if args.fresh:
+        print_reload_paths(args.workloads.split(","), args.examples, args.workers)
         return
     print(f"{'workload':<12} {'formats':>7} {'inputs':>6} {'weights':>9} | {'time':>6} {'checker s':>9} {'floor s':>8} | "
           f"{'RSS':>5} {'checker':>9} {'floor':>9} | failed")

@@ -33,6 +33,13 @@ def _plain(code: str, hash_seed: str | None = None) -> subprocess.CompletedProce
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True, timeout=300)
 
 
+def _skip_unless_hash_orders_differ() -> None:
+    """The hash-order defect shows only if the worker's hash seed orders the set otherwise than ours (almost always)."""
+    there = _plain("from tests.mutations.defect_layers import TERMS; print(list(TERMS))").stdout.strip()
+    if str(list(defect_layers.TERMS)) == there:
+        pytest.skip("this interpreter's hash seed orders the set as the worker's does: nothing to tell apart")
+
+
 def _statuses(report) -> dict[str, str]:
     return {result.format: result.status for result in report.results}
 
@@ -56,10 +63,7 @@ def test_workers_run_with_another_hash_seed_than_this_process():
 
 
 def test_weights_created_in_hash_order_fail_fresh_and_pass_in_process(tmp_path):
-    here = list(defect_layers.TERMS)
-    there = _plain("from tests.mutations.defect_layers import TERMS; print(list(TERMS))").stdout.strip()
-    if str(here) == there:
-        pytest.skip("this interpreter's hash seed orders the set as the worker's does: nothing to tell apart")
+    _skip_unless_hash_orders_differ()
     model = fresh_layers.host(defect_layers.set_ordered_terms())
     formats = ["keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite"]
     assert set(_statuses(check_roundtrip(model, formats=formats, reload_in="process", max_examples=5, seed=0)).values()) == {"passed"}
@@ -229,13 +233,34 @@ def teardown_module():
 def test_resumed_training_reloads_in_a_new_interpreter_too(tmp_path):
     from pytest_tfroundtrip import check_resume_training
 
-    here = list(defect_layers.TERMS)
-    there = _plain("from tests.mutations.defect_layers import TERMS; print(list(TERMS))").stdout.strip()
-    if str(here) == there:
-        pytest.skip("this interpreter's hash seed orders the set as the worker's does: nothing to tell apart")
+    _skip_unless_hash_orders_differ()
     model = fresh_layers.host(defect_layers.set_ordered_terms())
     model.compile(optimizer="adam", loss="mse")
     assert check_resume_training(model, formats=["keras"], reload_in="process", seed=0).passed
     with pytest.raises(RoundTripError) as failure:
         check_resume_training(model, formats=["keras"], seed=0)
     assert "keras" in str(failure.value)
+
+
+def test_workers_exit_by_themselves_when_the_checking_process_is_killed():
+    code = textwrap.dedent("""
+        import sys, time
+        from pytest_tfroundtrip.isolation.pool import session_pool
+        [worker] = session_pool(1).take(1)
+        print(worker.process.pid, flush=True)
+        time.sleep(600)
+    """)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    process = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(process.stdout.readline())
+        assert pid_alive(worker)
+        process.kill()  # SIGKILL: no atexit, no handler runs
+        process.wait(timeout=30)
+        deadline = time.time() + 10
+        while pid_alive(worker) and time.time() < deadline:
+            time.sleep(0.2)
+        assert not pid_alive(worker)
+    finally:
+        if process.poll() is None:
+            process.kill()

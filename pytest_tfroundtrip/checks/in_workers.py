@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from pytest_tfroundtrip.checks.one_format import FormatRun, finished, judged_and_diagnosed, save_artifact, with_reproduction_of
+from pytest_tfroundtrip.checks.one_format import (
+    COLLECT_FROM_BYTES, FormatRun, finished, judged_and_diagnosed, save_artifact, with_reproduction_of,
+)
 from pytest_tfroundtrip.checks.search import SearchOutcome, search
 from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat
 from pytest_tfroundtrip.isolation.pool import WorkerCrashed, WorkerPool, wait_for_any
@@ -75,34 +77,40 @@ class WorkerRun:
 def check_in_workers(run: FormatRun, plan: WorkerRun) -> Iterator[Checked]:
     """Each format's result and its search outcome (None if it never loaded), in the formats' order.
 
-    The main process saves a format and hands it to a free worker, with every
-    input the search replays; while workers load and call, it saves the
-    next.  When no worker is free, it judges the format whose worker answered
-    first (searching further, with the worker, only if one failed), then
-    releases that worker for the next format.
+    The main process saves a format and hands it to a worker with every input
+    the search replays; while workers load and call, it saves the next.  A
+    worker of a small model takes a second format before the first is judged
+    (so it loads one while the main process judges the other); one of a model
+    of :data:`~pytest_tfroundtrip.checks.one_format.COLLECT_FROM_BYTES` or more
+    holds one at a time.  When every worker has its share, the main process
+    judges the format whose worker answered first (searching further, with
+    the worker, only if it failed), which frees its place for the next.
     """
     inputs = _replayed_inputs(run)
+    depth = 2 if run.weight_bytes < COLLECT_FROM_BYTES else 1
     waiting = list(plan.formats)
-    free = list(plan.workers.leases)
-    busy: dict[Lease, tuple[RoundTripFormat, StartedLoad, float]] = {}
+    queues: dict[Lease, list[tuple[RoundTripFormat, StartedLoad, float]]] = {lease: [] for lease in plan.workers.leases}
     done: dict[str, Checked] = {}
-    while waiting or busy:
-        while waiting and free:
+    while waiting or any(queues.values()):
+        while waiting:
+            lease = min(queues, key=lambda candidate: len(queues[candidate]))
+            if len(queues[lease]) >= depth:
+                break
             fmt = waiting.pop(0)
             plan.on_start(fmt)
-            started = _save_and_start(fmt, run, plan, free[0], inputs)
+            started = _save_and_start(fmt, run, plan, lease, inputs)
             if isinstance(started, FormatResult):
                 done[fmt.name] = (fmt, started, None)
-                continue
-            busy[free.pop(0)] = (fmt, *started)
-        if busy:
-            lease = _first_to_answer(busy)
-            fmt, started_load, save_seconds = busy.pop(lease)
-            done[fmt.name] = _judged_in_worker(fmt, run, started_load, save_seconds)
-            free.append(lease)
-            outcome = done[fmt.name][2]
-            if outcome is not None and (outcome.nondeterminism is not None or outcome.model_error is not None):
-                waiting = []  # a verdict on the model itself: the formats not started are not judged
+            else:
+                queues[lease].append((fmt, *started))
+        if not any(queues.values()):
+            continue
+        lease = _first_to_answer(queues)
+        fmt, started_load, save_seconds = queues[lease].pop(0)
+        done[fmt.name] = _judged_in_worker(fmt, run, started_load, save_seconds)
+        outcome = done[fmt.name][2]
+        if outcome is not None and (outcome.nondeterminism is not None or outcome.model_error is not None):
+            waiting = []  # a verdict on the model itself: the formats not started are not judged
     for fmt in plan.formats:  # the formats' own order, whatever order the workers answered in
         fmt, result, outcome = done[fmt.name]
         yield fmt, replace(result, reloaded_in="fresh") if result.failure is None or result.failure.stage != SAVE else result, outcome
@@ -128,17 +136,24 @@ def _save_and_start(
         return with_reproduction_of(fmt, run, saved)
     artifact, save_seconds = saved
     request = LoadRequest(fmt.name, artifact, plan.blueprint, run.subject.signature, run.subject.output_template)
-    try:
-        return start_load(lease, request, inputs), save_seconds
-    except WorkerCrashed as error:
-        lease.replace()
-        return _load_failed(fmt, run, artifact, save_seconds, f"WorkerCrashed: {error}")
+    for _attempt in range(2):  # a worker found dead when sending crashed on an earlier format's request: use its replacement
+        worker = lease.worker
+        try:
+            return start_load(lease, request, inputs), save_seconds
+        except WorkerCrashed as error:
+            lease.replace(worker)
+            crash = error
+    return _load_failed(fmt, run, artifact, save_seconds, f"WorkerCrashed: {crash}")
 
 
-def _first_to_answer(busy: dict[Lease, Any]) -> Lease:
-    leases = list(busy)
-    ready = wait_for_any([lease.worker for lease in leases], timeout=None)
-    return next(lease for lease in leases if lease.worker in ready)
+def _first_to_answer(queues: dict[Lease, list[tuple[RoundTripFormat, StartedLoad, float]]]) -> Lease:
+    """The lease whose oldest format's load was answered first (waiting for one if none was)."""
+    heads = {lease: queue[0][1] for lease, queue in queues.items() if queue}
+    while True:
+        answered = [lease for lease, started in heads.items() if started.answered]
+        if answered:
+            return answered[0]
+        wait_for_any([started.worker for started in heads.values()], timeout=None)
 
 
 def _judged_in_worker(fmt: RoundTripFormat, run: FormatRun, started: StartedLoad, save_seconds: float) -> Checked:
@@ -151,7 +166,7 @@ def _judged_in_worker(fmt: RoundTripFormat, run: FormatRun, started: StartedLoad
         outcome = search(run.search.plan_for(fmt, loaded))
         judged = judged_and_diagnosed(result, outcome, loaded, run, fmt)
     finally:
-        loaded.release()
+        loaded.release(collect=run.weight_bytes >= COLLECT_FROM_BYTES)
     return fmt, finished(fmt, run, judged), outcome
 
 

@@ -295,10 +295,11 @@ def _continued(fmt: RoundTripFormat, artifact: Path, resuming: _Resuming, rng_st
                "signature": subject.signature, "output_template": subject.output_template,
                "compile_config": elsewhere.compile_config, "rng_states": rng_states, "batches": later,
                "seed": resuming.seed}
+    worker = lease.worker
     try:
-        return lease.worker.request(request, f"resuming training from {fmt.name}")["continued"]
+        return worker.request(request, f"resuming training from {fmt.name}")["continued"]
     except WorkerCrashed as error:
-        lease.replace()
+        lease.replace(worker)
         return Continued(error=f"WorkerCrashed: {error}")
 
 

@@ -45,6 +45,8 @@ def serve(requests_fd: int, replies_fd: int, parent_pid: int) -> None:
         if request.get("op") == "exit":
             return
         _send(replies, _answer(request, loaded))
+        if request.get("collect"):  # after answering: the main process goes on while reference cycles are freed
+            gc.collect()
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -155,8 +157,7 @@ def _resume(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
 
 
 def _release(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
-    loaded.pop(request["handle"], None)
-    gc.collect()  # reloaded Keras/TF objects hold reference cycles: free them before the next load
+    loaded.pop(request["handle"], None)  # with "collect" (large models), its reference cycles are freed after the answer
     return {"ok": True}
 
 

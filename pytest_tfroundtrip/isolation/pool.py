@@ -57,6 +57,15 @@ def worker_hash_seed(environ: dict[str, str] | None = None) -> str:
     return str((int(parent) + 1) % 4294967296) if parent.isdigit() else "1"
 
 
+_DOING = {
+    "start": "while starting (importing TensorFlow)", "import": "while importing the model's modules",
+    "load": "while loading the artifact", "call": "while calling the reloaded artifact",
+    "call_many": "while calling the reloaded artifact", "weights": "while reading the reloaded weights",
+    "weight_values": "while reading the reloaded weights", "trace": "while reading the reloaded model's layer outputs",
+    "resume": "while resuming training", "release": "while releasing a reload",
+}
+
+
 class Worker:
     """One worker interpreter; requests go out as pickled dicts, answers come back the same way."""
 
@@ -80,44 +89,77 @@ class Worker:
         self.replies = Connection(replies_read, writable=False)
         self.ready = False
         self.info: dict[str, Any] = {}
+        # Answers come back in the order requests were sent: request k gets token k, and answers read
+        # for a later token while waiting for an earlier one's are kept until asked for.
+        self._sent = 1  # token 1: starting, answered by the worker's hello
+        self._read = 0
+        self._kept: dict[int, dict[str, Any]] = {}
+        self._failure: WorkerCrashed | None = None
+        self.crashed_at: int | None = None  # the first token the worker did not answer, once it crashed
+        self._ops: dict[int, str] = {1: "start"}
 
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self.process.poll() is None and self._failure is None
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: dict[str, Any]) -> int:
+        """Send a request without waiting; the token to :meth:`receive` its answer with."""
+        if self._failure is not None:
+            raise WorkerCrashed(str(self._failure))
         try:
             self._requests.send(message)
         except (BrokenPipeError, OSError, EOFError):
-            raise self.crashed(f"it exited before it was sent {message.get('op')!r}") from None
+            raise self._failed(self.crashed()) from None
+        self._sent += 1
+        self._ops[self._sent] = str(message.get("op"))
+        return self._sent
 
-    def receive(self, what: str, timeout: float | None = None) -> dict[str, Any]:
-        """The next answer; :class:`WorkerCrashed` if the worker dies or takes longer than ``timeout`` seconds."""
-        timeout = REQUEST_TIMEOUT if timeout is None else timeout
-        if not self.replies.poll(timeout):
-            self.stop()
-            raise WorkerCrashed(f"the worker interpreter did not answer within {timeout:.0f} s while {what}; it was "
-                                f"stopped (TFROUNDTRIP_WORKER_TIMEOUT sets the limit). Its output:\n{self.output()}")
-        try:
-            reply = pickle.loads(self.replies.recv_bytes())
-        except (EOFError, OSError):
-            raise self.crashed(f"it exited while {what}") from None
+    def answered(self, token: int) -> bool:
+        """Whether ``token``'s answer (or the worker's end) can be read without waiting."""
+        return token in self._kept or self._failure is not None or self.replies.poll(0) and self._read + 1 == token
+
+    def receive(self, token: int, what: str, timeout: float | None = None) -> dict[str, Any]:
+        """The answer to request ``token``; :class:`WorkerCrashed` if the worker dies or takes longer than ``timeout`` s."""
+        while token not in self._kept:
+            if self._failure is not None:
+                raise WorkerCrashed(str(self._failure))
+            self._kept[self._read + 1] = self._next_answer(what, timeout)
+            self._read += 1
+            self._ops.pop(self._read, None)
+        reply = self._kept.pop(token)
         if not reply.get("ok") and "internal" in reply:
             raise RoundTripInternalError(f"the worker interpreter failed while {what} (an error of pytest-tfroundtrip, "
                                          f"not a finding):\n{reply['internal']}")
         return reply
 
-    def request(self, message: dict[str, Any], what: str, timeout: float | None = None) -> dict[str, Any]:
-        self.send(message)
-        return self.receive(what, timeout)
+    def _next_answer(self, what: str, timeout: float | None) -> dict[str, Any]:
+        timeout = REQUEST_TIMEOUT if timeout is None else timeout
+        if not self.replies.poll(timeout):
+            self.stop()
+            raise self._failed(WorkerCrashed(
+                f"the worker interpreter did not answer within {timeout:.0f} s while {what}; it was stopped "
+                f"(TFROUNDTRIP_WORKER_TIMEOUT sets the limit). Its output:\n{self.output()}"))
+        try:
+            return pickle.loads(self.replies.recv_bytes())
+        except (EOFError, OSError):
+            raise self._failed(self.crashed()) from None
 
-    def crashed(self, how: str) -> WorkerCrashed:
+    def _failed(self, error: WorkerCrashed) -> WorkerCrashed:
+        self._failure, self.crashed_at = error, self._read + 1
+        return error
+
+    def request(self, message: dict[str, Any], what: str, timeout: float | None = None) -> dict[str, Any]:
+        return self.receive(self.send(message), what, timeout)
+
+    def crashed(self) -> WorkerCrashed:
+        """The crash, said with what the worker was doing (its oldest unanswered request), how it ended, its output."""
         try:
             code = self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.stop()
             code = self.process.returncode
-        return WorkerCrashed(f"the worker interpreter crashed: {how} ({exit_description(code)}). Its output:\n{self.output()}")
+        doing = _DOING.get(self._ops.get(self._read + 1, ""), "between requests")
+        return WorkerCrashed(f"the worker interpreter crashed {doing} ({exit_description(code)}). Its output:\n{self.output()}")
 
     def output(self) -> str:
         try:
@@ -128,6 +170,8 @@ class Worker:
         return ("..." + text[-_OUTPUT_SHOWN:]) if len(text) > _OUTPUT_SHOWN else (text or "(none)")
 
     def stop(self) -> None:
+        if self._failure is None:
+            self._failure, self.crashed_at = WorkerCrashed("the worker interpreter was stopped"), self._read + 1
         if self.process.poll() is None:
             try:
                 self._requests.send({"op": "exit"})
@@ -211,7 +255,7 @@ class WorkerPool:
     def _wait_ready(self, worker: Worker) -> None:
         started = time.perf_counter()
         try:
-            worker.info = worker.receive("starting (importing TensorFlow)", START_TIMEOUT)
+            worker.info = worker.receive(1, "starting (importing TensorFlow)", START_TIMEOUT)
         except WorkerCrashed as error:
             raise RoundTripInternalError(f"a worker interpreter could not start: {error}") from error
         worker.ready = True
@@ -227,10 +271,10 @@ class WorkerPool:
         return [worker.process.pid for worker in self._idle + self._lent if worker.alive]
 
 
-def wait_for_any(workers: list[Worker], timeout: float) -> list[Worker]:
-    """The workers among ``workers`` with an answer (or an exit) ready within ``timeout`` seconds."""
-    ready = wait([worker.replies for worker in workers], timeout)
-    return [worker for worker in workers if worker.replies in ready]
+def wait_for_any(workers: list[Worker], timeout: float | None) -> list[Worker]:
+    """The workers among ``workers`` with an answer (or an exit) to read within ``timeout`` seconds."""
+    ready = wait([worker.replies for worker in workers if worker._failure is None], timeout)
+    return [worker for worker in workers if worker._failure is not None or worker.replies in ready]
 
 
 _POOL: dict[int, WorkerPool] = {}  # by process id: a forked child never reuses its parent's workers

@@ -72,10 +72,13 @@ class Lease:
                 return None
             if reply.get("stale") is None:
                 return reply["error"]
-            self.replace()
+            self.replace(self.worker)
         return f"module {reply['stale']!r} was imported from another file in a new interpreter too"
 
-    def replace(self) -> None:
+    def replace(self, crashed: Worker) -> None:
+        """A new worker in place of ``crashed`` (unless that was done already, for another reload it held)."""
+        if self.worker is not crashed:
+            return
         self.worker = self.pool.replacement(self.worker)
         if self.modules:
             reason = self.import_modules()
@@ -93,9 +96,8 @@ class LoadFailed:
 class RemoteReload:
     """An artifact loaded in a worker, called from here; Keras reloads also answer about their weights and layers."""
 
-    def __init__(self, lease: Lease, request: LoadRequest, handle: int, reply: Mapping[str, Any],
-                 prefetch: Prefetch | None = None) -> None:
-        self.lease, self.request, self.handle = lease, request, handle
+    def __init__(self, started: StartedLoad, reply: Mapping[str, Any]) -> None:
+        self.lease, self.worker, self.request, self.handle = started.lease, started.worker, started.request, started.handle
         self.warnings: tuple[str, ...] = tuple(reply.get("warnings", ()))
         self.load_seconds: float = reply.get("seconds", 0.0)
         self.is_keras = "restored_by" in reply
@@ -103,7 +105,7 @@ class RemoteReload:
         self.initial_digests: tuple[str, ...] | None = reply.get("initial_digests")
         self._crash: str | None = None  # the first crash, said again once no reload is tried
         self._reloads = 0
-        self._prefetch: Prefetch | None = prefetch
+        self._prefetch = Prefetch(self, started.inputs, started.calls_token) if started.calls_token is not None else None
 
     def submit(self, arrays: Mapping[str, np.ndarray]) -> PendingCall | Prefetched:
         """Send one call; its outputs are read with :meth:`PendingCall.result` (at once if prefetched)."""
@@ -112,29 +114,25 @@ class RemoteReload:
             if prefetched is not None:
                 return prefetched
         self._present()
-        self.lease.worker.send({"op": "call", "handle": self.handle, "arrays": dict(arrays)})
-        return PendingCall(self)
+        return PendingCall(self, self.worker.send({"op": "call", "handle": self.handle, "arrays": dict(arrays)}))
 
-    def _receive_prefetched(self) -> list[dict[str, Any]] | None:
-        """The answer to the call on every prefetched input (None if the worker crashed: then calls go one by one)."""
+    def receive(self, token: int, what: str) -> dict[str, Any]:
+        """The answer to ``token``; a crash marks this reload for a reload in the replacement worker, and is raised."""
         try:
-            reply = self.lease.worker.receive(f"calling the reloaded {self.request.format} on every input")
+            return self.worker.receive(token, what)
         except WorkerCrashed as error:
             self.crashed(error)
             raise
-        return reply.get("results") if reply["ok"] else None
-
-    def __call__(self, arrays: Mapping[str, np.ndarray]) -> Any:
-        return self.submit(arrays).result()
 
     def _present(self) -> None:
-        """After a crash: load the artifact again in the replacement worker, or say it crashed before."""
+        """After a crash: load the artifact again in the replacement worker, or say the crash again."""
         if self._crash is None:
             return
         if self._reloads >= RELOADS_AFTER_CRASH:  # the same failure again, without another crash
             raise WorkerCrashed(self._crash)
         self._reloads += 1
-        reply = self.lease.worker.request(self.request.message(self.handle), f"reloading {self.request.format} after a crash")
+        self.worker = self.lease.worker
+        reply = self.worker.request(self.request.message(self.handle), f"reloading {self.request.format} after a crash")
         if not reply.get("ok"):
             raise WorkerCrashed(f"{self._crash}\n(reloading it in a new worker then failed: {reply.get('error')})")
         self._crash = None
@@ -143,7 +141,7 @@ class RemoteReload:
         self._crash = str(error)
         if self._prefetch is not None:
             self._prefetch.abandon()
-        self.lease.replace()
+        self.lease.replace(self.worker)
 
     def named_weights(self) -> list[tuple[str, RemoteWeight]]:
         """``(path, value read on demand)`` for each weight of the reloaded model, like :func:`~pytest_tfroundtrip.formats.base.named_variables`."""
@@ -160,37 +158,34 @@ class RemoteReload:
 
     def _request(self, message: dict[str, Any], what: str) -> dict[str, Any]:
         if self._prefetch is not None:
-            self._prefetch.settle()  # its answer comes first on the pipe
+            self._prefetch.settle()
         self._present()
-        return self.lease.worker.request(message, what)
+        return self.receive(self.worker.send(message), what)
 
-    def release(self) -> None:
+    def release(self, collect: bool = False) -> None:
+        """Let the worker drop the reload; ``collect``: and free its reference cycles (worth it for large models)."""
         if self._prefetch is not None:
             try:
                 self._prefetch.settle()
             except WorkerCrashed:
                 return
-        if self._crash is not None or not self.lease.worker.alive:
+        if self._crash is not None or not self.worker.alive:
             return
         try:
-            self.lease.worker.request({"op": "release", "handle": self.handle}, "releasing a reload")
+            self.receive(self.worker.send({"op": "release", "handle": self.handle, "collect": collect}), "releasing a reload")
         except WorkerCrashed:
-            self.lease.replace()
+            pass
 
 
 class PendingCall:
     """A call sent to a worker, not yet answered."""
 
-    def __init__(self, reload: RemoteReload) -> None:
-        self.reload = reload
+    def __init__(self, reload: RemoteReload, token: int) -> None:
+        self.reload, self.token = reload, token
 
     def result(self) -> Any:
         """The outputs; raises what the artifact raised, or :class:`WorkerCrashed`."""
-        try:
-            reply = self.reload.lease.worker.receive(f"calling the reloaded {self.reload.request.format}")
-        except WorkerCrashed as error:
-            self.reload.crashed(error)
-            raise
+        reply = self.reload.receive(self.token, f"calling the reloaded {self.reload.request.format}")
         if not reply["ok"]:
             raise remote_error(reply["error_type"], reply["error"])
         return reply["outputs"]
@@ -204,9 +199,8 @@ class Prefetch:
     identity: the search passes the same arrays it drew.
     """
 
-    def __init__(self, reload: RemoteReload | None, inputs: list[Mapping[str, np.ndarray]]) -> None:
-        self.reload = reload
-        self.inputs = inputs
+    def __init__(self, reload: RemoteReload, inputs: tuple[Mapping[str, np.ndarray], ...], token: int) -> None:
+        self.reload, self.inputs, self.token = reload, inputs, token
         self._by_identity = {id(arrays): index for index, arrays in enumerate(inputs)}
         self._results: list[dict[str, Any]] | None = None
         self._settled = False
@@ -221,11 +215,12 @@ class Prefetch:
         return Prefetched(self._results[index])
 
     def settle(self) -> None:
-        """Read the answer off the pipe if it is still there."""
-        if self._settled or self.reload is None:
+        """Read the answer, once (a crash while computing it is raised, and calls then go one by one)."""
+        if self._settled:
             return
         self._settled = True
-        self._results = self.reload._receive_prefetched()
+        reply = self.reload.receive(self.token, f"calling the reloaded {self.reload.request.format} on every input")
+        self._results = reply.get("results") if reply["ok"] else None
 
     def abandon(self) -> None:
         self._settled, self._results = True, None
@@ -256,40 +251,53 @@ class RemoteWeight:
 
 @dataclass(frozen=True)
 class StartedLoad:
-    """A load sent to a worker (and the inputs sent after it), not yet answered."""
+    """A load sent to a worker (and the inputs sent after it to call it on), not yet answered."""
 
     lease: Lease
+    worker: Worker
     request: LoadRequest
     handle: int
+    load_token: int
     inputs: tuple[Mapping[str, np.ndarray], ...] = ()
+    calls_token: int | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.worker.answered(self.load_token)
 
 
 def start_load(lease: Lease, request: LoadRequest, inputs: tuple[Mapping[str, np.ndarray], ...] = ()) -> StartedLoad:
     """Send ``request`` to the lease's worker without waiting, then ``inputs`` to call it on once it loaded."""
-    handle = next(_HANDLES)
-    lease.worker.send(request.message(handle))
+    handle, worker = next(_HANDLES), lease.worker
+    load_token = worker.send(request.message(handle))
+    calls_token = None
     if inputs:
-        lease.worker.send({"op": "call_many", "handle": handle, "inputs": [dict(arrays) for arrays in inputs]})
-    return StartedLoad(lease, request, handle, inputs)
+        calls_token = worker.send({"op": "call_many", "handle": handle, "inputs": [dict(arrays) for arrays in inputs]})
+    return StartedLoad(lease, worker, request, handle, load_token, inputs, calls_token)
 
 
 def finish_load(started: StartedLoad) -> RemoteReload | LoadFailed:
-    """The reload :func:`start_load` began, or why it failed (a crash is a failure too, and the worker is replaced)."""
-    lease, request = started.lease, started.request
-    try:
-        reply = lease.worker.receive(f"loading {request.format}")
-    except WorkerCrashed as error:
-        lease.replace()
-        return LoadFailed(f"WorkerCrashed: {error}")
+    """The reload :func:`start_load` began, or why it failed (a crash is a failure too, and the worker is replaced).
+
+    A load its worker never reached (it crashed on an earlier request) is sent again to the replacement.
+    """
+    for _attempt in range(2):
+        try:
+            reply = started.worker.receive(started.load_token, f"loading {started.request.format}")
+            break
+        except WorkerCrashed as error:
+            started.lease.replace(started.worker)
+            crashed_at = started.worker.crashed_at
+            if crashed_at is None or crashed_at >= started.load_token:
+                return LoadFailed(f"WorkerCrashed: {error}")
+            started = start_load(started.lease, started.request, started.inputs)
+    else:  # pragma: no cover - the replacement crashed on a request before this one too
+        return LoadFailed("WorkerCrashed: the worker crashed twice before it reached this load")
     if not reply["ok"]:
-        if started.inputs:
+        if started.calls_token is not None:
             try:
-                lease.worker.receive("skipping the calls of a load that failed")
+                started.worker.receive(started.calls_token, "skipping the calls of a load that failed")
             except WorkerCrashed:
-                lease.replace()
+                started.lease.replace(started.worker)
         return LoadFailed(reply["error"])
-    prefetch = Prefetch(None, list(started.inputs)) if started.inputs else None
-    reload = RemoteReload(lease, request, started.handle, reply, prefetch)
-    if prefetch is not None:
-        prefetch.reload = reload
-    return reload
+    return RemoteReload(started, reply)
