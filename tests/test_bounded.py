@@ -46,9 +46,20 @@ FORMATS = ["keras", "savedmodel", "weights", "tflite"]
 
 def test_a_passing_formats_files_are_gone_before_the_next_format_saves(monkeypatch, tmp_path):
     seen = _record_at_each_save(monkeypatch, FORMATS, tmp_path)
-    check_roundtrip(mlp(), formats=FORMATS, max_examples=3, seed=0, artifacts_dir=tmp_path)
+    check_roundtrip(mlp(), formats=FORMATS, max_examples=3, seed=0, artifacts_dir=tmp_path, reload_in="process")
     assert [name for name, _ in seen] == FORMATS
     assert all(not others for _name, others in seen), seen
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_in_workers_at_most_two_formats_per_worker_have_files_when_another_saves(monkeypatch, tmp_path, workers):
+    """A worker of a small model holds the format it answers for and the next (see checks/in_workers.py)."""
+    names = FORMATS + ["h5", "export", "checkpoint"]
+    seen = _record_at_each_save(monkeypatch, names, tmp_path)
+    check_roundtrip(mlp(), formats=names, max_examples=3, seed=0, artifacts_dir=tmp_path, workers=workers)
+    assert sorted(name for name, _ in seen) == sorted(names)
+    assert max(len(others) for _name, others in seen) <= 2 * workers, seen
+    assert not any(_format_dirs_with_files(tmp_path))
 
 
 def test_kept_artifacts_stay_for_every_format(monkeypatch, tmp_path):

@@ -270,6 +270,10 @@ def blueprint_of(model: Any) -> ModelBlueprint:
         architecture, why_not = _lazy.keras().saving.serialize_keras_object(model), None
     except Exception as error:
         architecture, why_not = None, f"keras.saving.serialize_keras_object(model) failed: {type(error).__name__}: {error}"
+    if isinstance(architecture, dict):
+        # As in this process (type(model).from_config(model.get_config())): the architecture alone, uncompiled and
+        # built by a call, not by Keras's build_config (a compiled rebuild holds optimizer variables no checkpoint has).
+        architecture = {key: value for key, value in architecture.items() if key not in ("compile_config", "build_config")}
     return ModelBlueprint(architecture, construction_record(model), bool(model.weights), why_not)
 
 

@@ -84,9 +84,14 @@ def value_digest(value: Any) -> str:
         >>> import numpy as np
         >>> value_digest(np.zeros(3)) == value_digest(np.zeros(3)), value_digest(np.zeros(3)) == value_digest(np.ones(3))
         (True, False)
+        >>> import ml_dtypes  # a dtype NumPy knows only by extension
+        >>> value_digest(np.ones(2, ml_dtypes.bfloat16))[:8]
+        '<V2(2,):'
+
     """
     array = np.ascontiguousarray(np.asarray(value))
-    content = memoryview(array).cast("B") if array.dtype.kind != "O" else repr(array.tolist()).encode()
+    # The raw bytes as uint8 (memoryview cannot take dtypes NumPy only knows by extension: bfloat16).
+    content = array.reshape(-1).view(np.uint8) if array.dtype.kind != "O" else repr(array.tolist()).encode()
     return f"{array.dtype.str}{array.shape}:{zlib.crc32(content):08x}"
 
 
@@ -144,6 +149,15 @@ def _match(
     unique = len(set(original_paths)) == len(original_paths) and len(reloaded_index) == len(reloaded)
     if unique and set(original_paths) == set(reloaded_index):
         return [(path, value, reloaded_index[path]) for path, value in original], [], []
+    # The same paths but for an outermost name one side has and the other not, or names differently (a model
+    # built inside its own call, or rebuilt elsewhere): pair by the rest, never by position, which pairs
+    # weights created in another order (hash order) wrongly.
+    if unique:
+        for want in (original_paths, _without_common_root(original_paths)):
+            for got in (list(reloaded_index), _without_common_root(list(reloaded_index))):
+                if len(set(want)) == len(want) == len(set(got)) == len(got) and set(want) == set(got):
+                    index = {key: i for i, key in enumerate(got)}
+                    return [(path, value, index[key]) for (path, value), key in zip(original, want)], [], []
     if len(original) == len(reloaded) and all(tuple(a.shape) == tuple(b.shape) for (_, a), (_, b) in zip(original, reloaded)):
         return [(path, value, i) for i, (path, value) in enumerate(original)], [], []
     if unique:
@@ -151,6 +165,21 @@ def _match(
         unexpected = [p for p in reloaded_index if p not in set(original_paths)]
         return [(p, v, reloaded_index[p]) for p, v in original if p in reloaded_index], missing, unexpected
     return [], [f"{len(original)} weights (the reloaded model has {len(reloaded)}, in another order)"], []
+
+
+def _without_common_root(paths: list[str]) -> list[str]:
+    """The paths without their first name, when every one starts with the same name (the model's).
+
+    Example:
+        >>> _without_common_root(["sequential_3/dense/kernel", "sequential_3/dense/bias"])
+        ['dense/kernel', 'dense/bias']
+        >>> _without_common_root(["dense/kernel", "dense_1/kernel"])
+        ['dense/kernel', 'dense_1/kernel']
+    """
+    roots = {path.split("/", 1)[0] for path in paths}
+    if len(roots) != 1 or not all("/" in path for path in paths):
+        return paths
+    return [path.split("/", 1)[1] for path in paths]
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
