@@ -161,6 +161,14 @@ def _release(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
     return {"ok": True}
 
 
+def _reset(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
+    dropped = len(loaded)
+    loaded.clear()
+    if dropped:
+        gc.collect()
+    return {"ok": True, "dropped": dropped}
+
+
 def _ping(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
     return {"ok": True, "loaded": sorted(loaded)}
 
@@ -173,5 +181,5 @@ def _crash(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
 
 _HANDLERS: dict[str, Handler] = {
     "import": _import, "load": _load, "call": _call, "call_many": _call_many, "weights": _weights, "weight_values": _weight_values,
-    "trace": _trace, "resume": _resume, "release": _release, "ping": _ping, "crash": _crash,
+    "trace": _trace, "resume": _resume, "release": _release, "reset": _reset, "ping": _ping, "crash": _crash,
 }

@@ -62,7 +62,7 @@ _DOING = {
     "load": "while loading the artifact", "call": "while calling the reloaded artifact",
     "call_many": "while calling the reloaded artifact", "weights": "while reading the reloaded weights",
     "weight_values": "while reading the reloaded weights", "trace": "while reading the reloaded model's layer outputs",
-    "resume": "while resuming training", "release": "while releasing a reload",
+    "resume": "while resuming training", "release": "while releasing a reload", "reset": "while releasing reloads",
 }
 
 
@@ -113,6 +113,10 @@ class Worker:
         self._sent += 1
         self._ops[self._sent] = str(message.get("op"))
         return self._sent
+
+    def settled(self) -> bool:
+        """Whether every request sent was answered and read (nothing of a check is still on its way)."""
+        return self._read == self._sent and not self._kept
 
     def answered(self, token: int) -> bool:
         """Whether ``token``'s answer (or the worker's end) can be read without waiting."""
@@ -240,13 +244,22 @@ class WorkerPool:
         return self.take(1)[0]
 
     def give_back(self, workers: list[Worker]) -> None:
+        """Take workers back for the next check: only those idle, with nothing loaded (others are stopped)."""
         for worker in workers:
             if worker in self._lent:
                 self._lent.remove(worker)
-            if worker.alive:
+            if worker.alive and worker.settled() and self._reset(worker):
                 self._idle.append(worker)
             else:
                 worker.stop()
+
+    @staticmethod
+    def _reset(worker: Worker) -> bool:
+        """Drop whatever a check left loaded (a check stopped by an error before it released)."""
+        try:
+            return bool(worker.request({"op": "reset"}, "dropping what a check left loaded", timeout=60).get("ok"))
+        except WorkerCrashed:
+            return False
 
     def _start(self) -> Worker:
         self._started += 1
