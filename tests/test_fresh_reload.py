@@ -264,3 +264,10 @@ def test_workers_exit_by_themselves_when_the_checking_process_is_killed():
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_a_workers_imports_include_the_modules_of_the_compile_config():
+    from pytest_tfroundtrip.isolation.user_modules import user_modules
+    from tests.test_resume import warmup_model
+
+    assert "tests.test_resume" in [module.name for module in user_modules(warmup_model()).modules]

@@ -2,8 +2,8 @@
 
 The classes are found from the model: its own class and every custom layer
 (:func:`~pytest_tfroundtrip.checks.config_audit.custom_objects_in`), plus
-every object its serialized config names by module (initializers, losses,
-activations, ...).  Each module is imported from the directory its import
+every object its serialized config and compile config name by module
+(initializers, activations, schedules, losses, metrics, ...).  Each module is imported from the directory its import
 name starts in (its *root*), so the worker finds the same file.  A class
 defined in ``__main__`` or inside a function cannot be imported by another
 interpreter: that is said, with the class.
@@ -58,6 +58,7 @@ def user_modules(model: Any, serialized: Any = None) -> UserModules:
         if cls.__module__ == "__main__":
             return UserModules((), f"class {cls.__name__} is defined in __main__, which another interpreter cannot import")
     names = [cls.__module__ for cls in classes] + list(_modules_named_in(serialized))
+    names += list(_modules_named_in(_compile_config(model)))  # a schedule, loss or metric of the user's
     for name in names:
         if name in found or name.split(".")[0] in _INSTALLED_WITH_US or name == "__main__":
             continue
@@ -77,6 +78,14 @@ def _module_of(name: str) -> UserModule | str:
     depth = name.count(".") + (1 if Path(file).name == "__init__.py" else 0)
     path = Path(file).resolve()
     return UserModule(name, str(path.parents[depth]), str(path))
+
+
+def _compile_config(model: Any) -> Any:
+    """The model's compile config (optimizer, schedule, losses, metrics as Keras serializes them), or None."""
+    try:
+        return model.get_compile_config() if getattr(model, "compiled", False) else None
+    except Exception:  # a config Keras cannot serialize: the reload says so itself
+        return None
 
 
 def _modules_named_in(serialized: Any) -> Iterator[str]:
