@@ -18,7 +18,7 @@ after another) against the default ``reload_in="fresh"`` (reloaded in worker
 interpreters, several at once), each in its own process after an untimed
 warm-up run (which also starts the worker pool: the times are a warm pool's).
 Peak memory is the largest sum over the main process and its workers,
-sampled every 20 ms, of PSS (each shared page counted once: the memory they
+sampled every 250 ms, of PSS (each shared page counted once: the memory they
 take together) and of RSS (TensorFlow's libraries counted once per process).  Targets (issue 18): fresh time at most 0.6x
 in-process for mobilenet and bert_base; for the MLP at most 1 s more; peak
 memory of all processes at most 1.5x.
@@ -373,10 +373,13 @@ def _memory_of(pid: str) -> tuple[int, int]:
 
 
 class TotalMemory:
-    """The largest sums, over this process and its worker interpreters, of RSS and of PSS (sampled every 20 ms).
+    """The largest sums, over this process and its worker interpreters, of RSS and of PSS (sampled every 250 ms).
 
     Summed RSS counts TensorFlow's shared libraries once per process; summed
     PSS counts each page once in all: the memory the processes take together.
+    Reading PSS walks each process's page tables in the kernel: sampled more
+    often, it slowed the processes measured (measured: a MobileNet check took
+    over twice as long at 20 ms).
     """
 
     def __init__(self) -> None:
@@ -387,7 +390,7 @@ class TotalMemory:
     def _sample(self) -> None:
         from pytest_tfroundtrip.isolation import pool
 
-        while not self._stop.wait(0.02):
+        while not self._stop.wait(0.25):
             current = pool._POOL.get(os.getpid())
             pids = ["self"] + [str(pid) for pid in (current.processes() if current is not None else [])]
             sizes = [_memory_of(pid) for pid in pids]

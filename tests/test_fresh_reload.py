@@ -271,3 +271,11 @@ def test_a_workers_imports_include_the_modules_of_the_compile_config():
     from tests.test_resume import warmup_model
 
     assert "tests.test_resume" in [module.name for module in user_modules(warmup_model()).modules]
+
+
+def test_large_inputs_and_outputs_do_not_block_a_worker_holding_two_formats():
+    """Answers larger than a pipe's buffer while the next format's inputs are sent: it hung before."""
+    x = keras.Input((64, 64, 8), name="x")
+    model = keras.Model(x, keras.layers.Conv2D(8, 3, padding="same")(x))
+    report = check_roundtrip(model, formats=["keras", "weights", "checkpoint"], max_examples=10, seed=0, workers=1)
+    assert report.passed

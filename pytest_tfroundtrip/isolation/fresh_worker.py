@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import queue
 import signal
 import threading
 import time
@@ -37,16 +38,26 @@ def serve(requests_fd: int, replies_fd: int, parent_pid: int) -> None:
     replies.send({"ok": True, "pid": os.getpid(), "tensorflow": tf.__version__, "keras": keras.__version__,
                   "hash_seed": os.environ.get("PYTHONHASHSEED")})
     loaded: dict[int, Any] = {}
+    waiting: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    # Requests are read as they come, whatever this loop is doing: else a large answer blocked on a full pipe
+    # while the main process is blocked sending the next request would wait for each other for ever.
+    threading.Thread(target=_read_requests, args=(requests, waiting), daemon=True).start()
     while True:
-        try:
-            request = requests.recv()
-        except (EOFError, OSError):
-            return
-        if request.get("op") == "exit":
+        request = waiting.get()
+        if request is None or request.get("op") == "exit":
             return
         _send(replies, _answer(request, loaded))
         if request.get("collect"):  # after answering: the main process goes on while reference cycles are freed
             gc.collect()
+
+
+def _read_requests(requests: Connection, waiting: queue.Queue[dict[str, Any] | None]) -> None:
+    while True:
+        try:
+            waiting.put(requests.recv())
+        except (EOFError, OSError):
+            waiting.put(None)
+            return
 
 
 def _exit_with_parent(parent_pid: int) -> None:

@@ -176,7 +176,7 @@ class Worker:
     def stop(self) -> None:
         if self._failure is None:
             self._failure, self.crashed_at = WorkerCrashed("the worker interpreter was stopped"), self._read + 1
-        if self.process.poll() is None:
+        if self.process.poll() is None and self._read == self._sent:  # idle: it exits when asked
             try:
                 self._requests.send({"op": "exit"})
                 self.process.wait(timeout=2)
