@@ -180,17 +180,7 @@ def _reset(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
     return {"ok": True, "dropped": dropped}
 
 
-def _ping(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
-    return {"ok": True, "loaded": sorted(loaded)}
-
-
-def _crash(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
-    """For tests of the pool: die as a crashing runtime would."""
-    os.kill(os.getpid(), request.get("signal", signal.SIGSEGV))
-    return {"ok": False}
-
-
 _HANDLERS: dict[str, Handler] = {
     "import": _import, "load": _load, "call": _call, "call_many": _call_many, "weights": _weights, "weight_values": _weight_values,
-    "trace": _trace, "resume": _resume, "release": _release, "reset": _reset, "ping": _ping, "crash": _crash,
+    "trace": _trace, "resume": _resume, "release": _release, "reset": _reset,
 }

@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
@@ -87,7 +86,6 @@ class Worker:
         os.close(replies_write)
         self._requests = Connection(requests_write, readable=False)
         self.replies = Connection(replies_read, writable=False)
-        self.ready = False
         self.info: dict[str, Any] = {}
         # Answers come back in the order requests were sent: request k gets token k, and answers read
         # for a later token while waiting for an earlier one's are kept until asked for.
@@ -215,7 +213,6 @@ class WorkerPool:
         self._lent: list[Worker] = []
         self._started = 0
         self._log_dir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-workers-"))
-        self.start_seconds = 0.0
 
     def take(self, count: int) -> list[Worker]:
         """``count`` ready workers (at most the pool's size), started in parallel where needed."""
@@ -266,13 +263,10 @@ class WorkerPool:
         return Worker(self._log_dir, self._started)
 
     def _wait_ready(self, worker: Worker) -> None:
-        started = time.perf_counter()
         try:
             worker.info = worker.receive(1, "starting (importing TensorFlow)", START_TIMEOUT)
         except WorkerCrashed as error:
             raise RoundTripInternalError(f"a worker interpreter could not start: {error}") from error
-        worker.ready = True
-        self.start_seconds += time.perf_counter() - started
 
     def close(self) -> None:
         for worker in self._idle + self._lent:
