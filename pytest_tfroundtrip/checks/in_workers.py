@@ -22,46 +22,11 @@ from pytest_tfroundtrip.checks.one_format import (
 )
 from pytest_tfroundtrip.checks.search import SearchOutcome, search
 from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat
-from pytest_tfroundtrip.isolation.pool import WorkerCrashed, WorkerPool, wait_for_any
-from pytest_tfroundtrip.isolation.remote import Lease, LoadFailed, LoadRequest, StartedLoad, finish_load, start_load
-from pytest_tfroundtrip.isolation.user_modules import UserModules
+from pytest_tfroundtrip.isolation.pool import WorkerCrashed, wait_for_any
+from pytest_tfroundtrip.isolation.remote import Lease, LoadFailed, LoadRequest, StartedLoad, Workers, finish_load, start_load
 from pytest_tfroundtrip.results.report import FAILED, LOAD, PASSED, SAVE, FormatFailure, FormatResult
 
 Checked = tuple[RoundTripFormat, FormatResult, "SearchOutcome | None"]
-
-
-@dataclass(frozen=True)
-class Workers:
-    """The workers lent to one check, ready (the user's modules imported), or why they cannot take its classes."""
-
-    leases: tuple[Lease, ...]
-    pool: WorkerPool
-    classes_not_importable: str | None = None
-
-    def give_back(self) -> None:
-        self.pool.give_back([lease.worker for lease in self.leases])
-
-
-def lend_workers(pool: WorkerPool, count: int, modules: UserModules) -> Workers:
-    """``count`` workers with the model's modules imported (if they can be: else said, and none imported).
-
-    Example:
-        >>> from pytest_tfroundtrip.isolation.pool import session_pool, close_pool
-        >>> workers = lend_workers(session_pool(1), 1, UserModules(()))
-        >>> len(workers.leases), workers.classes_not_importable
-        (1, None)
-        >>> workers.give_back(); close_pool()
-    """
-    leases = tuple(Lease(pool, worker, modules.modules) for worker in pool.take(count))
-    why_not = modules.why_not
-    if why_not is None and modules.modules:
-        for lease in leases:
-            failed = lease.import_modules()
-            if failed is not None:
-                names = ", ".join(module.name for module in modules.modules)
-                why_not = f"importing {names} in a new interpreter failed: {failed.splitlines()[0][:300]}"
-                break
-    return Workers(leases, pool, why_not)
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.checks.in_workers import Workers, lend_workers
 from pytest_tfroundtrip.checks.one_format import FormatRun
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat, blueprint_of
 from pytest_tfroundtrip.isolation.pool import default_worker_count, session_pool
+from pytest_tfroundtrip.isolation.remote import Workers, lend_workers
 from pytest_tfroundtrip.isolation.user_modules import user_modules
 
 RELOAD_PLACES = ("fresh", "process")

@@ -29,7 +29,6 @@ from pytest_tfroundtrip.arguments import (
 from pytest_tfroundtrip.checks.resume_diagnosis import Divergence, diagnose
 from pytest_tfroundtrip.checks.subject import prepare_subject, require_keras3
 from pytest_tfroundtrip.checks.continued import Continued, continue_training
-from pytest_tfroundtrip.checks.in_workers import Workers, lend_workers
 from pytest_tfroundtrip.checks.placement import validate_reload_in
 from pytest_tfroundtrip.checks.training import (
     aligned_python_state,
@@ -53,7 +52,7 @@ from pytest_tfroundtrip.formats import all_formats, parse_format_names
 from pytest_tfroundtrip.inputs.specs import model_input_structure, specs_of_data
 from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat, Subject, blueprint_of
 from pytest_tfroundtrip.isolation.pool import WorkerCrashed, session_pool
-from pytest_tfroundtrip.isolation.remote import Lease
+from pytest_tfroundtrip.isolation.remote import Lease, Workers, lend_workers
 from pytest_tfroundtrip.isolation.user_modules import user_modules
 from pytest_tfroundtrip.results.report import FAILED, PASSED, SKIPPED, result_named
 from pytest_tfroundtrip.results.tolerances import validate_tolerance_argument

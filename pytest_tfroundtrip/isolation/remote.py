@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from pytest_tfroundtrip.isolation.pool import Worker, WorkerCrashed, WorkerPool
-from pytest_tfroundtrip.isolation.user_modules import UserModule
+from pytest_tfroundtrip.isolation.user_modules import UserModule, UserModules
 
 RELOADS_AFTER_CRASH = 2
 _HANDLES = itertools.count(1)
@@ -84,6 +84,40 @@ class Lease:
             reason = self.import_modules()
             if reason is not None:
                 raise WorkerCrashed(f"the replacement worker could not import the model's modules: {reason}")
+
+
+@dataclass(frozen=True)
+class Workers:
+    """The workers lent to one check, ready (the user's modules imported), or why they cannot take its classes."""
+
+    leases: tuple[Lease, ...]
+    pool: WorkerPool
+    classes_not_importable: str | None = None
+
+    def give_back(self) -> None:
+        self.pool.give_back([lease.worker for lease in self.leases])
+
+
+def lend_workers(pool: WorkerPool, count: int, modules: UserModules) -> Workers:
+    """``count`` workers with the model's modules imported (if they can be: else said, and none imported).
+
+    Example:
+        >>> from pytest_tfroundtrip.isolation.pool import session_pool, close_pool
+        >>> workers = lend_workers(session_pool(1), 1, UserModules(()))
+        >>> len(workers.leases), workers.classes_not_importable
+        (1, None)
+        >>> workers.give_back(); close_pool()
+    """
+    leases = tuple(Lease(pool, worker, modules.modules) for worker in pool.take(count))
+    why_not = modules.why_not
+    if why_not is None and modules.modules:
+        for lease in leases:
+            failed = lease.import_modules()
+            if failed is not None:
+                names = ", ".join(module.name for module in modules.modules)
+                why_not = f"importing {names} in a new interpreter failed: {failed.splitlines()[0][:300]}"
+                break
+    return Workers(leases, pool, why_not)
 
 
 @dataclass(frozen=True)
