@@ -58,10 +58,11 @@ def check_in_workers(run: FormatRun, plan: WorkerRun) -> Iterator[Checked]:
     done: dict[str, Checked] = {}
     while waiting or any(queues.values()):
         while waiting:
-            lease = min(queues, key=lambda candidate: len(queues[candidate]))
-            if len(queues[lease]) >= depth:
+            placed = _next_with_room(waiting, queues, depth)
+            if placed is None:
                 break
-            fmt = waiting.pop(0)
+            fmt, lease = placed
+            waiting.remove(fmt)
             plan.on_start(fmt)
             started = _save_and_start(fmt, run, plan, lease, inputs)
             if isinstance(started, FormatResult):
@@ -79,6 +80,18 @@ def check_in_workers(run: FormatRun, plan: WorkerRun) -> Iterator[Checked]:
     for fmt in plan.formats:  # the formats' own order, whatever order the workers answered in
         fmt, result, outcome = done[fmt.name]
         yield fmt, replace(result, reloaded_in="fresh") if result.failure is None or result.failure.stage != SAVE else result, outcome
+
+
+def _next_with_room(
+    waiting: list[RoundTripFormat], queues: dict[Lease, list[tuple[RoundTripFormat, StartedLoad, float]]], depth: int,
+) -> tuple[RoundTripFormat, Lease] | None:
+    """The first waiting format with a worker of its Keras backend that has room, and the least busy such worker."""
+    for fmt in waiting:
+        leases = [lease for lease in queues if lease.worker.backend == fmt.keras_backend]
+        lease = min(leases, key=lambda candidate: len(queues[candidate]), default=None)
+        if lease is not None and len(queues[lease]) < depth:
+            return fmt, lease
+    return None
 
 
 def _replayed_inputs(run: FormatRun) -> tuple[Mapping[str, np.ndarray], ...]:

@@ -32,10 +32,12 @@ def serve(requests_fd: int, replies_fd: int, parent_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle: it stops us
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
     requests, replies = Connection(requests_fd, writable=False), Connection(replies_fd, readable=False)
-    import keras
-    import tensorflow as tf
+    import keras  # on the backend KERAS_BACKEND names: TensorFlow, or another only the formats reloaded under it use
 
-    replies.send({"ok": True, "pid": os.getpid(), "tensorflow": tf.__version__, "keras": keras.__version__,
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow  # noqa: F401 - imported while starting, not on the first load
+    replies.send({"ok": True, "pid": os.getpid(), "backend": backend, "keras": keras.__version__,
                   "hash_seed": os.environ.get("PYTHONHASHSEED")})
     loaded: dict[int, Any] = {}
     waiting: queue.Queue[dict[str, Any] | None] = queue.Queue()

@@ -27,6 +27,7 @@ from typing import Any
 from pytest_tfroundtrip.errors import RoundTripInternalError
 
 START_TIMEOUT = 120.0
+TENSORFLOW = "tensorflow"  # the backend of the process under test, and of its workers unless a format says another
 REQUEST_TIMEOUT = float(os.environ.get("TFROUNDTRIP_WORKER_TIMEOUT", "900"))
 WORKER_MARKER = "tf-roundtrip-worker"  # in every worker's command line: tests find leftover processes by it
 _OUTPUT_SHOWN = 4000
@@ -57,7 +58,7 @@ def worker_hash_seed(environ: dict[str, str] | None = None) -> str:
 
 
 _DOING = {
-    "start": "while starting (importing TensorFlow)", "import": "while importing the model's modules",
+    "start": "while starting (importing Keras and its backend)", "import": "while importing the model's modules",
     "load": "while loading the artifact", "call": "while calling the reloaded artifact",
     "call_many": "while calling the reloaded artifact", "weights": "while reading the reloaded weights",
     "weight_values": "while reading the reloaded weights", "trace": "while reading the reloaded model's layer outputs",
@@ -68,11 +69,13 @@ _DOING = {
 class Worker:
     """One worker interpreter; requests go out as pickled dicts, answers come back the same way."""
 
-    def __init__(self, log_dir: Path, index: int) -> None:
+    def __init__(self, log_dir: Path, index: int, backend: str = TENSORFLOW) -> None:
         requests_read, requests_write = os.pipe()
         replies_read, replies_write = os.pipe()
-        self.log = log_dir / f"worker-{index}.log"
-        env = dict(os.environ, PYTHONHASHSEED=worker_hash_seed())
+        self.backend = backend
+        self.log = log_dir / f"worker-{backend}-{index}.log"
+        # Keras reads its backend once, when imported: set here, whatever this process's environment says.
+        env = dict(os.environ, PYTHONHASHSEED=worker_hash_seed(), KERAS_BACKEND=backend)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         package_parent = str(Path(__file__).resolve().parents[2])
         with open(self.log, "wb") as log:
@@ -205,10 +208,11 @@ def exit_description(code: int | None) -> str:
 
 
 class WorkerPool:
-    """Up to ``size`` workers, started when first needed and reused; :meth:`take` lends, :meth:`give_back` returns."""
+    """Up to ``size`` workers running Keras on ``backend``, started when first needed and reused;
+    :meth:`take` lends, :meth:`give_back` returns."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    def __init__(self, size: int, backend: str = TENSORFLOW) -> None:
+        self.size, self.backend = size, backend
         self._idle: list[Worker] = []
         self._lent: list[Worker] = []
         self._started = 0
@@ -260,11 +264,11 @@ class WorkerPool:
 
     def _start(self) -> Worker:
         self._started += 1
-        return Worker(self._log_dir, self._started)
+        return Worker(self._log_dir, self._started, self.backend)
 
     def _wait_ready(self, worker: Worker) -> None:
         try:
-            worker.info = worker.receive(1, "starting (importing TensorFlow)", START_TIMEOUT)
+            worker.info = worker.receive(1, f"starting (importing Keras on {self.backend})", START_TIMEOUT)
         except WorkerCrashed as error:
             raise RoundTripInternalError(f"a worker interpreter could not start: {error}") from error
 
@@ -284,31 +288,32 @@ def wait_for_any(workers: list[Worker], timeout: float | None) -> list[Worker]:
     return [worker for worker in workers if worker._failure is not None or worker.replies in ready]
 
 
-_POOL: dict[int, WorkerPool] = {}  # by process id: a forked child never reuses its parent's workers
+# By process id (a forked child never reuses its parent's workers), then by Keras backend.
+_POOL: dict[tuple[int, str], WorkerPool] = {}
 
 
-def session_pool(size: int) -> WorkerPool:
-    """This process's pool, grown to ``size`` workers if smaller.
+def session_pool(size: int, backend: str = TENSORFLOW) -> WorkerPool:
+    """This process's pool of workers running Keras on ``backend``, grown to ``size`` workers if smaller.
 
     Example:
         >>> pool = session_pool(1)
-        >>> pool.size >= 1, session_pool(1) is pool
-        (True, True)
+        >>> pool.size >= 1, session_pool(1) is pool, pool.backend
+        (True, True, 'tensorflow')
         >>> close_pool()
     """
-    pool = _POOL.get(os.getpid())
+    key = (os.getpid(), backend)
+    pool = _POOL.get(key)
     if pool is None:
-        pool = _POOL[os.getpid()] = WorkerPool(size)
+        pool = _POOL[key] = WorkerPool(size, backend)
         _install_signal_handlers()
     pool.size = max(pool.size, size)
     return pool
 
 
 def close_pool() -> None:
-    """Stop every worker of this process's pool (the next check starts new ones)."""
-    pool = _POOL.pop(os.getpid(), None)
-    if pool is not None:
-        pool.close()
+    """Stop every worker of this process's pools, every backend's (the next check starts new ones)."""
+    for key in [key for key in _POOL if key[0] == os.getpid()]:
+        _POOL.pop(key).close()
 
 
 atexit.register(close_pool)

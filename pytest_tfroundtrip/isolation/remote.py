@@ -91,11 +91,21 @@ class Workers:
     """The workers lent to one check, ready (the user's modules imported), or why they cannot take its classes."""
 
     leases: tuple[Lease, ...]
-    pool: WorkerPool
     classes_not_importable: str | None = None
+    import_error: str | None = None  # when a module's import failed there: the error it raised
+
+    @property
+    def backend(self) -> str:
+        return self.leases[0].worker.backend
+
+    def joined(self, other: Workers) -> Workers:
+        """Both sets of leases (say, TensorFlow workers and a JAX worker), given back together."""
+        return Workers(self.leases + other.leases, self.classes_not_importable or other.classes_not_importable,
+                       self.import_error or other.import_error)
 
     def give_back(self) -> None:
-        self.pool.give_back([lease.worker for lease in self.leases])
+        for lease in self.leases:  # leases of several pools when formats reload under several backends
+            lease.pool.give_back([lease.worker])
 
 
 def lend_workers(pool: WorkerPool, count: int, modules: UserModules) -> Workers:
@@ -109,15 +119,16 @@ def lend_workers(pool: WorkerPool, count: int, modules: UserModules) -> Workers:
         >>> workers.give_back(); close_pool()
     """
     leases = tuple(Lease(pool, worker, modules.modules) for worker in pool.take(count))
-    why_not = modules.why_not
+    why_not, import_error = modules.why_not, None
     if why_not is None and modules.modules:
         for lease in leases:
             failed = lease.import_modules()
             if failed is not None:
                 names = ", ".join(module.name for module in modules.modules)
                 why_not = f"importing {names} in a new interpreter failed: {failed.splitlines()[0][:300]}"
+                import_error = f"importing {names} with Keras on {pool.backend} failed: {failed}"
                 break
-    return Workers(leases, pool, why_not)
+    return Workers(leases, why_not, import_error)
 
 
 @dataclass(frozen=True)
@@ -140,6 +151,10 @@ class RemoteReload:
         self._crash: str | None = None  # the first crash, said again once no reload is tried
         self._reloads = 0
         self._prefetch = Prefetch(self, started.inputs, started.calls_token) if started.calls_token is not None else None
+
+    def __call__(self, arrays: Mapping[str, np.ndarray]) -> Any:
+        """The outputs for ``arrays``, waiting for them: a reload held elsewhere is called like one held here."""
+        return self.submit(arrays).result()
 
     def submit(self, arrays: Mapping[str, np.ndarray]) -> PendingCall | Prefetched:
         """Send one call; its outputs are read with :meth:`PendingCall.result` (at once if prefetched)."""
