@@ -5,8 +5,8 @@ inside another layer (keras-hub's ``TokenAndPositionEmbedding`` holds a
 ``ReversibleEmbedding``, a subclass of ``Embedding``); a ``StringLookup``
 accepts any string but only its vocabulary exercises the learned rows; a
 position embedding bounds the sequence length; inputs named like masks
-(``padding_mask``, ``attention_mask``) take 0/1 with at least one kept
-position per row; inputs named like segment ids (``segment_ids``,
+(``padding_mask``, ``attention_mask``) take 0/1 with the first
+position of each row kept; inputs named like segment ids (``segment_ids``,
 ``token_type_ids``) whose range no layer tells take 0 and 1.  What static
 inference cannot tell, :mod:`probing` finds out by calling the model.
 """

@@ -90,7 +90,7 @@ class InputSpec:
         if self.vocabulary is not None:
             text += f", vocabulary of {len(self.vocabulary)}"
         if self.role == "mask":
-            text += ", a mask (0/1, at least one kept per row)"
+            text += ", a mask (0/1, the first position of each row kept)"
         bounded = [f"axis {axis} at least {floor}" for axis, floor in enumerate(self.min_dims or ())
                    if floor is not None and floor > 1 and floor != self.bound_of(axis)]
         bounded += [f"axis {axis} exactly {bound}" if bound == self.floor_of(axis) else f"axis {axis} at most {bound}"

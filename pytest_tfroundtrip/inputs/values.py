@@ -96,7 +96,7 @@ def integer_array(rng: np.random.Generator, shape: tuple[int, ...], low: int, hi
 
 
 def mask_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: str, kind: str = "random") -> np.ndarray:
-    """A padding/attention mask: 1 (kept) or 0, at least one kept position per row, as real masks are.
+    """A padding/attention mask: 1 (kept) or 0, the first position of each row kept, as real masks are.
 
     Example:
         >>> mask = mask_array(np.random.default_rng(0), (4, 6), "int32", "prefix")
@@ -109,9 +109,10 @@ def mask_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: str, kin
         lengths = rng.integers(1, shape[-1] + 1, size=shape[:-1])
         kept = np.arange(shape[-1]) < lengths[..., None]
     else:
+        # The first position is always kept: with causal attention a query whose every key is masked has no
+        # defined output, and backends fill it differently (measured: keras-hub's Llama, TensorFlow against JAX).
         kept = rng.random(shape) < 0.6
-        first = rng.integers(0, shape[-1], size=shape[:-1])
-        np.put_along_axis(kept, first[..., None], True, axis=-1)
+        kept[..., 0] = True
     return kept if dtype == "bool" else kept.astype(dtype)
 
 
