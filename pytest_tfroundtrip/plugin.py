@@ -287,7 +287,7 @@ def roundtrip_format(request: pytest.FixtureRequest) -> str:
     Example::
 
         def test_artifact_exists(roundtrip_format):
-            assert roundtrip_format in {"keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite", "litert", "onnx", "openvino"}
+            assert roundtrip_format in pytest_tfroundtrip.formats.format_names()
     """
     from pytest_tfroundtrip.formats import get_format
 

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from pytest_tfroundtrip import RoundTripError, check_roundtrip
+from pytest_tfroundtrip import RoundTripError, available_formats, check_roundtrip
 from pytest_tfroundtrip.results import records
 from pytest_tfroundtrip.results.json_report import SCHEMA_PATH, json_document
 from pytest_tfroundtrip.results.matrix import MatrixRow, matrix_lines
@@ -58,10 +58,14 @@ def listed_weights_model() -> keras.Model:
     return models.with_layer(defect_layers.listed_gains())
 
 
+ON_BACKENDS = {name for name in available_formats() if "@" in name}  # keras@jax, weights@jax where JAX is installed
+
+
 @pytest.mark.parametrize("build, failing", [
-    (forgetful_dict_model, {"keras", "h5"}),  # weights, checkpoint: not judged (the config is at fault)
+    # weights, checkpoint, weights@*: not judged (the config is at fault)
+    (forgetful_dict_model, {"keras", "h5"} | {name for name in ON_BACKENDS if name.startswith("keras@")}),
     (centring_model, {"savedmodel", "export", "tflite", "litert", "onnx", "openvino"}),
-    (untracked_variable_model, {"keras", "h5", "weights"}),
+    (untracked_variable_model, {"keras", "h5", "weights"} | ON_BACKENDS),
     (listed_weights_model, {"checkpoint"}),
 ], ids=["config-loses-an-argument", "trace-takes-another-branch", "untracked-variable", "checkpoint-restores-nothing"])
 def test_each_failing_formats_script_reproduces_the_failure_with_plain_calls(build, failing, tmp_path):

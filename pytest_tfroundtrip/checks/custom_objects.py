@@ -35,7 +35,7 @@ from pytest_tfroundtrip.checks.config_audit import (
 )
 from pytest_tfroundtrip.checks.search import SearchPlan, is_ill_conditioned, search
 from pytest_tfroundtrip.checks.subject import prepare_subject, require_keras3
-from pytest_tfroundtrip.errors import RoundTripError, error_head
+from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, error_head
 from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
 from pytest_tfroundtrip.formats.base import Subject, call_keras_model
 from pytest_tfroundtrip.inputs.arrays import model_strings, savable
@@ -116,6 +116,10 @@ def check_custom_objects(
     """
     __tracebackhide__ = True
     requested = parse_format_names(formats)
+    elsewhere = [name for name in requested or () if get_format(name).keras_backend != "tensorflow"]
+    if elsewhere:
+        raise RoundTripUsageError(f"check_custom_objects loads artifacts with TensorFlow's Keras; {', '.join(elsewhere)} "
+                                  "load under another backend: check them with check_roundtrip(model, formats=...)")
     examples = validate_max_examples(max_examples)
     validate_seed(seed)
     require_keras3(model, "check_custom_objects")
@@ -134,7 +138,7 @@ def check_custom_objects(
             findings.extend(_rebuilt_layer_findings(obj, examples, seed, explained))
     class_names = tuple(sorted({f"{type(o).__module__}.{type(o).__qualname__}" for o in custom}))
     chosen = [f for f in all_formats() if (requested is None or f.name in requested) and f.unavailable_reason() is None
-              and (requested is not None or f.not_applicable_reason(subject) is None)]
+              and (requested is not None or f.not_applicable_reason(subject) is None) and f.keras_backend == "tensorflow"]
     needed = {f.name: (class_names if f.preserves.needs_python_classes else ()) for f in chosen}
     lambdas = tuple(layer.name for layer in lambda_layers_in(model))
 

@@ -1,4 +1,4 @@
-"""Where each format is reloaded: in worker interpreters (the default) or in this process, and why."""
+"""Where each format is reloaded: in worker interpreters (the default; always, for another Keras backend) or in this process, and why."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.checks.one_format import FormatRun
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat, blueprint_of
-from pytest_tfroundtrip.isolation.pool import default_worker_count, session_pool
+from pytest_tfroundtrip.isolation.pool import TENSORFLOW, default_worker_count, session_pool
 from pytest_tfroundtrip.isolation.remote import Workers, lend_workers
-from pytest_tfroundtrip.isolation.user_modules import user_modules
+from pytest_tfroundtrip.isolation.user_modules import UserModules, user_modules
+from pytest_tfroundtrip.results.report import FAILED, LOAD, SKIPPED, FormatFailure, FormatResult
 
 RELOAD_PLACES = ("fresh", "process")
 
@@ -25,6 +26,7 @@ class Placement:
     workers: Workers | None = None
     blueprint: ModelBlueprint | None = None
     notes: tuple[str, ...] = ()
+    decided: tuple[tuple[RoundTripFormat, FormatResult], ...] = ()  # formats no worker can load: their results
 
     def give_back(self) -> None:
         if self.workers is not None:
@@ -49,26 +51,63 @@ def validate_reload_in(reload_in: Any, workers: Any) -> None:
 
 
 def place_formats(chosen: list[RoundTripFormat], run: FormatRun, reload_in: str, workers: int | None) -> Placement:
-    """Lend workers for the formats to reload fresh; keep here those a new interpreter cannot load, saying why."""
+    """Lend workers for the formats to reload fresh; keep here those a new interpreter cannot load, saying why.
+
+    Formats that load under another Keras backend (``keras@jax``) always reload in a worker of that
+    backend, whatever ``reload_in`` says: Keras's backend is fixed in this process.
+    """
     model = run.subject.model
-    if reload_in == "process" or not chosen:
-        return Placement((), tuple(chosen))
+    elsewhere = tuple(fmt for fmt in chosen if fmt.keras_backend != TENSORFLOW)
+    ours = [fmt for fmt in chosen if fmt.keras_backend == TENSORFLOW]
     if _lazy.is_keras2_model(model):
-        return Placement((), tuple(chosen), notes=(
-            "reloaded in this process: a tf_keras (Keras 2) model is not reloaded in a new interpreter yet",))
-    needs_architecture = any(not fmt.preserves.architecture for fmt in chosen)
+        notes = ("reloaded in this process: a tf_keras (Keras 2) model is not reloaded in a new interpreter yet",) if ours else ()
+        return Placement((), tuple(chosen), notes=notes)
+    fresh = tuple(ours) if reload_in == "fresh" else ()
+    here = () if reload_in == "fresh" else tuple(ours)
+    if not fresh and not elsewhere:
+        return Placement((), here)
+    needs_architecture = any(not fmt.preserves.architecture for fmt in fresh + elsewhere)
     blueprint = blueprint_of(model) if needs_architecture else None
-    count = workers or default_worker_count(len(chosen), run.weight_bytes)
-    lent = lend_workers(session_pool(count), min(count, len(chosen)),
-                        user_modules(model, blueprint.architecture if blueprint is not None else None))
-    why_not = lent.classes_not_importable
-    if why_not is None:
-        return Placement(tuple(chosen), (), lent, blueprint)
-    here = tuple(fmt for fmt in chosen if fmt.preserves.needs_python_classes)
-    fresh = tuple(fmt for fmt in chosen if not fmt.preserves.needs_python_classes)
-    note = (f"{', '.join(fmt.name for fmt in here)} reloaded in this process, not in a new interpreter: {why_not}. "
-            "Define the class at the top level of a module to check them where users reload them")
-    if not fresh:
-        lent.give_back()
-        return Placement((), here, notes=(note,))
-    return Placement(fresh, here, lent, blueprint, (note,))
+    modules = user_modules(model, blueprint.architecture if blueprint is not None else None)
+    lent, notes, decided = None, [], []
+    if fresh:
+        count = workers or default_worker_count(len(fresh), run.weight_bytes)
+        lent = lend_workers(session_pool(count), min(count, len(fresh)), modules)
+        why_not = lent.classes_not_importable
+        if why_not is not None:
+            kept = tuple(fmt for fmt in fresh if fmt.preserves.needs_python_classes)
+            fresh = tuple(fmt for fmt in fresh if not fmt.preserves.needs_python_classes)
+            here = kept + here
+            notes.append(f"{', '.join(fmt.name for fmt in kept)} reloaded in this process, not in a new interpreter: "
+                         f"{why_not}. Define the class at the top level of a module to check them where users reload them")
+            if not fresh:
+                lent.give_back()
+                lent = None
+    on_backends = []
+    for fmt in elsewhere:
+        backend_workers = _lend_backend(fmt, modules, lent)
+        if isinstance(backend_workers, FormatResult):
+            decided.append((fmt, backend_workers))
+            continue
+        on_backends.append(fmt)
+        if all(lease not in (lent.leases if lent else ()) for lease in backend_workers.leases):
+            lent = backend_workers if lent is None else lent.joined(backend_workers)
+    in_workers = tuple(fmt for fmt in chosen if fmt in fresh or fmt in on_backends)
+    return Placement(in_workers, here, lent, blueprint, tuple(notes), tuple(decided))
+
+
+def _lend_backend(fmt: RoundTripFormat, modules: UserModules, lent: Workers | None) -> Workers | FormatResult:
+    """A worker running ``fmt``'s backend with the model's modules imported (one already lent, if any), or the result
+    of ``fmt`` when none can load it: not judged when another interpreter cannot import the model's classes, a failure
+    when importing them under that backend failed."""
+    for lease in lent.leases if lent is not None else ():
+        if lease.worker.backend == fmt.keras_backend:
+            return Workers((lease,))
+    if modules.why_not is not None:
+        return FormatResult(fmt.name, SKIPPED, skip_reason=f"not judged: {modules.why_not}; {fmt.name} loads the model "
+                            "in a new interpreter. Define the class at the top level of a module to check it")
+    backend_workers = lend_workers(session_pool(1, fmt.keras_backend), 1, modules)
+    if backend_workers.import_error is None:
+        return backend_workers
+    backend_workers.give_back()
+    return FormatResult(fmt.name, FAILED, reloaded_in="fresh", failure=FormatFailure(LOAD, backend_workers.import_error))

@@ -58,7 +58,7 @@ def with_reproduction(fmt: RoundTripFormat, subject: Subject, result: FormatResu
     if lines is None:
         return result
     code = "\n".join([f"# Reproduces the [{result.label}] failure found by pytest-tfroundtrip, with plain calls.",
-                      *_with_kept_directory(lines, directory.parent)]) + "\n"
+                      *fmt.reproduction_preamble(), *_with_kept_directory(lines, directory.parent)]) + "\n"
     script = directory / SCRIPT_NAME
     script.write_text(code, encoding="utf-8")
     return replace(result, failure=replace(failure, reproduction=script, reproduction_code=code))

@@ -195,6 +195,9 @@ def _checked(
     placement: Placement, run: FormatRun, quantized_run: Any, on_start: Callable[[RoundTripFormat], None],
 ) -> Iterator[tuple[RoundTripFormat, FormatResult, SearchOutcome | None]]:
     """Every chosen format checked: those in workers first, wave by wave, then those reloaded here."""
+    for fmt, result in placement.decided:
+        on_start(fmt)
+        yield fmt, result, None
     if placement.workers is not None:
         yield from check_in_workers(run, WorkerRun(placement.in_workers, placement.workers, placement.blueprint, on_start))
     for fmt in placement.here:

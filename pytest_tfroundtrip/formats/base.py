@@ -51,7 +51,12 @@ class Subject:
         return [name for _path, name in flatten_with_paths(self.output_template)]
 
     def input_tensors(self, arrays_by_name: Mapping[str, np.ndarray]) -> Any:
-        """Inputs in the model's structure, as tensors of the signature's dtypes."""
+        """Inputs in the model's structure, as tensors of the signature's dtypes (of the backend Keras runs on)."""
+        keras = _lazy.keras()
+        if keras.backend.backend() != "tensorflow":  # a worker loading the model under JAX or PyTorch
+            ops = keras.ops
+            return self.signature.pack({spec.name: ops.convert_to_tensor(arrays_by_name[spec.name], dtype=spec.dtype)
+                                        for spec in self.signature.specs})
         tf = _lazy.tensorflow()
         tensors = {
             spec.name: tf.constant(arrays_by_name[spec.name], dtype=tf.string if spec.dtype == STRING_DTYPE else spec.dtype)
@@ -78,6 +83,8 @@ class Subject:
 
 def to_numpy(value: Any) -> np.ndarray:
     """A tensor (or array) as a NumPy array; strings become Python ``str``."""
+    if type(value).__module__.startswith("torch"):  # a tensor that may require grad: .numpy() refuses it
+        value = value.detach().cpu()
     array = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
     if array.dtype == object or array.dtype.kind == "S":
         array = np.vectorize(lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else v, otypes=[object])(array)
@@ -161,6 +168,8 @@ class VariableValue:
             # makes two, 1.7 s per comparison of a 400 MB model).  Never written to.
             raw = self.variable.value
             raw = raw() if callable(raw) else raw  # tf.Variable (tf_keras weights): a method
+            if not _is_tensorflow_value(raw):  # another Keras backend's array (in its worker)
+                raise TypeError("not a TensorFlow value")
             value = np.asarray(_lazy.tensorflow().convert_to_tensor(raw)).view()
             value.flags.writeable = False
         except (TypeError, ValueError):
@@ -168,6 +177,10 @@ class VariableValue:
         if dtype is not None:
             return value.astype(dtype)
         return value.copy() if copy else value  # numpy.array(...) asks for a copy it may write to
+
+
+def _is_tensorflow_value(value: Any) -> bool:
+    return type(value).__module__.split(".")[0] in ("tensorflow", "tf_keras", "keras")
 
 
 def named_variables(variables: Any) -> list[tuple[str, VariableValue]]:
@@ -352,6 +365,15 @@ class RoundTripFormat(ABC):
     preserves: ClassVar[Preserves]
     saved_with: ClassVar[str]
     reloaded_with: ClassVar[str]
+
+    @property
+    def keras_backend(self) -> str:
+        """The Keras backend the artifact is loaded under: TensorFlow's, as it was saved, unless the format says another."""
+        return "tensorflow"
+
+    def reproduction_preamble(self) -> list[str]:
+        """Lines the reproduction script starts with, before it imports anything (say, choosing the Keras backend)."""
+        return []
 
     def unavailable_reason(self) -> str | None:
         """Why this format cannot run in this environment (a missing package), or None.

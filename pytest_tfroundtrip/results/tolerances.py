@@ -19,6 +19,7 @@ from pytest_tfroundtrip.errors import RoundTripUsageError
 EXACT = "exact"
 GRAPH = "graph"
 TFLITE = "tflite"
+BACKEND = "backend"  # the same .keras file computed by another Keras backend (JAX, PyTorch)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ _FAMILY_FACTORS: dict[str, tuple[float, float, float]] = {
     EXACT: (8.0, 8.0, 0.0),
     GRAPH: (1024.0, 1024.0, 1024.0),
     TFLITE: (16384.0, 16384.0, 16384.0),
+    BACKEND: (1024.0, 1024.0, 1024.0),
 }
 # float16 and bfloat16 outputs: a graph or another runtime rounds each low-precision step its own way, by a
 # few of their (large) epsilons, not by a thousand: 1024 bfloat16 epsilons is 8.0, which passed anything.
@@ -58,6 +60,7 @@ _LOW_PRECISION_FACTORS: dict[str, tuple[float, float, float]] = {
     EXACT: (8.0, 8.0, 0.0),
     GRAPH: (8.0, 8.0, 8.0),
     TFLITE: (32.0, 32.0, 32.0),
+    BACKEND: (8.0, 8.0, 8.0),
 }
 _EPSILON = {"float16": 2.0**-10, "bfloat16": 2.0**-7, "float32": 2.0**-23, "float64": 2.0**-52}
 
