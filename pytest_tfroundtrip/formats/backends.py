@@ -76,6 +76,7 @@ class OnBackend(RoundTripFormat):
 
     backend: ClassVar[Backend]
     tolerance_family = BACKEND
+    why_no_resume = "training is resumed under the backend that saved the model"
 
     @property
     def keras_backend(self) -> str:
@@ -124,7 +125,6 @@ class KerasOnBackend(OnBackend):
     preserves = Preserves(architecture=True, weights=True, optimizer_state=False, needs_python_classes=True,
                           resumes_training=False)
     saved_with = 'model.save("model.keras")  # under TensorFlow'
-    why_no_resume = "training is resumed under the backend that saved the model"
 
     @property
     def reloaded_with(self) -> str:  # type: ignore[override]
@@ -156,7 +156,6 @@ class WeightsOnBackend(OnBackend):
     preserves = Preserves(architecture=False, weights=True, optimizer_state=False, needs_python_classes=True,
                           resumes_training=False)
     saved_with = 'model.save_weights("model.weights.h5")  # under TensorFlow'
-    why_no_resume = "training is resumed under the backend that saved the model"
 
     @property
     def reloaded_with(self) -> str:  # type: ignore[override]
