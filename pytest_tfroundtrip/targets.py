@@ -1,4 +1,8 @@
-"""What ``tf-roundtrip check TARGET`` checks: a saved file, a SavedModel directory, or a function's model.
+"""What ``tf-roundtrip check TARGET`` checks: a saved file, a SavedModel directory, a factory's model, or a zoo name.
+
+Zoo names (``keras_hub:BertBackbone``, ``keras_applications:ResNet50``) are
+built by :mod:`pytest_tfroundtrip.zoo`; factories are ``package.module:factory``
+or ``path/to/file.py:factory``.
 
 For a saved file the original model is the file loaded the way its format
 loads (Keras safe mode for ``.keras``); a SavedModel directory becomes a Keras
@@ -18,7 +22,8 @@ from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.errors import RoundTripUsageError
 
 _FUNCTION_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-_KINDS = "a .keras or .h5 file, a SavedModel directory, or package.module:function"
+_KINDS = ("a .keras or .h5 file, a SavedModel directory, package.module:function, path/to/file.py:function, "
+          "keras_hub:ClassName or keras_applications:Name")
 
 
 @dataclass(frozen=True)
@@ -28,10 +33,13 @@ class Target:
     model: Any
     description: str
     default_formats: list[str] | None = None  # None: every available format
+    model_inputs: dict[str, Any] | None = None  # a zoo model's input description (zoo.model_inputs); None: inferred
 
 
-def load_target(target: str, imports: list[str] | tuple[str, ...] = ()) -> Target:
+def load_target(target: str, imports: list[str] | tuple[str, ...] = (), pretrained: bool = False) -> Target:
     """The model ``target`` names (after importing ``imports``, e.g. modules registering custom layers).
+
+    ``pretrained`` allows ``keras_hub:Class@preset`` to download the preset.
 
     Example:
         >>> load_target("no_such_module_here:build")
@@ -41,6 +49,16 @@ def load_target(target: str, imports: list[str] | tuple[str, ...] = ()) -> Targe
     """
     for module in imports:
         _import(module, f"--import {module}")
+    from pytest_tfroundtrip.zoo.specs import FILE_FACTORY, ZOOS, parse_model_spec
+
+    spec = parse_model_spec(target)
+    if spec.kind in ZOOS:
+        from pytest_tfroundtrip.zoo.building import build_from_spec
+
+        built = build_from_spec(target, pretrained=pretrained)
+        return Target(built.model, built.description, model_inputs=built.model_inputs)
+    if spec.kind == FILE_FACTORY:
+        return _file_function(target, spec.module, spec.name)
     path = Path(target)
     if path.is_dir():
         return _saved_model(path)
@@ -79,13 +97,31 @@ def _keras_file(path: Path) -> Target:
 def _function(target: str) -> Target:
     module_name, function_name = target.split(":")
     module = _import(module_name, f"TARGET {target!r}")
-    function = getattr(module, function_name, None)
+    return _called(target, getattr(module, function_name, None), module_name, function_name)
+
+
+def _called(target: str, function: Any, module_name: str, function_name: str) -> Target:
     if not callable(function):
         raise RoundTripUsageError(f"TARGET {target!r}: module {module_name!r} has no function {function_name!r}")
     model = function()
     if not hasattr(model, "get_config") or not hasattr(model, "save"):
         raise RoundTripUsageError(f"TARGET {target!r} returned {type(model).__name__}, not a Keras model")
     return Target(model, f"{target}() -> {getattr(model, 'name', type(model).__name__)}")
+
+
+def _file_function(target: str, file_name: str, function_name: str) -> Target:
+    path = Path(file_name)
+    if not path.is_file():
+        raise RoundTripUsageError(f"TARGET {target!r}: file {file_name!r} does not exist (expected path/to/file.py:function)")
+    module_name = path.stem
+    directory = str(path.resolve().parent)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)  # so a fresh worker can import the module by the same name, from the same place
+    module = _import(module_name, f"TARGET {target!r}")
+    if Path(getattr(module, "__file__", "") or "").resolve() != path.resolve():
+        raise RoundTripUsageError(f"TARGET {target!r}: importing {module_name!r} found {module.__file__}, another module "
+                                  f"of the same name; rename {file_name} or pass package.module:{function_name}")
+    return _called(target, getattr(module, function_name, None), module_name, function_name)
 
 
 def _saved_model(path: Path) -> Target:

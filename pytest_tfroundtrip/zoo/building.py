@@ -1,0 +1,59 @@
+"""Build the model a spec names, and prepare it as the spec says (compile, a few training steps).
+
+Example:
+    >>> built = build_from_spec("keras_hub:BertTextClassifier", fit_steps=2)
+    >>> built.model.optimizer.iterations.numpy() > 0
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_tfroundtrip.errors import RoundTripUsageError
+from pytest_tfroundtrip.zoo.keras_hub_models import BuiltModel
+from pytest_tfroundtrip.zoo.specs import KERAS_APPLICATIONS, KERAS_HUB, ModelSpec, parse_model_spec
+
+FIT_BATCH = 4
+
+
+def build_from_spec(text: str, *, pretrained: bool = False, fit_steps: int = 0, imports: tuple[str, ...] = ()) -> BuiltModel:
+    """The model ``text`` names; with ``fit_steps``, a compiled model is first trained that many steps.
+
+    keras-hub tasks come compiled with their defaults (keras-hub compiles them in their constructor).
+    Training data is drawn from the model's inputs and its loss, the way
+    :func:`~pytest_tfroundtrip.check_resume_training` draws it.
+    """
+    from pytest_tfroundtrip.targets import load_target
+
+    spec = parse_model_spec(text)
+    if spec.kind == KERAS_HUB:
+        from pytest_tfroundtrip.zoo.keras_hub_models import build_keras_hub_model
+
+        built = build_keras_hub_model(spec, pretrained)
+    elif spec.kind == KERAS_APPLICATIONS:
+        from pytest_tfroundtrip.zoo.applications import build_application
+
+        built = build_application(spec)
+    else:
+        target = load_target(spec.text, imports)
+        built = BuiltModel(target.model, target.description)
+    if fit_steps:
+        fit_a_few_steps(built.model, fit_steps)
+    return built
+
+
+def fit_a_few_steps(model: Any, steps: int, seed: int = 0) -> None:
+    """Train a compiled ``model`` ``steps`` batches on drawn data, so that its optimizer has state."""
+    from pytest_tfroundtrip import _lazy
+    from pytest_tfroundtrip.checks.subject import prepare_subject
+    from pytest_tfroundtrip.checks.training import generated_data, make_batches
+
+    if getattr(model, "optimizer", None) is None:
+        raise RoundTripUsageError(f"--tf-roundtrip-model-fit needs a compiled model; {getattr(model, 'name', model)!r} "
+                                  "is not compiled (keras-hub tasks are; backbones and applications are not)")
+    subject = prepare_subject(model, None).subject
+    x, y = generated_data(subject, FIT_BATCH * steps, seed)
+    _lazy.keras().utils.set_random_seed(seed)
+    for batch_x, batch_y in make_batches(x, y, FIT_BATCH, steps):
+        model.train_on_batch(batch_x, batch_y)
