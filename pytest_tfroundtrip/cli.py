@@ -7,6 +7,10 @@ progress per format, prints the same matrix, and writes the same JSON.
 Exit status: 0 when every format passed, 1 on a finding, 2 on a usage error,
 3 on an internal error of the checker (never a verdict on the model).
 
+``tf-roundtrip zoo keras_hub|keras_applications`` checks every architecture of
+a zoo at a small size (:mod:`~pytest_tfroundtrip.zoo.running`) and prints,
+writes (JSON, Markdown) and exits the same way.
+
 ``tf-roundtrip merge FILE...`` joins the JSON files of a sharded suite
 (:mod:`~pytest_tfroundtrip.results.merge`) and prints, writes and exits the same way,
 without importing TensorFlow.
@@ -55,7 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 every format passed; 1 a format failed (a finding); 2 usage error; 3 internal error of the checker.",
     )
     check.add_argument("target", metavar="TARGET",
-                       help="a .keras or .h5 file, a SavedModel directory, or package.module:function returning a model")
+                       help="a .keras or .h5 file, a SavedModel directory, package.module:function or path/to/file.py:function "
+                            "returning a model, keras_hub:ClassName[@preset] (a tiny configuration, random weights) or "
+                            "keras_applications:Name[@size]")
+    check.add_argument("--model-inputs", metavar="JSON|TOML|PATH", default=None,
+                       help="describe inputs inference cannot size: input name -> shape (batch first), dtype, fill "
+                            "(ones/zeros) or range [low, high]. Default: inferred")
+    check.add_argument("--pretrained", action="store_true", default=False,
+                       help="let keras_hub:Class@preset download the preset's weights. Default: off")
+    check.add_argument("--fit", type=int, default=0, metavar="STEPS",
+                       help="train a compiled model STEPS batches first, so its optimizer has state. Default: 0")
     check.add_argument("--formats", metavar="NAMES", default=None,
                        help=f"comma-separated formats, from: {names}. Default: every format available here "
                             "(for a SavedModel directory, those that do not rebuild Keras objects)")
@@ -81,6 +94,30 @@ def build_parser() -> argparse.ArgumentParser:
                        help="do not show progress per format. Default: shown (a bar on a terminal, a line per format otherwise)")
     check.add_argument("--no-color", action="store_true", default=False,
                        help="no colours in the matrix. Default: coloured on a terminal")
+    zoo = commands.add_parser(
+        "zoo", help="check every architecture of keras_hub or keras_applications at a small size: matrix, JSON, Markdown",
+        description="Check every keras-hub backbone and task class (tiny configurations, random weights) or every "
+                    "keras.applications architecture (32x32 or its minimum, 10 classes, random weights). Each chunk of "
+                    "models is one pytest --tf-roundtrip-model run in its own interpreter; a chunk that crashes loses "
+                    "only its models. Split a zoo across machines with --shard K/N and join the JSON files with "
+                    "tf-roundtrip merge.",
+        epilog="Exit status: 0 every check passed; 1 a check failed (a finding); 2 usage error; 3 a model could not be "
+               "checked (build error or crash) and nothing failed.",
+    )
+    zoo.add_argument("zoo", choices=("keras_hub", "keras_applications"), help="which zoo")
+    zoo.add_argument("--checks", default="roundtrip,resume_training", metavar="NAMES",
+                     help="from: roundtrip, custom_objects, resume_training. Default: roundtrip,resume_training")
+    zoo.add_argument("--formats", metavar="NAMES", default=None, help="comma-separated formats. Default: every available format")
+    zoo.add_argument("--max-examples", type=int, default=10, metavar="N", help="random examples per format. Default: 10")
+    zoo.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 1) // 2), metavar="N",
+                     help="chunks run at once. Default: half the cores")
+    zoo.add_argument("--chunk-size", type=int, default=8, metavar="N", help="models per pytest run. Default: 8")
+    zoo.add_argument("--shard", default="1/1", metavar="K/N", help="run every N-th model from the K-th. Default: 1/1")
+    zoo.add_argument("--only", default=None, metavar="NAMES", help="comma-separated class names of the zoo. Default: all")
+    zoo.add_argument("--json", metavar="PATH", default=None, help="write the merged checks as JSON. Default: not written")
+    zoo.add_argument("--markdown", metavar="PATH", default=None,
+                     help="write the Markdown page (tables, counts, one-line causes). Default: not written")
+    zoo.add_argument("--no-color", action="store_true", default=False, help="no colours in the matrix")
     merge = commands.add_parser(
         "merge", help="join the JSON files of a sharded test suite into one: matrix, JSON, JUnit",
         description="Join the JSON files that the shards of one pytest suite wrote (pytest --tf-roundtrip-json=PATH, "
@@ -121,6 +158,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
     except SystemExit as exit_:  # --help, or argparse already printed what was wrong
         return PASSED if not exit_.code else USAGE_ERROR
     try:
+        if args.command == "zoo":
+            return _zoo(args, out)
         return _merge(args, out) if args.command == "merge" else _check(args, out)
     except RoundTripUsageError as error:
         print(f"tf-roundtrip: error: {error}", file=out)
@@ -146,7 +185,14 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     if args.max_examples < 1:
         raise RoundTripUsageError(f"--max-examples must be >= 1, got {args.max_examples}")
     requested = parse_format_names(args.formats) if args.formats else None
-    target = load_target(args.target, args.imports)
+    target = load_target(args.target, args.imports, pretrained=args.pretrained)
+    if args.fit:
+        from pytest_tfroundtrip.zoo.building import fit_a_few_steps
+
+        fit_a_few_steps(target.model, args.fit)
+    from pytest_tfroundtrip.zoo.model_inputs import parse_model_inputs
+
+    model_inputs = parse_model_inputs(args.model_inputs or target.model_inputs)
     formats: Any = requested
     if requested is None and target.default_formats is not None:  # limited, but chosen by default: n/a is not a failure
         formats = AmongFormats(tuple(target.default_formats))
@@ -156,7 +202,7 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     status = PASSED
     try:
         with reporting_progress(listener):
-            check_roundtrip(target.model, formats=formats, max_examples=args.max_examples, seed=args.seed,
+            check_roundtrip(target.model, formats=formats, max_examples=args.max_examples, seed=args.seed, inputs=model_inputs,
                             artifacts_dir=args.artifacts_dir, keep_artifacts=args.keep_artifacts,
                             reload_in=args.reload_in, workers=args.workers)
     except RoundTripError as error:
@@ -177,6 +223,53 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         path = write_json_report(Path(args.json), [dict(check, test=None) for check in checks], target=args.target)
         print(f"checks written as JSON to {path}", file=out)
     return status
+
+
+def _zoo(args: argparse.Namespace, out: TextIO) -> int:
+    from pytest_tfroundtrip.results.json_report import write_json_document
+    from pytest_tfroundtrip.results.matrix import matrix_rows
+    from pytest_tfroundtrip.zoo.markdown import zoo_counts, zoo_markdown
+    from pytest_tfroundtrip.zoo.running import ZooSettings, parse_shard, run_zoo
+    from pytest_tfroundtrip.spec_tests import requested_checks
+
+    for name in ("max_examples", "jobs", "chunk_size"):
+        if getattr(args, name) < 1:
+            raise RoundTripUsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    requested_checks(args.checks)
+    settings = ZooSettings(checks=args.checks, formats=args.formats, max_examples=args.max_examples, jobs=args.jobs,
+                           chunk_size=args.chunk_size, shard=parse_shard(args.shard),
+                           only=tuple(n.strip() for n in (args.only or "").split(",") if n.strip()))
+
+    def progress(number: int, specs: list[str], outcomes: list[Any]) -> None:
+        tally = ", ".join(f"{sum(o.outcome == k for o in outcomes)} {k}" for k in ("passed", "failed", "error", "crashed", "skipped")
+                          if any(o.outcome == k for o in outcomes))
+        print(f"chunk {number + 1}: {', '.join(s.split(':', 1)[1] for s in specs)}: {tally}", file=out, flush=True)
+
+    print(f"tf-roundtrip: checking the {args.zoo} zoo (shard {args.shard}, checks {args.checks})", file=out, flush=True)
+    run = run_zoo(args.zoo, settings, progress)
+    checks = run.document["checks"]
+    if checks:
+        _print_rows(matrix_rows([(check["test"], check) for check in checks]), out, colour=not args.no_color and out.isatty())
+    counts = zoo_counts(run)
+    print(f"tf-roundtrip zoo {args.zoo}: {counts['models']} models, {counts['checks']} checks in {run.seconds:.0f} s: "
+          + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("passed", "failed", "error", "crashed", "skipped")), file=out)
+    for spec, why in run.not_checked:
+        print(f"not checked: {spec}: {why}", file=out)
+    for outcome in run.outcomes:
+        if outcome.outcome in ("error", "crashed"):
+            print(f"could not check {outcome.spec} ({outcome.check}, {outcome.outcome}): {outcome.message.splitlines()[0][:300] if outcome.message else ''}",
+                  file=out)
+    if args.json:
+        print(f"checks written as JSON to {write_json_document(Path(args.json), run.document)}", file=out)
+    if args.markdown:
+        command = f"tf-roundtrip zoo {args.zoo} --markdown {args.markdown}" + (f" --checks {args.checks}" if args.checks != "roundtrip,resume_training" else "")
+        path = Path(args.markdown)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(zoo_markdown(run, command), encoding="utf-8")
+        print(f"Markdown written to {path}", file=out)
+    if counts.get("failed", 0):
+        return FINDING
+    return INTERNAL_ERROR if counts.get("error", 0) or counts.get("crashed", 0) else PASSED
 
 
 def _merge(args: argparse.Namespace, out: TextIO) -> int:

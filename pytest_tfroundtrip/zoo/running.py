@@ -1,0 +1,214 @@
+"""``tf-roundtrip zoo keras_hub|keras_applications``: check every architecture of a zoo, as pytest runs.
+
+The zoo's specs are split into chunks; each chunk is one ``pytest
+--tf-roundtrip-model=...`` run in its own interpreter and temporary
+directory (``jobs`` at once), writing JSON and JUnit.  A chunk whose
+interpreter dies loses only its own models, reported as crashed with its
+output.  The chunks' JSON files are joined by the same merge as sharded
+suites (:mod:`pytest_tfroundtrip.results.merge`); ``shard="K/N"`` takes every
+N-th spec from the K-th, so machines can split a zoo and merge the results.
+
+Example:
+    >>> zoo_specs("keras_hub")[:2]
+    ['keras_hub:AlbertBackbone', 'keras_hub:AlbertClassifier']
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ElementTree
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from pytest_tfroundtrip.errors import RoundTripUsageError
+from pytest_tfroundtrip.zoo.specs import KERAS_APPLICATIONS, KERAS_HUB, ZOOS
+
+DEFAULT_CHECKS = "roundtrip,resume_training"
+
+
+@dataclass(frozen=True)
+class ZooSettings:
+    """How to run a zoo: which checks and formats, how many examples, how to split it."""
+
+    checks: str = DEFAULT_CHECKS
+    formats: str | None = None
+    max_examples: int = 10
+    jobs: int = 1
+    chunk_size: int = 8
+    shard: tuple[int, int] = (1, 1)
+    only: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ZooOutcome:
+    """One pytest item of the zoo: its spec, check, outcome (passed/failed/error/skipped/crashed) and message."""
+
+    spec: str
+    check: str
+    outcome: str
+    message: str = ""
+    format_reports: tuple[tuple[str, str], ...] = ()  # (format label, its block of the failure text)
+
+
+@dataclass(frozen=True)
+class ZooRun:
+    """A finished zoo run: the merged JSON document, every item's outcome, what was not run and why, and timings."""
+
+    zoo: str
+    document: dict[str, Any]
+    outcomes: tuple[ZooOutcome, ...]
+    not_checked: tuple[tuple[str, str], ...]
+    seconds: float
+    chunk_logs: tuple[str, ...] = field(default=())
+
+
+def zoo_specs(zoo: str) -> list[str]:
+    """Every spec of ``zoo`` that can be checked here (keras-hub classes keras-hub forbids calling alone are left out)."""
+    if zoo not in ZOOS:
+        raise RoundTripUsageError(f"unknown zoo {zoo!r}; the zoos are {', '.join(ZOOS)}")
+    if zoo == KERAS_HUB:
+        from pytest_tfroundtrip.zoo.keras_hub_models import keras_hub_classes
+        from pytest_tfroundtrip.zoo.keras_hub_tiny import NOT_CALLABLE
+
+        return [f"{KERAS_HUB}:{c.name}" for c in keras_hub_classes() if c.name not in NOT_CALLABLE]
+    from pytest_tfroundtrip.zoo.applications import application_names
+
+    return [f"{KERAS_APPLICATIONS}:{name}" for name in application_names()]
+
+
+def not_checkable(zoo: str) -> list[tuple[str, str]]:
+    """Specs of ``zoo`` that are not run, each with why."""
+    if zoo != KERAS_HUB:
+        return []
+    from pytest_tfroundtrip.zoo.keras_hub_models import keras_hub_classes
+    from pytest_tfroundtrip.zoo.keras_hub_tiny import NOT_CALLABLE
+
+    return [(f"{KERAS_HUB}:{c.name}", NOT_CALLABLE[c.name]) for c in keras_hub_classes() if c.name in NOT_CALLABLE]
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` as ``(K, N)`` with 1 <= K <= N.
+
+    Example:
+        >>> parse_shard("2/3")
+        (2, 3)
+    """
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        index, count = 0, 0
+    if not 1 <= index <= count:
+        raise RoundTripUsageError(f"--shard {text!r}: expected K/N with 1 <= K <= N, e.g. 1/4")
+    return index, count
+
+
+def run_zoo(zoo: str, settings: ZooSettings, progress: Any = None) -> ZooRun:
+    """Check the zoo's specs (this shard of them) in chunks of pytest runs; merge what they wrote."""
+    from pytest_tfroundtrip.results.merge import merge_shards, read_shard
+
+    specs = zoo_specs(zoo)
+    if settings.only:
+        unknown = [name for name in settings.only if f"{zoo}:{name}" not in specs]
+        if unknown:
+            raise RoundTripUsageError(f"--only names {unknown}, not in the {zoo} zoo here")
+        specs = [spec for spec in specs if spec.split(":", 1)[1] in settings.only]
+    index, count = settings.shard
+    specs = specs[index - 1::count]
+    chunks = [specs[start:start + settings.chunk_size] for start in range(0, len(specs), settings.chunk_size)]
+    started = time.perf_counter()
+    workdir = Path(tempfile.mkdtemp(prefix=f"tf-roundtrip-zoo-{zoo}-"))
+    with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
+        finished = list(pool.map(lambda pair: _run_chunk(pair[0], pair[1], settings, workdir, progress), enumerate(chunks)))
+    outcomes = tuple(outcome for chunk_outcomes, _log, _json in finished for outcome in chunk_outcomes)
+    shards = [read_shard(str(path)) for _outcomes, _log, path in finished if path is not None]
+    document = merge_shards(shards) if shards else {"checks": [], "summary": {"checks": 0, "passed": 0, "failed": 0},
+                                                    "warnings": [], "versions": {}}
+    return ZooRun(zoo, document, outcomes, tuple(not_checkable(zoo) if index == 1 else ()),
+                  time.perf_counter() - started, tuple(log for _o, log, _j in finished))
+
+
+def _run_chunk(number: int, specs: Sequence[str], settings: ZooSettings, workdir: Path,
+               progress: Any) -> tuple[list[ZooOutcome], str, Path | None]:
+    directory = workdir / f"chunk-{number:03d}"
+    directory.mkdir()
+    json_path, junit_path, log_path = directory / "checks.json", directory / "junit.xml", directory / "pytest.log"
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rN", "--no-header",
+               f"--tf-roundtrip-json={json_path}", f"--junitxml={junit_path}", "--tf-roundtrip-no-matrix",
+               f"--tf-roundtrip-model-checks={settings.checks}", f"--tf-roundtrip-max-examples={settings.max_examples}",
+               f"--basetemp={directory / 'tmp'}"]
+    if settings.formats:
+        command.append(f"--tf-roundtrip-formats={settings.formats}")
+    if settings.jobs > 1:
+        command.append("--tf-roundtrip-workers=1")  # the chunks already share the cores
+    command += [f"--tf-roundtrip-model={spec}" for spec in specs]
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=os.pathsep.join(
+        [str(Path(__file__).resolve().parents[2])] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    with open(log_path, "w", encoding="utf-8") as log:
+        status = subprocess.run(command, cwd=directory, stdout=log, stderr=subprocess.STDOUT, env=environment).returncode
+    outcomes = _junit_outcomes(junit_path) if junit_path.is_file() else []
+    recorded = _recorded_tests(json_path)
+    # a test that failed without recording a check raised before judging (a usage or internal error): not a finding
+    outcomes = [ZooOutcome(o.spec, o.check, "error", o.message, o.format_reports) if o.outcome == "failed" and f"{o.check}[{o.spec}]" not in recorded
+                else o for o in outcomes]
+    reached = {(o.spec, o.check) for o in outcomes}
+    tail = log_path.read_text(encoding="utf-8", errors="replace")[-1500:]
+    for spec in specs:
+        for check in settings.checks.split(","):
+            if (spec, check) not in reached:
+                outcomes.append(ZooOutcome(spec, check, "crashed", f"pytest exited with {status} before this check "
+                                                                    f"reported; its output ends: {tail[-600:]}"))
+    if progress is not None:
+        progress(number, specs, outcomes)
+    return outcomes, str(log_path), json_path if json_path.is_file() else None
+
+
+def _recorded_tests(path: Path) -> set[str]:
+    import json
+
+    if not path.is_file():
+        return set()
+    return {check.get("test") or "" for check in json.loads(path.read_text(encoding="utf-8")).get("checks", [])}
+
+
+def _junit_outcomes(path: Path) -> list[ZooOutcome]:
+    outcomes = []
+    for case in ElementTree.parse(path).getroot().iter("testcase"):
+        name = case.get("name", "")
+        check, _, rest = name.partition("[")
+        spec = rest[:-1] if rest.endswith("]") else rest
+        outcome, message, blocks = "passed", "", ()
+        for tag in ("failure", "error", "skipped"):
+            element = case.find(tag)
+            if element is not None:
+                outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[tag]
+                message = element.get("message") or (element.text or "")
+                blocks = format_blocks(element.text or "")
+                break
+        outcomes.append(ZooOutcome(spec, check, outcome, message.strip(), blocks))
+    return outcomes
+
+
+def format_blocks(text: str) -> tuple[tuple[str, str], ...]:
+    r"""Each format's block of a failure text: from its ``[label]`` line up to the next one or ``Other formats:``.
+
+    Example:
+        >>> format_blocks("Round trip failed\n\n[keras] outputs differ\n  detail\nOther formats: ...")
+        (('keras', '[keras] outputs differ\n  detail'),)
+    """
+    blocks: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        if line.startswith(("Other formats:", "Warnings (", "Artifacts kept", "Reproduce [")):
+            break
+        match = re.match(r"^\[([^\]\s]+)\] ", line)
+        if match:
+            blocks.append((match.group(1), [line]))
+        elif blocks:
+            blocks[-1][1].append(line)
+    return tuple((label, "\n".join(lines).rstrip()) for label, lines in blocks)
