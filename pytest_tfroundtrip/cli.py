@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="describe inputs inference cannot size: input name -> shape (batch first), dtype, fill "
                             "(ones/zeros) or range [low, high]. Default: inferred")
     check.add_argument("--pretrained", action="store_true", default=False,
-                       help="let keras_hub:Class@preset download the preset's weights. Default: off")
+                       help="let keras_hub:Class@preset download the preset's weights. Default: off (a preset is refused)")
     check.add_argument("--fit", type=int, default=0, metavar="STEPS",
                        help="train a compiled model STEPS batches first, so its optimizer has state. Default: 0")
     check.add_argument("--formats", metavar="NAMES", default=None,
@@ -111,13 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     zoo.add_argument("--max-examples", type=int, default=10, metavar="N", help="random examples per format. Default: 10")
     zoo.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 1) // 2), metavar="N",
                      help="chunks run at once. Default: half the cores")
-    zoo.add_argument("--chunk-size", type=int, default=8, metavar="N", help="models per pytest run. Default: 8")
+    zoo.add_argument("--chunk-size", type=int, default=4, metavar="N",
+                     help="models per pytest run; a run that dies is retried a model at a time. Default: 4")
     zoo.add_argument("--shard", default="1/1", metavar="K/N", help="run every N-th model from the K-th. Default: 1/1")
     zoo.add_argument("--only", default=None, metavar="NAMES", help="comma-separated class names of the zoo. Default: all")
     zoo.add_argument("--json", metavar="PATH", default=None, help="write the merged checks as JSON. Default: not written")
     zoo.add_argument("--markdown", metavar="PATH", default=None,
                      help="write the Markdown page (tables, counts, one-line causes). Default: not written")
-    zoo.add_argument("--no-color", action="store_true", default=False, help="no colours in the matrix")
+    zoo.add_argument("--no-color", action="store_true", default=False, help="no colours in the matrix. Default: coloured on a terminal")
     merge = commands.add_parser(
         "merge", help="join the JSON files of a sharded test suite into one: matrix, JSON, JUnit",
         description="Join the JSON files that the shards of one pytest suite wrote (pytest --tf-roundtrip-json=PATH, "
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
 
     Example:
         >>> main(["check", "no/such/model.keras"], stdout=sys.stdout)
-        tf-roundtrip: error: TARGET 'no/such/model.keras' does not exist (expected a .keras or .h5 file, a SavedModel directory, or package.module:function)
+        tf-roundtrip: error: TARGET 'no/such/model.keras' does not exist (expected a .keras or .h5 file, a SavedModel directory, package.module:function, path/to/file.py:function, keras_hub:ClassName or keras_applications:Name)
         2
         >>> main(["merge", "no/such/shard.json"], stdout=sys.stdout)
         tf-roundtrip: error: no/such/shard.json does not exist (expected the JSON file a shard wrote with pytest --tf-roundtrip-json=PATH)

@@ -26,6 +26,7 @@ from pytest_tfroundtrip.isolation import internal_warnings
 from pytest_tfroundtrip.results import records
 from pytest_tfroundtrip.results.junit import junit_properties
 from pytest_tfroundtrip.results.matrix import matrix_lines, matrix_rows
+from pytest_tfroundtrip.spec_tests import add_model_options
 
 MARKER = "tf_roundtrip"
 DEFAULT_BASELINE_DIR = "tests/roundtrip_baselines"
@@ -86,33 +87,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="worker interpreters that reload formats at once, per pytest-xdist worker. Default: the cores (shared "
              "among xdist workers) and the memory the model needs (ini: tf_roundtrip_workers).",
     )
-    group.addoption(
-        "--tf-roundtrip-model", action="append", default=[], metavar="SPEC",
-        help="check the model SPEC names, with no test file: keras_hub:ClassName (a tiny configuration, random weights; "
-             "@preset with --tf-roundtrip-pretrained), keras_applications:Name[@size], package.module:factory, "
-             "path/to/file.py:factory, a .keras/.h5 file or a SavedModel directory. Repeatable; one test per spec and "
-             "check. Default: none.",
-    )
-    group.addoption(
-        "--tf-roundtrip-model-checks", default=None, metavar="NAMES",
-        help="which checks --tf-roundtrip-model runs, from: roundtrip, custom_objects, resume_training "
-             "(skipped for an uncompiled model). Default: all three.",
-    )
-    group.addoption(
-        "--tf-roundtrip-model-inputs", default=None, metavar="JSON|TOML|PATH",
-        help="describe inputs of the --tf-roundtrip-model model that inference cannot size: input name -> shape "
-             "(batch first), dtype, fill (ones/zeros) or range [low, high]; inline JSON/TOML or a .json/.toml file. "
-             "Default: inferred (keras-hub models that need it carry their own).",
-    )
-    group.addoption(
-        "--tf-roundtrip-pretrained", action="store_true", default=False,
-        help="allow keras_hub:Class@preset specs to load (download) preset weights. Default: off.",
-    )
-    group.addoption(
-        "--tf-roundtrip-model-fit", type=int, nargs="?", const=4, default=0, metavar="STEPS",
-        help="train a compiled --tf-roundtrip-model model STEPS batches (4 if no number) before checking it, so its "
-             "optimizer has state. Default: 0, not trained.",
-    )
+    add_model_options(group)
     parser.addini("tf_roundtrip_reload_in", "fresh (default) or process: where check() reloads artifacts.", default="")
     parser.addini("tf_roundtrip_workers", "worker interpreters per pytest-xdist worker. Default: from cores and memory.", default="")
     parser.addini("tf_roundtrip_baseline_dir", f"where baselines live, relative to the rootdir. Default: {DEFAULT_BASELINE_DIR}.",

@@ -27,6 +27,37 @@ ROUNDTRIP, CUSTOM_OBJECTS, RESUME = "roundtrip", "custom_objects", "resume_train
 CHECKS = (ROUNDTRIP, CUSTOM_OBJECTS, RESUME)
 
 
+def add_model_options(group: Any) -> None:
+    """The ``--tf-roundtrip-model*`` options, in the plugin's option group."""
+    group.addoption(
+        "--tf-roundtrip-model", action="append", default=[], metavar="SPEC",
+        help="check the model SPEC names, with no test file: keras_hub:ClassName (a tiny configuration, random weights; "
+             "@preset with --tf-roundtrip-pretrained), keras_applications:Name[@size], package.module:factory, "
+             "path/to/file.py:factory, a .keras/.h5 file or a SavedModel directory. Repeatable; one test per spec and "
+             "check. Default: none.",
+    )
+    group.addoption(
+        "--tf-roundtrip-model-checks", default=None, metavar="NAMES",
+        help="which checks --tf-roundtrip-model runs, from: roundtrip, custom_objects, resume_training "
+             "(skipped for an uncompiled model). Default: all three.",
+    )
+    group.addoption(
+        "--tf-roundtrip-model-inputs", default=None, metavar="JSON|TOML|PATH",
+        help="describe inputs of the --tf-roundtrip-model model that inference cannot size: input name -> shape "
+             "(batch first), dtype, fill (ones/zeros) or range [low, high]; inline JSON/TOML or a .json/.toml file. "
+             "Default: inferred (keras-hub models that need it carry their own).",
+    )
+    group.addoption(
+        "--tf-roundtrip-pretrained", action="store_true", default=False,
+        help="allow keras_hub:Class@preset specs to load (download) preset weights. Default: off.",
+    )
+    group.addoption(
+        "--tf-roundtrip-model-fit", type=int, nargs="?", const=4, default=0, metavar="STEPS",
+        help="train a compiled --tf-roundtrip-model model STEPS batches (4 if no number) before checking it, so its "
+             "optimizer has state. Default: 0, not trained.",
+    )
+
+
 def requested_checks(text: str | None) -> tuple[str, ...]:
     """The checks ``--tf-roundtrip-model-checks`` names (default: all three), validated.
 
@@ -66,6 +97,7 @@ class _BuiltModels:
     def get(self, spec: str, config: pytest.Config) -> Any:
         if spec != self.spec:
             self.spec, self.built, self.error = spec, None, None
+            _release_keras_state()
             from pytest_tfroundtrip.zoo.building import build_from_spec
 
             try:
@@ -76,6 +108,17 @@ class _BuiltModels:
         if self.error is not None:
             raise self.error
         return self.built
+
+
+def _release_keras_state() -> None:
+    """Drop what Keras keeps of the previous spec's model (its graph state), so a long list of specs stays small."""
+    import gc
+    import sys
+
+    gc.collect()
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        keras.backend.clear_session()
 
 
 BUILT = _BuiltModels()

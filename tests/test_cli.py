@@ -131,7 +131,7 @@ def test_a_saved_file_is_the_original_so_a_defect_already_saved_into_it_is_invis
 @pytest.mark.parametrize("argv, says", [
     (["check", "missing.keras"], "TARGET 'missing.keras' does not exist"),
     (["check", "empty_dir"], "is a directory without saved_model.pb"),
-    (["check", "notes.txt"], "is not a .keras or .h5 file, a SavedModel directory, or package.module:function"),
+    (["check", "notes.txt"], "is not a .keras or .h5 file, a SavedModel directory, package.module:function, path/to/file.py:function"),
     (["check", "no_such_module_anywhere:mlp"], "cannot import module 'no_such_module_anywhere'"),
     (["check", "{module}:missing"], "has no function 'missing'"),
     (["check", "{module}:not_a_model"], "returned int, not a Keras model"),
@@ -153,7 +153,7 @@ def test_help_documents_every_option_with_its_default(capsys):
     check = parser._subparsers._group_actions[0].choices["check"]
     options = [action for action in check._actions if action.option_strings and action.dest != "help"]
     assert {o.dest for o in options} == {"formats", "max_examples", "seed", "reload_in", "workers", "json", "imports", "artifacts_dir",
-                                         "keep_artifacts", "no_progress", "no_color"}
+                                         "keep_artifacts", "no_progress", "no_color", "pretrained", "model_inputs", "fit"}
     for option in options:
         assert "Default:" in option.help, option.dest
     assert main(["check", "--help"]) == PASSED

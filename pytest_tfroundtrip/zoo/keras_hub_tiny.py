@@ -221,6 +221,9 @@ MODEL_INPUTS = {
         "boxes": {"shape": [2, 1, 5], "dtype": "float32", "range": [0.1, 0.9]},
         "box_labels": {"shape": [2, 1], "dtype": "int32", "fill": "ones"},
     },
+    "StableDiffusion3Backbone": {  # the scheduler reads sigma[step + 1]: fewer than 2 steps index past its table
+        "num_steps": {"shape": [2], "dtype": "int32", "range": [2, 50]},
+    },
     "SAMBackbone": {  # one point and one box prompt; no mask prompt (a zero-length axis)
         "points": {"shape": [2, 1, 2], "dtype": "float32", "range": [0.0, 32.0]},
         "labels": {"shape": [2, 1], "dtype": "float32", "fill": "ones"},

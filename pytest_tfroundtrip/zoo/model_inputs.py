@@ -31,10 +31,10 @@ def parse_model_inputs(text: str | Mapping[str, Any] | None) -> dict[str, Any] |
     Example:
         >>> parse_model_inputs(None) is None
         True
-        >>> parse_model_inputs('{"x": {"shape": [2]}}')
+        >>> parse_model_inputs('{"x": {"shape": [2, null]}}')
         Traceback (most recent call last):
         ...
-        pytest_tfroundtrip.errors.RoundTripUsageError: model inputs: 'x' has shape [2]; give the whole shape with the batch first, at least 2 dimensions, e.g. [2, 8]
+        pytest_tfroundtrip.errors.RoundTripUsageError: model inputs: 'x' has shape [2, None]; give the whole shape with the batch first, as a list of whole numbers, e.g. [2, 8]
     """
     if text is None:
         return None
@@ -80,9 +80,9 @@ def _one_input(name: str, entry: Any) -> Any:
     if unknown:
         raise RoundTripUsageError(f"model inputs: {name!r} has unknown keys {unknown}; the keys are {list(KEYS)}")
     shape = entry.get("shape")
-    if not isinstance(shape, list) or len(shape) < 2 or not all(isinstance(d, int) and d >= 0 for d in shape):
+    if not isinstance(shape, list) or len(shape) < 1 or not all(isinstance(d, int) and d >= 0 for d in shape):
         raise RoundTripUsageError(f"model inputs: {name!r} has shape {shape!r}; give the whole shape with the batch first, "
-                                  "at least 2 dimensions, e.g. [2, 8]")
+                                  "as a list of whole numbers, e.g. [2, 8]")
     dtype = str(entry.get("dtype", "float32"))
     try:
         np_dtype = np.dtype(dtype)
@@ -98,7 +98,18 @@ def _one_input(name: str, entry: Any) -> Any:
     return _ranged(name, tuple(shape), np_dtype, value_range)
 
 
+def _representable(value: float, width: int, toward: float) -> float:
+    """``value`` as the nearest float of ``width`` bits inside the range (hypothesis takes only exact bounds)."""
+    import numpy as np
+
+    exact = np.float32(value) if width == 32 else np.float64(value)
+    if (toward > 0 and exact < value) or (toward < 0 and exact > value):
+        exact = np.nextafter(exact, type(exact)(toward))
+    return float(exact)
+
+
 def _ranged(name: str, shape: tuple[int, ...], dtype: Any, value_range: Any) -> Any:
+    import numpy as np
     from hypothesis import strategies as st
     from hypothesis.extra import numpy as hnp
 
@@ -112,5 +123,7 @@ def _ranged(name: str, shape: tuple[int, ...], dtype: Any, value_range: Any) -> 
     elif dtype.kind in "iu":
         elements = st.integers(int(low), int(high))
     else:
-        elements = st.floats(float(low), float(high), width=32 if dtype.itemsize <= 4 else 64)
+        width = 32 if dtype.itemsize <= 4 else 64
+        low, high = _representable(low, width, 1.0), _representable(high, width, -1.0)
+        elements = st.floats(low, high, width=width)
     return hnp.arrays(dtype, shape, elements=elements)

@@ -41,7 +41,7 @@ class ZooSettings:
     formats: str | None = None
     max_examples: int = 10
     jobs: int = 1
-    chunk_size: int = 8
+    chunk_size: int = 4
     shard: tuple[int, int] = (1, 1)
     only: tuple[str, ...] = ()
 
@@ -119,13 +119,13 @@ def run_zoo(zoo: str, settings: ZooSettings, progress: Any = None) -> ZooRun:
         if unknown:
             raise RoundTripUsageError(f"--only names {unknown}, not in the {zoo} zoo here")
         specs = [spec for spec in specs if spec.split(":", 1)[1] in settings.only]
-    index, count = settings.shard
-    specs = specs[index - 1::count]
+    specs = shard_specs(specs, settings.shard)
+    index = settings.shard[0]
     chunks = [specs[start:start + settings.chunk_size] for start in range(0, len(specs), settings.chunk_size)]
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix=f"tf-roundtrip-zoo-{zoo}-"))
     with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
-        finished = list(pool.map(lambda pair: _run_chunk(pair[0], pair[1], settings, workdir, progress), enumerate(chunks)))
+        finished = list(pool.map(lambda pair: run_chunk(pair[0], pair[1], settings, workdir, progress), enumerate(chunks)))
     outcomes = tuple(outcome for chunk_outcomes, _log, _json in finished for outcome in chunk_outcomes)
     shards = [read_shard(str(path)) for _outcomes, _log, path in finished if path is not None]
     document = merge_shards(shards) if shards else {"checks": [], "summary": {"checks": 0, "passed": 0, "failed": 0},
@@ -134,8 +134,20 @@ def run_zoo(zoo: str, settings: ZooSettings, progress: Any = None) -> ZooRun:
                   time.perf_counter() - started, tuple(log for _o, log, _j in finished))
 
 
-def _run_chunk(number: int, specs: Sequence[str], settings: ZooSettings, workdir: Path,
-               progress: Any) -> tuple[list[ZooOutcome], str, Path | None]:
+def shard_specs(specs: Sequence[str], shard: tuple[int, int]) -> list[str]:
+    """The specs of shard ``(K, N)``: every N-th from the K-th, so shards are balanced across model families.
+
+    Example:
+        >>> shard_specs(["a", "b", "c", "d", "e"], (2, 2))
+        ['b', 'd']
+    """
+    index, count = shard
+    return list(specs[index - 1::count])
+
+
+def run_chunk(number: int, specs: Sequence[str], settings: ZooSettings, workdir: Path,
+              progress: Any = None) -> tuple[list[ZooOutcome], str, Path | None]:
+    """Check ``specs`` in one pytest run in its own interpreter; every check of every spec gets an outcome."""
     directory = workdir / f"chunk-{number:03d}"
     directory.mkdir()
     json_path, junit_path, log_path = directory / "checks.json", directory / "junit.xml", directory / "pytest.log"
@@ -157,16 +169,44 @@ def _run_chunk(number: int, specs: Sequence[str], settings: ZooSettings, workdir
     # a test that failed without recording a check raised before judging (a usage or internal error): not a finding
     outcomes = [ZooOutcome(o.spec, o.check, "error", o.message, o.format_reports) if o.outcome == "failed" and f"{o.check}[{o.spec}]" not in recorded
                 else o for o in outcomes]
-    reached = {(o.spec, o.check) for o in outcomes}
-    tail = log_path.read_text(encoding="utf-8", errors="replace")[-1500:]
-    for spec in specs:
-        for check in settings.checks.split(","):
-            if (spec, check) not in reached:
-                outcomes.append(ZooOutcome(spec, check, "crashed", f"pytest exited with {status} before this check "
-                                                                    f"reported; its output ends: {tail[-600:]}"))
+    checks = settings.checks.split(",")
+    reached = {o.spec for o in outcomes}
+    unreported = [spec for spec in specs if spec not in reached]
+    if unreported and len(specs) > 1:
+        # the interpreter died: run each model of the chunk alone, so only the one that kills it is lost
+        alone = [run_chunk(number * 1000 + index + 1, [spec], settings, workdir) for index, spec in enumerate(specs)]
+        outcomes = [outcome for chunk_outcomes, _log, _json in alone for outcome in chunk_outcomes]
+        if progress is not None:
+            progress(number, specs, outcomes)
+        shards = [path for _o, _log, path in alone if path is not None]
+        return outcomes, str(log_path), _joined(shards, directory)
+    tail = log_path.read_text(encoding="utf-8", errors="replace")[-600:]
+    for spec in unreported:
+        for check in checks:
+            outcomes.append(ZooOutcome(spec, check, "crashed", f"{_exit_text(status)} before this check reported; "
+                                                               f"its output ends: {tail}"))
     if progress is not None:
         progress(number, specs, outcomes)
     return outcomes, str(log_path), json_path if json_path.is_file() else None
+
+
+def _exit_text(status: int) -> str:
+    import signal
+
+    if status < 0:
+        name = signal.Signals(-status).name
+        why = " (the kernel's out-of-memory killer sends it)" if name == "SIGKILL" else ""
+        return f"pytest was killed by {name}{why}"
+    return f"pytest exited with status {status}"
+
+
+def _joined(paths: list[Path], directory: Path) -> Path | None:
+    from pytest_tfroundtrip.results.json_report import write_json_document
+    from pytest_tfroundtrip.results.merge import merge_shards, read_shard
+
+    if not paths:
+        return None
+    return write_json_document(directory / "joined.json", merge_shards([read_shard(str(path)) for path in paths]))
 
 
 def _recorded_tests(path: Path) -> set[str]:
