@@ -350,3 +350,16 @@ def test_findings_bert_classifier_reloads_with_a_fresh_optimizer_at_keras_hubs_d
     reloaded = keras.models.load_model(tmp_path / "model.keras")
     assert int(model.optimizer.iterations) == 2 and int(reloaded.optimizer.iterations) == 0
     assert float(reloaded.optimizer.learning_rate) == pytest.approx(5e-5)  # keras-hub's default, not the 1e-3 trained with
+
+
+def test_a_preset_loads_with_pretrained_from_a_local_preset_directory(tmp_path):
+    """No network here: a preset directory written by save_to_preset takes the same from_preset path."""
+    from pytest_tfroundtrip.zoo.building import build_from_spec
+
+    original = _tiny("BertBackbone")
+    original.save_to_preset(str(tmp_path / "tiny_bert"))
+    loaded = build_from_spec(f"keras_hub:BertBackbone@{tmp_path / 'tiny_bert'}", pretrained=True)
+    assert "preset weights" in loaded.description
+    assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(original.weights, loaded.model.weights))
+    with pytest.raises(RoundTripUsageError, match="could not be loaded"):
+        build_from_spec(f"keras_hub:BertBackbone@{tmp_path / 'missing'}", pretrained=True)

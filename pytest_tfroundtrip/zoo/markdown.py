@@ -73,7 +73,8 @@ def zoo_markdown(run: Any, command: str) -> str:
              + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("passed", "failed", "error", "crashed", "skipped")) + ".",
              "`failed` is a finding: the reloaded model computed something else, or saving/loading/calling raised. "
              "`error` and `crashed` are models the zoo could not check (building raised, or the checker stopped): "
-             "they are listed separately, never as findings.", ""]
+             "they are listed separately, never as findings. Each kind of finding below is reproduced with plain "
+             "TensorFlow/Keras calls in pytest-tfroundtrip's `tests/test_zoo.py` (the `test_findings_*` tests).", ""]
     kinds = failure_kinds(run)
     if kinds:
         lines += ["Failing formats by kind: " + ", ".join(f"{kind}: {n}" for kind, n in sorted(kinds.items())) + ".", ""]
