@@ -107,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     zoo.add_argument("zoo", choices=("keras_hub", "keras_applications"), help="which zoo")
     zoo.add_argument("--checks", default="roundtrip,resume_training", metavar="NAMES",
                      help="from: roundtrip, custom_objects, resume_training. Default: roundtrip,resume_training")
-    zoo.add_argument("--formats", metavar="NAMES", default=None, help="comma-separated formats. Default: every available format")
+    zoo.add_argument("--formats", metavar="NAMES", default=None,
+                     help="comma-separated formats to choose among; one that cannot take a model is 'not applicable', "
+                          "as by default. Default: every available format")
     zoo.add_argument("--max-examples", type=int, default=10, metavar="N", help="random examples per format. Default: 10")
     zoo.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 1) // 2), metavar="N",
                      help="chunks run at once. Default: half the cores")
@@ -115,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="models per pytest run; a run that dies is retried a model at a time. Default: 4")
     zoo.add_argument("--shard", default="1/1", metavar="K/N", help="run every N-th model from the K-th. Default: 1/1")
     zoo.add_argument("--only", default=None, metavar="NAMES", help="comma-separated class names of the zoo. Default: all")
+    zoo.add_argument("--workdir", metavar="DIR", default=None,
+                     help="keep each chunk's results in DIR; run again with the same DIR (and settings) and finished "
+                          "chunks are reused, so an interrupted zoo continues. Default: a new temporary directory")
+    zoo.add_argument("--max-minutes", type=float, default=None, metavar="M",
+                     help="start no chunk after M minutes; the models left are listed as not run. Default: no limit")
     zoo.add_argument("--json", metavar="PATH", default=None, help="write the merged checks as JSON. Default: not written")
     zoo.add_argument("--markdown", metavar="PATH", default=None,
                      help="write the Markdown page (tables, counts, one-line causes). Default: not written")
@@ -239,7 +246,8 @@ def _zoo(args: argparse.Namespace, out: TextIO) -> int:
     requested_checks(args.checks)
     settings = ZooSettings(checks=args.checks, formats=args.formats, max_examples=args.max_examples, jobs=args.jobs,
                            chunk_size=args.chunk_size, shard=parse_shard(args.shard),
-                           only=tuple(n.strip() for n in (args.only or "").split(",") if n.strip()))
+                           only=tuple(n.strip() for n in (args.only or "").split(",") if n.strip()),
+                           workdir=Path(args.workdir) if args.workdir else None, max_minutes=args.max_minutes)
 
     def progress(number: int, specs: list[str], outcomes: list[Any]) -> None:
         tally = ", ".join(f"{sum(o.outcome == k for o in outcomes)} {k}" for k in ("passed", "failed", "error", "crashed", "skipped")
@@ -256,6 +264,9 @@ def _zoo(args: argparse.Namespace, out: TextIO) -> int:
           + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("passed", "failed", "error", "crashed", "skipped")), file=out)
     for spec, why in run.not_checked:
         print(f"not checked: {spec}: {why}", file=out)
+    if run.not_run:
+        print(f"not run ({len(run.not_run)}, --max-minutes ran out; the same --workdir continues): "
+              + ", ".join(spec.split(":", 1)[1] for spec in run.not_run), file=out)
     for outcome in run.outcomes:
         if outcome.outcome in ("error", "crashed"):
             print(f"could not check {outcome.spec} ({outcome.check}, {outcome.outcome}): {outcome.message.splitlines()[0][:300] if outcome.message else ''}",
@@ -263,7 +274,7 @@ def _zoo(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         print(f"checks written as JSON to {write_json_document(Path(args.json), run.document)}", file=out)
     if args.markdown:
-        command = f"tf-roundtrip zoo {args.zoo} --markdown {args.markdown}" + (f" --checks {args.checks}" if args.checks != "roundtrip,resume_training" else "")
+        command = _zoo_command(args)
         path = Path(args.markdown)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(zoo_markdown(run, command), encoding="utf-8")
@@ -271,6 +282,17 @@ def _zoo(args: argparse.Namespace, out: TextIO) -> int:
     if counts.get("failed", 0):
         return FINDING
     return INTERNAL_ERROR if counts.get("error", 0) or counts.get("crashed", 0) else PASSED
+
+
+def _zoo_command(args: argparse.Namespace) -> str:
+    """The command that regenerates this page: the zoo and every option that differs from its default."""
+    defaults = build_parser().parse_args(["zoo", args.zoo])
+    parts = ["tf-roundtrip", "zoo", args.zoo]
+    for name in ("checks", "formats", "max_examples", "chunk_size", "shard", "only", "workdir", "json", "markdown"):
+        value = getattr(args, name)
+        if value != getattr(defaults, name):
+            parts += [f"--{name.replace('_', '-')}", str(value)]
+    return " ".join(parts)
 
 
 def _merge(args: argparse.Namespace, out: TextIO) -> int:

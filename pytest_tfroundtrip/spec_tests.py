@@ -37,6 +37,12 @@ def add_model_options(group: Any) -> None:
              "check. Default: none.",
     )
     group.addoption(
+        "--tf-roundtrip-model-formats", default=None, metavar="NAMES",
+        help="formats the --tf-roundtrip-model checks choose among, as by default: one that cannot take the model is "
+             "'not applicable' with the reason (--tf-roundtrip-formats names formats that must work). Applies to the round "
+             "trip; the other checks keep their own defaults. Default: all available.",
+    )
+    group.addoption(
         "--tf-roundtrip-model-checks", default=None, metavar="NAMES",
         help="which checks --tf-roundtrip-model runs, from: roundtrip, custom_objects, resume_training "
              "(skipped for an uncompiled model). Default: all three.",
@@ -148,6 +154,11 @@ class ModelSpecCheck(pytest.Item):
         if self.check == ROUNDTRIP:
             from pytest_tfroundtrip.checks.roundtrip import check_roundtrip
 
+            among = self.config.getoption("tf_roundtrip_model_formats")
+            if among and "formats" not in settings:
+                from pytest_tfroundtrip.formats import AmongFormats, parse_format_names
+
+                settings["formats"] = AmongFormats(tuple(parse_format_names(among)))
             given = parse_model_inputs(self.config.getoption("tf_roundtrip_model_inputs") or self.built.model_inputs)
             check_roundtrip(model, inputs=settings.pop("inputs", None) or given, **settings, **common)
         elif self.check == CUSTOM_OBJECTS:

@@ -213,6 +213,23 @@ def test_model_specs_leave_the_projects_tests_alone_and_build_errors_are_errors(
     assert "test_the_project" not in result.stdout.str()
 
 
+def test_model_formats_are_chosen_among_so_a_format_that_cannot_take_the_model_is_not_applicable(pytester):
+    common = ("-p", "no:cacheprovider", "--tf-roundtrip-model=keras_hub:BertBackbone", "--tf-roundtrip-model-checks=roundtrip",
+              "--tf-roundtrip-max-examples=2")
+    among = pytester.runpytest(*common, "--tf-roundtrip-model-formats=keras,h5")
+    among.assert_outcomes(passed=1)
+    among.stdout.fnmatch_lines(["*h5: not applicable*Unknown layer*BertBackbone*"])
+    named = pytester.runpytest(*common, "--tf-roundtrip-formats=keras,h5")  # named: h5 must work, and plain Keras says it cannot
+    named.assert_outcomes(failed=1)
+    named.stdout.fnmatch_lines(["*Unknown layer*BertBackbone*"])
+    import keras  # plain calls: the legacy .h5 loader cannot rebuild the keras-hub class
+
+    path = pytester.path / "bert.h5"
+    _tiny("BertBackbone").save(path)
+    with pytest.raises(ValueError, match="Unknown layer: 'BertBackbone'"):
+        keras.models.load_model(path)
+
+
 def test_model_inputs_option_reaches_the_check(pytester):
     pytester.makepyfile(factories=FACTORIES)
     common = ("-p", "no:cacheprovider", "--tf-roundtrip-model=factories:named_mlp", "--tf-roundtrip-formats=keras",
@@ -262,10 +279,18 @@ def test_zoo_writes_matrix_json_and_markdown_with_causes(tmp_path):
     from pytest_tfroundtrip.cli import FINDING, main
 
     out = io.StringIO()
-    status = main(["zoo", "keras_hub", "--only", "BertTextClassifier,ViTBackbone", "--formats", "keras,checkpoint",
-                   "--max-examples", "3", "--jobs", "1", "--json", str(tmp_path / "zoo.json"),
-                   "--markdown", str(tmp_path / "zoo.md")], stdout=out)
+    arguments = ["zoo", "keras_hub", "--only", "BertTextClassifier,ViTBackbone", "--formats", "keras,checkpoint",
+                 "--max-examples", "3", "--jobs", "1", "--chunk-size", "1", "--workdir", str(tmp_path / "work"),
+                 "--json", str(tmp_path / "zoo.json"), "--markdown", str(tmp_path / "zoo.md")]
+    status = main(arguments, stdout=out)
     assert status == FINDING, out.getvalue()
+    logs = sorted((tmp_path / "work").glob("chunk-*/pytest.log"))
+    stamps = [log.stat().st_mtime for log in logs]
+    first_json = (tmp_path / "zoo.json").read_text()
+    # the same --workdir reuses finished chunks: nothing runs again, and the results are the same
+    assert main(arguments + ["--max-minutes", "0"], stdout=out) == FINDING
+    assert [log.stat().st_mtime for log in logs] == stamps and len(logs) == 2
+    assert json.loads((tmp_path / "zoo.json").read_text())["checks"] == json.loads(first_json)["checks"]
     document = json.loads((tmp_path / "zoo.json").read_text())
     failing = sorted((c["test"], e["label"]) for c in document["checks"] for e in c["formats"] if e["verdict"] == "failed")
     assert failing == [("resume_training[keras_hub:BertTextClassifier]", "keras"), ("roundtrip[keras_hub:ViTBackbone]", "checkpoint")]
@@ -274,6 +299,15 @@ def test_zoo_writes_matrix_json_and_markdown_with_causes(tmp_path):
     assert "weights were not restored by tf.train.Checkpoint" in page
     assert "optimizer.iterations is 0 after reload" in page
     assert "Gemma4AssistantCausalLM: a draft model" in page
+
+
+def test_a_time_budget_lists_the_models_it_did_not_run(tmp_path):
+    from pytest_tfroundtrip.zoo.markdown import zoo_markdown
+    from pytest_tfroundtrip.zoo.running import ZooSettings, run_zoo
+
+    run = run_zoo("keras_hub", ZooSettings(only=("BertBackbone", "ViTBackbone"), max_minutes=0, workdir=tmp_path))
+    assert run.not_run == ("keras_hub:BertBackbone", "keras_hub:ViTBackbone") and not run.outcomes
+    assert "Not run yet: 2 of the zoo's models" in zoo_markdown(run, "tf-roundtrip zoo keras_hub")
 
 
 def test_a_chunk_that_crashes_or_cannot_build_is_never_a_finding(tmp_path, monkeypatch):

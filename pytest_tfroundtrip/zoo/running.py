@@ -44,6 +44,12 @@ class ZooSettings:
     chunk_size: int = 4
     shard: tuple[int, int] = (1, 1)
     only: tuple[str, ...] = ()
+    workdir: Path | None = None  # chunk results kept here; a rerun with the same directory reuses finished chunks
+    max_minutes: float | None = None  # start no chunk after this long; the models left are listed as not run
+
+    def identity(self) -> dict[str, Any]:
+        """What a finished chunk must have been run with to be reused."""
+        return {"checks": self.checks, "formats": self.formats, "max_examples": self.max_examples}
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class ZooRun:
     not_checked: tuple[tuple[str, str], ...]
     seconds: float
     chunk_logs: tuple[str, ...] = field(default=())
+    not_run: tuple[str, ...] = ()  # left when --max-minutes ran out; the same --workdir continues them
 
 
 def zoo_specs(zoo: str) -> list[str]:
@@ -123,15 +130,59 @@ def run_zoo(zoo: str, settings: ZooSettings, progress: Any = None) -> ZooRun:
     index = settings.shard[0]
     chunks = [specs[start:start + settings.chunk_size] for start in range(0, len(specs), settings.chunk_size)]
     started = time.perf_counter()
-    workdir = Path(tempfile.mkdtemp(prefix=f"tf-roundtrip-zoo-{zoo}-"))
+    workdir = settings.workdir or Path(tempfile.mkdtemp(prefix=f"tf-roundtrip-zoo-{zoo}-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    deadline = None if settings.max_minutes is None else started + 60 * settings.max_minutes
+
+    def one_chunk(number: int, chunk: list[str]) -> tuple[list[ZooOutcome], str, Path | None]:
+        kept = finished_chunk(number, chunk, settings, workdir)
+        if kept is not None:
+            if progress is not None:
+                progress(number, chunk, kept[0])
+            return kept
+        if deadline is not None and time.perf_counter() >= deadline:
+            return [], "", None
+        return run_chunk(number, chunk, settings, workdir, progress)
+
     with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
-        finished = list(pool.map(lambda pair: run_chunk(pair[0], pair[1], settings, workdir, progress), enumerate(chunks)))
+        finished = list(pool.map(lambda pair: one_chunk(*pair), enumerate(chunks)))
     outcomes = tuple(outcome for chunk_outcomes, _log, _json in finished for outcome in chunk_outcomes)
+    reached = {outcome.spec for outcome in outcomes}
     shards = [read_shard(str(path)) for _outcomes, _log, path in finished if path is not None]
     document = merge_shards(shards) if shards else {"checks": [], "summary": {"checks": 0, "passed": 0, "failed": 0},
                                                     "warnings": [], "versions": {}}
     return ZooRun(zoo, document, outcomes, tuple(not_checkable(zoo) if index == 1 else ()),
-                  time.perf_counter() - started, tuple(log for _o, log, _j in finished))
+                  _chunk_seconds(workdir, started), tuple(log for _o, log, _j in finished if log),
+                  tuple(spec for spec in specs if spec not in reached))
+
+
+def _chunk_seconds(workdir: Path, started: float) -> float:
+    """Wall time of the whole zoo: this run's, plus what reused chunks took when they ran (kept in the directory)."""
+    import json
+
+    marker = workdir / "seconds.json"
+    earlier = json.loads(marker.read_text())["seconds"] if marker.is_file() else 0.0
+    total = earlier + time.perf_counter() - started
+    marker.write_text(json.dumps({"seconds": round(total, 1)}))
+    return total
+
+
+def finished_chunk(number: int, specs: Sequence[str], settings: ZooSettings,
+                   workdir: Path) -> tuple[list[ZooOutcome], str, Path | None] | None:
+    """The outcomes of chunk ``number`` if an earlier run in ``workdir`` finished it with these specs and settings."""
+    import json
+
+    directory = workdir / f"chunk-{number:03d}"
+    done = directory / "done.json"
+    if not done.is_file():
+        return None
+    record = json.loads(done.read_text(encoding="utf-8"))
+    if record.get("specs") != list(specs) or record.get("settings") != settings.identity():
+        return None
+    outcomes = [ZooOutcome(o["spec"], o["check"], o["outcome"], o["message"], tuple(tuple(pair) for pair in o["format_reports"]))
+                for o in record["outcomes"]]
+    json_path = directory / record["json"] if record.get("json") else None
+    return outcomes, str(directory / "pytest.log"), json_path
 
 
 def shard_specs(specs: Sequence[str], shard: tuple[int, int]) -> list[str]:
@@ -148,7 +199,10 @@ def shard_specs(specs: Sequence[str], shard: tuple[int, int]) -> list[str]:
 def run_chunk(number: int, specs: Sequence[str], settings: ZooSettings, workdir: Path,
               progress: Any = None) -> tuple[list[ZooOutcome], str, Path | None]:
     """Check ``specs`` in one pytest run in its own interpreter; every check of every spec gets an outcome."""
+    import shutil
+
     directory = workdir / f"chunk-{number:03d}"
+    shutil.rmtree(directory, ignore_errors=True)  # a chunk an earlier run left unfinished starts again
     directory.mkdir()
     json_path, junit_path, log_path = directory / "checks.json", directory / "junit.xml", directory / "pytest.log"
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rN", "--no-header",
@@ -156,7 +210,7 @@ def run_chunk(number: int, specs: Sequence[str], settings: ZooSettings, workdir:
                f"--tf-roundtrip-model-checks={settings.checks}", f"--tf-roundtrip-max-examples={settings.max_examples}",
                f"--basetemp={directory / 'tmp'}"]
     if settings.formats:
-        command.append(f"--tf-roundtrip-formats={settings.formats}")
+        command.append(f"--tf-roundtrip-model-formats={settings.formats}")  # chosen among: n/a stays n/a
     if settings.jobs > 1:
         command.append("--tf-roundtrip-workers=1")  # the chunks already share the cores
     command += [f"--tf-roundtrip-model={spec}" for spec in specs]
@@ -179,7 +233,7 @@ def run_chunk(number: int, specs: Sequence[str], settings: ZooSettings, workdir:
         if progress is not None:
             progress(number, specs, outcomes)
         shards = [path for _o, _log, path in alone if path is not None]
-        return outcomes, str(log_path), _joined(shards, directory)
+        return _finished(directory, specs, settings, outcomes, _joined(shards, directory))
     tail = log_path.read_text(encoding="utf-8", errors="replace")[-600:]
     for spec in unreported:
         for check in checks:
@@ -187,7 +241,18 @@ def run_chunk(number: int, specs: Sequence[str], settings: ZooSettings, workdir:
                                                                f"its output ends: {tail}"))
     if progress is not None:
         progress(number, specs, outcomes)
-    return outcomes, str(log_path), json_path if json_path.is_file() else None
+    return _finished(directory, specs, settings, outcomes, json_path if json_path.is_file() else None)
+
+
+def _finished(directory: Path, specs: Sequence[str], settings: ZooSettings, outcomes: list[ZooOutcome],
+              json_path: Path | None) -> tuple[list[ZooOutcome], str, Path | None]:
+    import dataclasses
+    import json
+
+    record = {"specs": list(specs), "settings": settings.identity(), "json": json_path.name if json_path else None,
+              "outcomes": [dataclasses.asdict(outcome) for outcome in outcomes]}
+    (directory / "done.json").write_text(json.dumps(record), encoding="utf-8")
+    return outcomes, str(directory / "pytest.log"), json_path
 
 
 def _exit_text(status: int) -> str:
