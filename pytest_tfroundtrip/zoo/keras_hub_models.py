@@ -108,7 +108,8 @@ def build_keras_hub_model(spec: ModelSpec, pretrained: bool = False) -> BuiltMod
         backbone_name, arguments = tiny.TASKS[spec.name]
         backbone = _build(getattr(models, backbone_name), tiny.TASK_BACKBONES.get(spec.name, tiny.BACKBONES[backbone_name]))
         model = _build(cls, {"backbone": backbone, "preprocessor": None, **arguments})
-        return BuiltModel(model, f"keras_hub:{spec.name} (tiny, random weights)", tiny.MODEL_INPUTS.get(backbone_name))
+        described = tiny.MODEL_INPUTS[spec.name] if spec.name in tiny.MODEL_INPUTS else tiny.MODEL_INPUTS.get(backbone_name)
+        return BuiltModel(model, f"keras_hub:{spec.name} (tiny, random weights)", described)
     raise RoundTripUsageError(
         f"keras_hub:{spec.name} has no tiny configuration in pytest-tfroundtrip yet (keras-hub {_version()} is newer "
         f"than its table). Check it through a factory instead: write a function returning the model, e.g. "
