@@ -1,6 +1,6 @@
 """Models by name: specs, tiny keras-hub configurations, --tf-roundtrip-model, ``tf-roundtrip check SPEC`` and the zoo.
 
-Each finding the zoo publishes is reproduced here with plain TensorFlow/Keras calls
+Each kind of finding the zoo publishes is reproduced here with plain TensorFlow/Keras calls
 (``test_findings_*``), beside the check that reports it.
 """
 
@@ -218,7 +218,7 @@ def test_model_formats_are_chosen_among_so_a_format_that_cannot_take_the_model_i
               "--tf-roundtrip-max-examples=2")
     among = pytester.runpytest(*common, "--tf-roundtrip-model-formats=keras,h5")
     among.assert_outcomes(passed=1)
-    among.stdout.fnmatch_lines(["*h5: not applicable*Unknown layer*BertBackbone*"])
+    among.stdout.fnmatch_lines(["(1) h5: *cannot rebuild this model*"])
     named = pytester.runpytest(*common, "--tf-roundtrip-formats=keras,h5")  # named: h5 must work, and plain Keras says it cannot
     named.assert_outcomes(failed=1)
     named.stdout.fnmatch_lines(["*Unknown layer*BertBackbone*"])
@@ -397,3 +397,36 @@ def test_a_preset_loads_with_pretrained_from_a_local_preset_directory(tmp_path):
     assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(original.weights, loaded.model.weights))
     with pytest.raises(RoundTripUsageError, match="could not be loaded"):
         build_from_spec(f"keras_hub:BertBackbone@{tmp_path / 'missing'}", pretrained=True)
+
+
+def test_findings_segformer_export_runs_batch_normalization_on_batch_statistics(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from pytest_tfroundtrip import check_roundtrip
+
+    keras.utils.set_random_seed(0)
+    model = _tiny("SegFormerImageSegmenter")
+    with pytest.raises(RoundTripError, match=r"\[export\] outputs differ"):
+        check_roundtrip(model, formats=["export"], max_examples=3, seed=0)
+    # plain calls: the exported serving function computes what model(x) computes without training=, which is
+    # neither inference (predict, training=False) nor independent of the rest of the batch
+    images = np.random.default_rng(0).normal(size=(4, 32, 32, 3)).astype("float32")
+    model.export(str(tmp_path / "exported"), verbose=False)
+    exported = tf.saved_model.load(str(tmp_path / "exported"))
+    served = np.asarray(exported.serve(tf.constant(images)))
+    inference = np.asarray(model.predict(images, verbose=0))
+    assert np.max(np.abs(served - inference)) > 0.1
+    assert np.max(np.abs(np.asarray(model(images, training=False)) - inference)) < 1e-4
+    alone = np.asarray(exported.serve(tf.constant(images[:1])))
+    assert np.max(np.abs(alone - served[:1])) > 0.1  # one image's segmentation depends on the images beside it
+
+
+def test_findings_blip2_causal_lm_cannot_be_saved_as_h5(tmp_path):
+    from pytest_tfroundtrip import check_roundtrip
+
+    model = _tiny("BLIP2CausalLM")
+    with pytest.raises(RoundTripError, match=r"\[h5\] saving failed"):
+        check_roundtrip(model, formats=["h5"], max_examples=2, seed=0)
+    with pytest.raises(ValueError, match="name already exists"):  # plain calls: the legacy writer meets a duplicate name
+        model.save(tmp_path / "model.h5")

@@ -69,8 +69,8 @@ def construction_lost(
 
     Example:
         >>> import keras
-        >>> a = keras.Sequential([keras.Input((2,)), keras.layers.Dropout(0.3)])
-        >>> b = keras.Sequential([keras.Input((2,)), keras.layers.Dropout(0.5)])
+        >>> a = keras.Sequential([keras.Input((2,)), keras.layers.Dropout(0.3, name="dropout")])
+        >>> b = keras.Sequential([keras.Input((2,)), keras.layers.Dropout(0.5, name="dropout")])
         >>> construction_lost(construction_record(a), construction_record(b))
         "layer 'dropout' argument 'rate' is 0.3 in the model, 0.5 when rebuilt from its config"
     """
