@@ -15,8 +15,10 @@ from pytest_tfroundtrip.structure import flatten_with_paths
 Close = Callable[[np.ndarray, np.ndarray], bool]
 
 
-def weight_difference(original: Any, reload: Any) -> WeightDifference:
+def weight_difference(original: Any, reload: Any, close: Callable[[np.ndarray, np.ndarray], bool] | None = None) -> WeightDifference:
     """Every weight of the reloaded model (a :class:`KerasReload`, or one held by a worker) against the original's, by path.
+
+    ``close``: when given, a pair it accepts is the same weight (default: equal values).
 
     Example:
         >>> import keras, tempfile
@@ -31,7 +33,7 @@ def weight_difference(original: Any, reload: Any) -> WeightDifference:
     """
     named_weights = getattr(reload, "named_weights", None)  # a reload held by a worker interpreter reads its own
     reloaded = named_weights() if named_weights is not None else named_variables(reload.model.weights)
-    return compare_weights(named_variables(original.weights), reloaded, reload.restored_by, reload.initial_digests)
+    return compare_weights(named_variables(original.weights), reloaded, reload.restored_by, reload.initial_digests, close)
 
 
 Trace = list[tuple[str, list[np.ndarray]]]

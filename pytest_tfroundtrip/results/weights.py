@@ -15,7 +15,7 @@ as digests for the same reason.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,8 +100,11 @@ def compare_weights(
     reloaded: Sequence[tuple[str, Any]],
     restored_by: str,
     initial: Sequence[str] | None = None,
+    close: Callable[[np.ndarray, np.ndarray], bool] | None = None,
 ) -> WeightDifference:
     """Match ``(path, value)`` lists of two models and name every weight that did not survive.
+
+    ``close``: a pair it accepts survived (default: equal values, NaN equal to NaN).
 
     Values are arrays or anything with ``.shape`` that ``numpy.asarray``
     converts (a Keras variable); each is read when its pair is compared.  A
@@ -131,7 +134,7 @@ def compare_weights(
         if digest is not None and value_digest(want_value) == digest:
             continue
         want, got = np.asarray(want_value), np.asarray(got_value)
-        if _same(want, got):
+        if (close(want, got) if close is not None else _same(want, got)):
             continue
         if initial is not None and index < len(initial) and (digest or value_digest(got)) == initial[index]:
             not_restored.append(path)
