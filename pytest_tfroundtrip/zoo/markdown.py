@@ -38,6 +38,9 @@ def failure_cause(block: str | None, message: str | None) -> str:
     """
     lines = [line.strip() for line in (block or "").splitlines() if line.strip()]
     head = one_line_cause(message)
+    if head.endswith("in user code:"):  # a traced function's error: its own message comes last
+        raised = [line.strip() for line in (message or "").splitlines() if re.match(r"^\s*\w+(Error|Exception):", line)]
+        head = one_line_cause(raised[-1]) if len(raised) > 1 else head
     for keyword in DIAGNOSES:
         for line in lines[1:]:
             if keyword in line:
