@@ -444,3 +444,20 @@ def test_a_weight_another_backend_recomputes_within_its_tolerance_is_not_a_findi
     from pytest_tfroundtrip import check_roundtrip
 
     check_roundtrip(_tiny("DepthAnythingBackbone"), formats=["keras@jax"], max_examples=2, seed=0)
+
+
+def test_findings_gemma3n_causal_lm_reloads_with_equal_weights_but_computes_something_else(tmp_path):
+    import keras
+
+    from pytest_tfroundtrip import check_roundtrip
+
+    keras.utils.set_random_seed(0)
+    model = _tiny("Gemma3nCausalLM")
+    with pytest.raises(RoundTripError, match=r"\[keras\] outputs differ"):
+        check_roundtrip(model, formats=["keras"], max_examples=3, seed=0)
+    rng = np.random.default_rng(0)  # plain calls: save, load_model, same weights, other outputs
+    x = {"token_ids": rng.integers(1, 100, (2, 8)).astype("int32"), "padding_mask": np.ones((2, 8), "int32")}
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.models.load_model(tmp_path / "model.keras")
+    assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(model.weights, reloaded.weights))
+    assert np.max(np.abs(np.asarray(reloaded(x, training=False)) - np.asarray(model(x, training=False)))) > 0.1
