@@ -271,6 +271,8 @@ def _zoo(args: argparse.Namespace, out: TextIO) -> int:
         if outcome.outcome in ("error", "crashed"):
             print(f"could not check {outcome.spec} ({outcome.check}, {outcome.outcome}): {outcome.message.splitlines()[0][:300] if outcome.message else ''}",
                   file=out)
+    print(f"chunk results, pytest logs and the artifacts of failures are kept in {run.workdir}"
+          + ("" if args.workdir else " (delete it when done; --workdir chooses it and lets a later run continue)"), file=out)
     if args.json:
         print(f"checks written as JSON to {write_json_document(Path(args.json), run.document)}", file=out)
     if args.markdown:

@@ -74,6 +74,7 @@ class ZooRun:
     seconds: float
     chunk_logs: tuple[str, ...] = field(default=())
     not_run: tuple[str, ...] = ()  # left when --max-minutes ran out; the same --workdir continues them
+    workdir: Path | None = None  # where the chunks' results, logs and kept artifacts are
 
 
 def zoo_specs(zoo: str) -> list[str]:
@@ -153,7 +154,7 @@ def run_zoo(zoo: str, settings: ZooSettings, progress: Any = None) -> ZooRun:
                                                     "warnings": [], "versions": {}}
     return ZooRun(zoo, document, outcomes, tuple(not_checkable(zoo) if index == 1 else ()),
                   _chunk_seconds(workdir, started), tuple(log for _o, log, _j in finished if log),
-                  tuple(spec for spec in specs if spec not in reached))
+                  tuple(spec for spec in specs if spec not in reached), workdir)
 
 
 def _chunk_seconds(workdir: Path, started: float) -> float:
