@@ -92,7 +92,9 @@ def test_each_failing_formats_script_reproduces_the_failure_with_plain_calls(bui
             line = next(line for line in printed.splitlines() if line.startswith(f"{output.output}:"))
             assert float(re.search(r"max abs error (\S+)", line).group(1)) == pytest.approx(output.max_abs_error, rel=1e-4), (
                 result.format, printed)
-        assert max(reproduced) > 0.01, (result.format, printed)
+        # Redrawn state differs by a random amount (once 0.008): enough that it is well beyond any tolerance.
+        redrawn = build in (untracked_variable_model, listed_weights_model)
+        assert max(reproduced) > (1e-4 if redrawn else 0.01), (result.format, printed)
 
 
 def test_no_script_for_formats_that_passed_or_failed_to_save(tmp_path):
