@@ -5,7 +5,7 @@ Built with ``weights=None``, ``classes=10`` and a square input of 32 pixels
 networks), unless the spec gives a size: ``keras_applications:ResNet50@96``.
 
 Example:
-    >>> from pytest_tfroundtrip.zoo.specs import parse_model_spec
+    >>> from pytest_tfroundtrip.zoo.specs import BuiltModel, ModelSpec
     >>> built = build_application(parse_model_spec("keras_applications:MobileNetV3Small"))
     >>> built.model.input_shape
     (None, 32, 32, 3)
@@ -17,8 +17,7 @@ import inspect
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.errors import RoundTripUsageError
-from pytest_tfroundtrip.zoo.keras_hub_models import BuiltModel
-from pytest_tfroundtrip.zoo.specs import ModelSpec
+from pytest_tfroundtrip.zoo.specs import BuiltModel, ModelSpec
 
 SMALL_SIZE = 32
 MINIMUM_SIZES = {"Xception": 71, "InceptionV3": 75, "InceptionResNetV2": 75}

@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_tfroundtrip.errors import RoundTripUsageError
-from pytest_tfroundtrip.zoo.keras_hub_models import BuiltModel
-from pytest_tfroundtrip.zoo.specs import KERAS_APPLICATIONS, KERAS_HUB, ModelSpec, parse_model_spec
+from pytest_tfroundtrip.zoo.specs import KERAS_APPLICATIONS, KERAS_HUB, BuiltModel, ModelSpec, parse_model_spec
 
 FIT_BATCH = 4
 

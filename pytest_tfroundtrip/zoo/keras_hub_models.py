@@ -16,7 +16,7 @@ from typing import Any
 
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.zoo import keras_hub_tiny as tiny
-from pytest_tfroundtrip.zoo.specs import ModelSpec
+from pytest_tfroundtrip.zoo.specs import BuiltModel, ModelSpec
 
 BACKBONE, TASK = "backbone", "task"
 
@@ -27,15 +27,6 @@ class KerasHubClass:
 
     name: str
     kind: str  # BACKBONE or TASK
-
-
-@dataclass(frozen=True)
-class BuiltModel:
-    """A model built from a spec, what it is, and the inputs it needs described (or None: inferred)."""
-
-    model: Any
-    description: str
-    model_inputs: dict[str, Any] | None = None
 
 
 def keras_hub_module() -> Any:

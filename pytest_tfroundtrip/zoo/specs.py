@@ -1,4 +1,5 @@
-"""Parse a model spec string (``keras_hub:BertBackbone``, ``pkg.mod:factory``, ``file.py:factory``, a path).
+"""Parse a model spec string (``keras_hub:BertBackbone``, ``pkg.mod:factory``, ``file.py:factory``, a path),
+and hold what building one gives (``BuiltModel``).
 
 Parsing never imports the model's package: a bad spec is refused before
 TensorFlow starts.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from pytest_tfroundtrip.errors import RoundTripUsageError
 
@@ -76,3 +78,12 @@ def parse_model_spec(text: str) -> ModelSpec:
     if (match := _FACTORY_SPEC.match(text)) is not None:
         return ModelSpec(FACTORY, match["name"], None, text)
     return ModelSpec(SAVED, text, None, text)
+
+
+@dataclass(frozen=True)
+class BuiltModel:
+    """A model built from a spec, what it is, and the inputs it needs described (or None: inferred)."""
+
+    model: Any
+    description: str
+    model_inputs: dict[str, Any] | None = None
