@@ -128,7 +128,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if specs:
         from pytest_tfroundtrip.spec_tests import requested_checks, spec_items
 
-        items.extend(spec_items(session, specs, requested_checks(config.getoption("tf_roundtrip_model_checks"))))
+        added = spec_items(session, specs, requested_checks(config.getoption("tf_roundtrip_model_checks")))
+        items.extend(added)
+        # Reported as collected, so the header counts them ("collected 6 items", not 0).
+        config.hook.pytest_collectreport(report=pytest.CollectReport(session.nodeid, "passed", None, added))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -190,7 +190,7 @@ def test_model_specs_run_with_no_test_file_and_print_the_matrix(pytester):
                                 "--tf-roundtrip-model=keras_applications:MobileNetV3Small",
                                 "--tf-roundtrip-formats=keras,savedmodel", "--tf-roundtrip-max-examples=3")
     result.assert_outcomes(passed=4, skipped=2)  # roundtrip and custom_objects each; resume: neither is compiled
-    result.stdout.fnmatch_lines(["*tf-roundtrip summary*", "model*check*keras*saved*", "roundtrip?keras_applications:MobileNetV3Small?*ok*",
+    result.stdout.fnmatch_lines(["collected 6 items", "*tf-roundtrip summary*", "model*check*keras*saved*", "roundtrip?keras_applications:MobileNetV3Small?*ok*",
                                  "roundtrip?keras_hub:BertBackbone?*ok*", "4 checks: 4 passed"])
 
 
