@@ -30,6 +30,19 @@ class BackendBranch(keras.layers.Layer):
         return x * 2.0 + 0.5
 
 
+@keras.saving.register_keras_serializable(package="tfroundtrip_backend_tests")
+class PositionOffsets(keras.layers.Layer):
+    """Adds its feature positions, kept as an int64 weight (as SigLIP keeps ``position_ids``); sound everywhere."""
+
+    def build(self, input_shape: Any) -> None:
+        self.positions = self.add_weight(shape=(input_shape[-1],), dtype="int64", trainable=False,
+                                         initializer="zeros", name="positions")
+        self.positions.assign(keras.ops.arange(input_shape[-1], dtype="int64"))
+
+    def call(self, x: Any) -> Any:
+        return x + keras.ops.cast(self.positions, x.dtype)
+
+
 def mlp(seed: int = 0) -> keras.Model:
     keras.utils.set_random_seed(seed)
     return keras.Sequential([keras.Input((20,)), keras.layers.Dense(32, activation="relu"),

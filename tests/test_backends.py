@@ -155,6 +155,36 @@ print("DTYPE", keras.ops.convert_to_numpy(model(np.ones((2, 5)))).dtype)""", tmp
     assert run.stdout.split("DTYPE")[-1].strip() == "float32"
 
 
+def test_an_int64_weight_held_as_int32_by_jax_is_not_a_finding(tmp_path: Path) -> None:
+    """JAX keeps int64 in 32 bits: the weight reloads as int32 with the same values (SigLIP's position ids)."""
+    if "jax" not in BACKENDS:
+        pytest.skip("JAX is not installed")
+    model = backend_layers.with_layer(backend_layers.PositionOffsets())
+    report = check_roundtrip(model, formats=["keras@jax", "weights@jax"], max_examples=5, seed=0)
+    assert [r.status for r in report.results] == ["passed", "passed"]
+    # Plain calls: under JAX the weight is int32, with the values the int64 original had.
+    model.save(tmp_path / "positions.keras")
+    run = plain_under("jax", f"""
+model = keras.models.load_model({str(tmp_path / 'positions.keras')!r})
+(weight,) = [w for w in model.weights if w.path.endswith("positions")]
+value = keras.ops.convert_to_numpy(weight)
+print("WEIGHT", value.dtype, value.tolist())""", tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split("WEIGHT")[-1].split() == ["int32", "[0,", "1,", "2,", "3,", "4,", "5,", "6,", "7]"]
+
+
+def test_a_wrong_value_in_an_int64_weight_still_fails_on_jax() -> None:
+    """The 32-bit allowance compares values: a weight reloaded with other values is still named."""
+    from pytest_tfroundtrip.checks.one_format import _backend_weight_closeness
+    from pytest_tfroundtrip.results.tolerances import tolerance_function
+
+    close = _backend_weight_closeness(tolerance_function(get_format("keras@jax").tolerance_family, None, None))
+    wide = np.arange(8, dtype="int64")
+    assert close(wide, wide.astype("int32"))
+    assert not close(wide + 2**31, (wide + 2**31).astype("int32"))  # did not fit in 32 bits
+    assert not close(wide, np.zeros(8, "int32"))
+
+
 def test_reload_model_runs_the_artifact_on_the_other_backend(tmp_path: Path) -> None:
     model = backend_layers.mlp()
     x = np.random.default_rng(1).normal(size=(3, 20)).astype("float32")
