@@ -432,6 +432,21 @@ def test_findings_blip2_causal_lm_cannot_be_saved_as_h5(tmp_path):
         model.save(tmp_path / "model.h5")
 
 
+def test_findings_rwkv7_cannot_be_saved_as_a_savedmodel_or_exported(tmp_path):
+    from pytest_tfroundtrip import check_roundtrip
+
+    model = _tiny("RWKV7Backbone")
+    with pytest.raises(RoundTripError, match=r"(?s)\[savedmodel\] saving failed.*TypeError.*\[export\] saving failed"):
+        check_roundtrip(model, formats=["savedmodel", "export"], max_examples=2, seed=0)
+    import tensorflow as tf
+
+    # plain calls: tracing the serving function raises inside RWKV7TimeMix.call
+    with pytest.raises(TypeError, match="RWKV7TimeMix"):
+        tf.saved_model.save(model, str(tmp_path / "savedmodel"))
+    with pytest.raises(TypeError, match="RWKV7TimeMix"):
+        model.export(str(tmp_path / "export"))
+
+
 def test_a_weight_another_backend_recomputes_within_its_tolerance_is_not_a_finding():
     """DepthAnything rebuilds DINOV2's interpolated position embeddings when built: under JAX they differ by 4e-9."""
     from pytest_tfroundtrip.results.weights import compare_weights
