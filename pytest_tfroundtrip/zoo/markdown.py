@@ -48,6 +48,40 @@ def failure_cause(block: str | None, message: str | None) -> str:
     return head
 
 
+LEGEND = ("Cells: `ok` passed; `**FAIL**` reloaded but computed something else; `**error**` saving, loading or "
+          "calling raised (a finding too); `n/a` the format cannot take the model, or does not judge it (why: "
+          "below); `skip` not run here.")
+MANY = 3  # an n/a reason shared by more models than this is counted, not listed
+
+
+def not_applicable_lines(checks: list[dict[str, Any]]) -> list[str]:
+    """Why formats were n/a: a reason many models share once with a count, the others per model.
+
+    Example:
+        >>> checks = [{"test": f"roundtrip[keras_hub:M{i}]", "formats": [
+        ...     {"label": "h5", "verdict": "not_applicable", "reason": f"Keras's loader cannot rebuild 'M{i}' (name 'h5' in formats= to see it fail)"}]}
+        ...     for i in range(5)]
+        >>> not_applicable_lines(checks)
+        ["- `h5`, 5 models (M0, M1, M2, M3, M4): Keras's loader cannot rebuild 'M0'"]
+    """
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for check in sorted(checks, key=lambda c: c.get("test") or ""):
+        for entry in check.get("formats", []):
+            if entry.get("verdict") == "not_applicable":
+                reason = one_line_cause(re.sub(r" \(name '[^']*' in formats= to see it fail\)", "", entry.get("reason") or ""))
+                shape = re.sub(r"(?<!\w)'[^']*'|\d+", "_", reason)  # the same reason about another layer or model
+                groups.setdefault((entry["label"], shape), []).append((_model_of(check), reason))
+    lines = []
+    for (label, _), members in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
+        models = [model for model, _ in members]
+        if len(members) > MANY:
+            shown = ", ".join(models[:8]) + (", ..." if len(models) > 8 else "")
+            lines.append(f"- `{label}`, {len(members)} models ({shown}): {members[0][1]}")
+        else:
+            lines += [f"- `{label}`, {model}: {reason}" for model, reason in members]
+    return lines or ["None."]
+
+
 def zoo_counts(run: Any) -> dict[str, int]:
     """Models checked, and check outcomes by kind (passed, failed = a finding, error, crashed, skipped)."""
     counts = Counter(outcome.outcome for outcome in run.outcomes)
@@ -95,6 +129,7 @@ def zoo_markdown(run: Any, command: str) -> str:
             cells = {e["label"]: CELLS.get(e["verdict"], e["verdict"]) for e in check.get("formats", [])}
             lines.append(f"| {_model_of(check)} | " + " | ".join(cells.get(label, "-") for label in labels) + " |")
         lines.append("")
+    lines += [LEGEND, ""]
     lines += ["## Failures, with their one-line cause", ""]
     failures = [(check, entry) for check in run.document.get("checks", []) for entry in check.get("formats", [])
                 if entry.get("verdict") in ("failed", "error")]
@@ -104,6 +139,7 @@ def zoo_markdown(run: Any, command: str) -> str:
         lines.append(f"- {_model_of(check)}, {_check_name(check)}, `{entry['label']}`: {cause}")
     if not failures:
         lines.append("None.")
+    lines += ["", "## Not applicable, and why", ""] + not_applicable_lines(run.document.get("checks", []))
     unchecked = [o for o in run.outcomes if o.outcome in ("error", "crashed")]
     lines += ["", "## Not checked, and why", ""]
     for spec, why in run.not_checked:
