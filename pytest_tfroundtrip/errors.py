@@ -37,6 +37,17 @@ class RoundTripUsageError(ValueError):
     """
 
 
+class TrainingDataUnsuitable(RoundTripUsageError):
+    """Training the untouched model on the drawn (or given) data raised: the data suits the inputs, not its loss.
+
+    Nothing was saved yet, so it is no finding; pass ``x=`` and ``y=`` that the model trains on.
+
+    Example:
+        >>> isinstance(TrainingDataUnsuitable("pass x= and y="), RoundTripUsageError)
+        True
+    """
+
+
 class RoundTripInternalError(RuntimeError):
     """pytest-tfroundtrip itself failed: a bug of ours, not a finding about the model.
 

@@ -185,3 +185,31 @@ def test_a_schedule_whose_config_loses_an_argument_is_caught_by_the_resume_check
         check_resume_training(model, formats=["keras"], seed=seed)
     models.assert_same_fingerprint(before, models.fingerprint(model))
     assert "learning rate differs from step 5 on" in str(caught.value)
+
+
+class TargetsOfItsOwn(keras.Model):
+    """A loss that reads ``y["target"]`` (as RetinaNet's reads boxes and labels): drawn output-shaped targets cannot train it."""
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        return keras.ops.mean((y_pred - y["target"]) ** 2)
+
+
+def _targets_of_its_own() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4,))
+    model = TargetsOfItsOwn(inputs, keras.layers.Dense(2)(inputs))
+    model.compile(optimizer="adam")
+    return model
+
+
+def test_a_model_the_drawn_targets_cannot_train_is_a_usage_error_naming_the_data_never_a_finding_or_ours():
+    from pytest_tfroundtrip.errors import TrainingDataUnsuitable
+
+    with pytest.raises(TrainingDataUnsuitable, match=r"before any save.*needs x= and y=") as caught:
+        check_resume_training(_targets_of_its_own(), formats=["keras"], seed=0)
+    assert isinstance(caught.value, RoundTripUsageError) and not isinstance(caught.value, AssertionError)
+    # Plain calls: output-shaped targets cannot train it; the targets its loss reads can.
+    x = np.ones((8, 4), "float32")
+    with pytest.raises(Exception):
+        _targets_of_its_own().train_on_batch(x, np.ones((8, 2), "float32"))
+    _targets_of_its_own().train_on_batch(x, {"target": np.ones((8, 2), "float32")})

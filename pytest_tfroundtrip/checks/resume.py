@@ -46,7 +46,9 @@ from pytest_tfroundtrip.checks.training import (
 from pytest_tfroundtrip.errors import (
     RoundTripError,
     RoundTripUsageError,
+    TrainingDataUnsuitable,
     describe_exception,
+    error_head,
 )
 from pytest_tfroundtrip.formats import all_formats, parse_format_names
 from pytest_tfroundtrip.inputs.specs import model_input_structure, specs_of_data
@@ -154,7 +156,8 @@ def check_resume_training(
     total = steps_before + steps_after
     if (x is None) != (y is None):
         raise RoundTripUsageError("pass both x and y, or neither (then data is generated from the input signature)")
-    if x is None:
+    drawn = x is None
+    if drawn:
         x, y = generated_data(subject, batch_size * total, seed)
     subject.signature.by_name(x, what="x")
     batches = make_batches(x, y, batch_size, total)
@@ -164,7 +167,7 @@ def check_resume_training(
     keras.utils.set_random_seed(seed)
     reference_copy = independent_copy(subject)
     reference_model = reference_copy.model
-    reference_losses, reference_rates = train_steps(reference_model, batches)
+    reference_losses, reference_rates = _train_untouched(reference_model, batches, drawn)
     reference = state_of(reference_model)
     del reference_copy, reference_model  # its state is copied: one trained model less in memory
 
@@ -230,6 +233,18 @@ class _Resuming:
     steps_before: int
     seed: int
     elsewhere: _Elsewhere | None
+
+
+def _train_untouched(model: Any, batches: list[tuple[Any, Any]], drawn: bool) -> tuple[list[float], list[float]]:
+    """The uninterrupted run; its training raising is about the data, not a round trip: nothing was saved yet."""
+    try:
+        return train_steps(model, batches)
+    except Exception as error:
+        where = ("on data drawn from its inputs, with targets shaped like its outputs; a model whose loss takes other "
+                 "targets (RetinaNet's boxes and labels) needs x= and y=" if drawn else "on the x= and y= given")
+        raise TrainingDataUnsuitable(
+            f"training {getattr(model, 'name', 'the model')!r} (an untouched copy, before any save) raised "
+            f"{type(error).__name__}: {error_head(error, limit=300)}; it was trained {where}") from error
 
 
 def _resume_elsewhere(subject: Subject) -> _Elsewhere:
