@@ -55,30 +55,30 @@ MANY = 3  # an n/a reason shared by more models than this is counted, not listed
 
 
 def not_applicable_lines(checks: list[dict[str, Any]]) -> list[str]:
-    """Why formats were n/a: a reason many models share once with a count, the others per model.
+    """Why formats were n/a or skipped: a reason many models share once with a count, the others per model.
 
     Example:
         >>> checks = [{"test": f"roundtrip[keras_hub:M{i}]", "formats": [
         ...     {"label": "h5", "verdict": "not_applicable", "reason": f"Keras's loader cannot rebuild 'M{i}' (name 'h5' in formats= to see it fail)"}]}
         ...     for i in range(5)]
         >>> not_applicable_lines(checks)
-        ["- `h5`, 5 models (M0, M1, M2, M3, M4): Keras's loader cannot rebuild 'M0'"]
+        ["- roundtrip, `h5`, 5 models (M0, M1, M2, M3, M4): Keras's loader cannot rebuild 'M0'"]
     """
-    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    groups: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
     for check in sorted(checks, key=lambda c: c.get("test") or ""):
         for entry in check.get("formats", []):
-            if entry.get("verdict") == "not_applicable":
+            if entry.get("verdict") in ("not_applicable", "skipped"):
                 reason = one_line_cause(re.sub(r" \(name '[^']*' in formats= to see it fail\)", "", entry.get("reason") or ""))
                 shape = re.sub(r"(?<!\w)'[^']*'|\d+", "_", reason)  # the same reason about another layer or model
-                groups.setdefault((entry["label"], shape), []).append((_model_of(check), reason))
+                groups.setdefault((entry["label"], shape, _check_name(check)), []).append((_model_of(check), reason))
     lines = []
-    for (label, _), members in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
+    for (label, _, check), members in sorted(groups.items(), key=lambda item: (item[0][2], -len(item[1]), item[0])):
         models = [model for model, _ in members]
         if len(members) > MANY:
             shown = ", ".join(models[:8]) + (", ..." if len(models) > 8 else "")
-            lines.append(f"- `{label}`, {len(members)} models ({shown}): {members[0][1]}")
+            lines.append(f"- {check}, `{label}`, {len(members)} models ({shown}): {members[0][1]}")
         else:
-            lines += [f"- `{label}`, {model}: {reason}" for model, reason in members]
+            lines += [f"- {check}, `{label}`, {model}: {reason}" for model, reason in members]
     return lines or ["None."]
 
 
@@ -124,10 +124,16 @@ def zoo_markdown(run: Any, command: str) -> str:
         labels: list[str] = []
         for check in checks:
             labels.extend(e["label"] for e in check.get("formats", []) if e["label"] not in labels)
+        rows = [(check, {e["label"]: CELLS.get(e["verdict"], e["verdict"]) for e in check.get("formats", [])})
+                for check in checks]
+        # a format no model of this check ran in (resume skips inference-only formats) is named once, not a column
+        idle = [label for label in labels if all(cells.get(label, "-") == "skip" for _, cells in rows)]
+        labels = [label for label in labels if label not in idle]
         lines += [f"## {name}", "", "| model | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
-        for check in checks:
-            cells = {e["label"]: CELLS.get(e["verdict"], e["verdict"]) for e in check.get("formats", [])}
+        for check, cells in rows:
             lines.append(f"| {_model_of(check)} | " + " | ".join(cells.get(label, "-") for label in labels) + " |")
+        if idle:
+            lines += ["", f"Skipped for every model of this check (why: below): {', '.join(f'`{x}`' for x in idle)}."]
         lines.append("")
     lines += [LEGEND, ""]
     lines += ["## Failures, with their one-line cause", ""]
@@ -139,7 +145,7 @@ def zoo_markdown(run: Any, command: str) -> str:
         lines.append(f"- {_model_of(check)}, {_check_name(check)}, `{entry['label']}`: {cause}")
     if not failures:
         lines.append("None.")
-    lines += ["", "## Not applicable, and why", ""] + not_applicable_lines(run.document.get("checks", []))
+    lines += ["", "## Not applicable or skipped, and why", ""] + not_applicable_lines(run.document.get("checks", []))
     unchecked = [o for o in run.outcomes if o.outcome in ("error", "crashed")]
     lines += ["", "## Not checked, and why", ""]
     for spec, why in run.not_checked:

@@ -152,7 +152,8 @@ def run_zoo(zoo: str, settings: ZooSettings, progress: Any = None) -> ZooRun:
     shards = [read_shard(str(path)) for _outcomes, _log, path in finished if path is not None]
     document = merge_shards(shards) if shards else {"checks": [], "summary": {"checks": 0, "passed": 0, "failed": 0},
                                                     "warnings": [], "versions": {}}
-    return ZooRun(zoo, document, outcomes, tuple(not_checkable(zoo) if index == 1 else ()),
+    unchecked = [(spec, why) for spec, why in not_checkable(zoo) if not settings.only or spec.split(":", 1)[1] in settings.only]
+    return ZooRun(zoo, document, outcomes, tuple(unchecked if index == 1 else ()),
                   _chunk_seconds(workdir, started), tuple(log for _o, log, _j in finished if log),
                   tuple(spec for spec in specs if spec not in reached), workdir)
 
