@@ -5,7 +5,7 @@ Built with ``weights=None``, ``classes=10`` and a square input of 32 pixels
 networks), unless the spec gives a size: ``keras_applications:ResNet50@96``.
 
 Example:
-    >>> from pytest_tfroundtrip.zoo.specs import BuiltModel, ModelSpec
+    >>> from pytest_tfroundtrip.zoo.specs import parse_model_spec
     >>> built = build_application(parse_model_spec("keras_applications:MobileNetV3Small"))
     >>> built.model.input_shape
     (None, 32, 32, 3)
