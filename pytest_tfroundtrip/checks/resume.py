@@ -236,15 +236,16 @@ class _Resuming:
 
 
 def _train_untouched(model: Any, batches: list[tuple[Any, Any]], drawn: bool) -> tuple[list[float], list[float]]:
-    """The uninterrupted run; its training raising is about the data, not a round trip: nothing was saved yet."""
-    try:
-        return train_steps(model, batches)
-    except Exception as error:
-        where = ("on data drawn from its inputs, with targets shaped like its outputs; a model whose loss takes other "
-                 "targets (RetinaNet's boxes and labels) needs x= and y=" if drawn else "on the x= and y= given")
-        raise TrainingDataUnsuitable(
+    """The uninterrupted run; the model's training step raising is about the data, not a round trip: nothing was saved yet."""
+    where = ("on data drawn from its inputs, with targets shaped like its outputs; a model whose loss takes other "
+             "targets (RetinaNet's boxes and labels) needs x= and y=" if drawn else "on the x= and y= given")
+
+    def unsuitable(error: Exception) -> Exception:
+        return TrainingDataUnsuitable(
             f"training {getattr(model, 'name', 'the model')!r} (an untouched copy, before any save) raised "
-            f"{type(error).__name__}: {error_head(error, limit=300)}; it was trained {where}") from error
+            f"{type(error).__name__}: {error_head(error, limit=300)}; it was trained {where}")
+
+    return train_steps(model, batches, on_step_error=unsuitable)
 
 
 def _resume_elsewhere(subject: Subject) -> _Elsewhere:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -180,12 +180,22 @@ def current_learning_rate(model: Any) -> float:
     return float(_lazy.keras().ops.convert_to_numpy(model.optimizer.learning_rate))
 
 
-def train_steps(model: Any, batches: list[tuple[Any, Any]]) -> tuple[list[float], list[float]]:
-    """Train one step per batch; return the loss and the learning rate of each step."""
+def train_steps(model: Any, batches: list[tuple[Any, Any]],
+                on_step_error: Callable[[Exception], Exception] | None = None) -> tuple[list[float], list[float]]:
+    """Train one step per batch; return the loss and the learning rate of each step.
+
+    ``on_step_error`` turns an exception raised by the model's own ``train_on_batch`` (not by this
+    function's bookkeeping) into the one to raise.
+    """
     losses, rates = [], []
     for x, y in batches:
         rates.append(current_learning_rate(model))
-        result = model.train_on_batch(x, y, return_dict=True)
+        try:
+            result = model.train_on_batch(x, y, return_dict=True)
+        except Exception as error:
+            if on_step_error is None:
+                raise
+            raise on_step_error(error) from error
         losses.append(float(result["loss"]))
     return losses, rates
 
