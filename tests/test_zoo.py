@@ -40,6 +40,16 @@ FACTORIES = textwrap.dedent("""
         features = keras.Input((8,), name="features")
         return keras.Model(features, keras.layers.Dense(2)(features))
 
+    class TargetsOfItsOwn(keras.Model):
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            return keras.ops.mean((y_pred - y["target"]) ** 2)
+
+    def needs_its_own_targets():
+        inputs = keras.Input((4,))
+        model = TargetsOfItsOwn(inputs, keras.layers.Dense(2)(inputs))
+        model.compile(optimizer="adam")
+        return model
+
     def raises():
         raise ValueError("this factory cannot build its model")
 
@@ -192,6 +202,14 @@ def test_model_specs_run_with_no_test_file_and_print_the_matrix(pytester):
     result.assert_outcomes(passed=4, skipped=2)  # roundtrip and custom_objects each; resume: neither is compiled
     result.stdout.fnmatch_lines(["collected 6 items", "*tf-roundtrip summary*", "model*check*keras*saved*", "roundtrip?keras_applications:MobileNetV3Small?*ok*",
                                  "roundtrip?keras_hub:BertBackbone?*ok*", "4 checks: 4 passed"])
+
+
+def test_a_model_drawn_data_cannot_train_skips_its_resume_test_with_the_reason(pytester):
+    pytester.makepyfile(factories=FACTORIES)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--tf-roundtrip-model=factories.py:needs_its_own_targets",
+                                "--tf-roundtrip-model-checks=resume_training", "-rs")
+    result.assert_outcomes(skipped=1)  # not a failure (nothing was saved), not an error of ours
+    result.stdout.fnmatch_lines(["*before any save*needs x= and y=*"])
 
 
 @pytest.mark.slow
