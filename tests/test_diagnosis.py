@@ -79,6 +79,23 @@ def test_weights_are_matched_by_position_when_paths_differ():
     assert not diff.not_restored
 
 
+def test_weights_created_in_hash_order_under_other_layer_counters_are_paired_by_name():
+    """Property seed 155: another interpreter numbers the layers otherwise and creates a layer's weights in
+    another (hash) order; pairing by position called correctly restored weights "not restored"."""
+    original = [("set_ordered_terms_123/tanh", np.full(4, 1.0)), ("set_ordered_terms_123/shift", np.full(4, 2.0)),
+                ("spectral_normalization_6/dense_99/kernel", np.ones((4, 2)))]
+    reloaded = [("set_ordered_terms_124/shift", np.full(4, 2.0)), ("set_ordered_terms_124/tanh", np.full(4, 1.0)),
+                ("spectral_normalization_7/dense_100/kernel", np.ones((4, 2)))]
+    assert compare_weights(original, reloaded, "tf.train.Checkpoint").ok
+    # as seed 155 reloads: the same counters, and the wrapped layer's weights outside its wrapper's name
+    same_counters = [("set_ordered_terms_123/shift", np.full(4, 2.0)), ("set_ordered_terms_123/tanh", np.full(4, 1.0)),
+                     ("dense_99/kernel", np.ones((4, 2)))]
+    assert compare_weights(original, same_counters, "tf.train.Checkpoint").ok
+    # a weight that really differs is still named, under its own path
+    reloaded[0] = ("set_ordered_terms_124/shift", np.full(4, 9.0))
+    assert compare_weights(original, reloaded, "tf.train.Checkpoint").differing == (("set_ordered_terms_123/shift", 7.0),)
+
+
 def test_missing_and_unexpected_weights_are_named():
     original = [("a/kernel", np.ones(2)), ("b/kernel", np.ones(3))]
     reloaded = [("a/kernel", np.ones(2)), ("c/kernel", np.ones(4)), ("d/kernel", np.ones(1))]

@@ -14,6 +14,8 @@ as digests for the same reason.
 
 from __future__ import annotations
 
+import re
+
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -146,28 +148,81 @@ def compare_weights(
 def _match(
     original: Sequence[tuple[str, Any]], reloaded: Sequence[tuple[str, Any]],
 ) -> tuple[list[tuple[str, Any, int]], list[str], list[str]]:
-    """(original path, original value, index in reloaded) pairs, and the unmatched paths on each side."""
+    """(original path, original value, index in reloaded) pairs, and the unmatched paths on each side.
+
+    Pairs by path wherever paths agree, then the rest by a common form of their paths (without the model's
+    name, Keras's layer counters ranked, or one path ending with the other), and only then by position:
+    position pairs weights created in another order (hash order) wrongly.
+    """
     original_paths = [path for path, _ in original]
     reloaded_index = {path: i for i, (path, _) in enumerate(reloaded)}
     unique = len(set(original_paths)) == len(original_paths) and len(reloaded_index) == len(reloaded)
-    if unique and set(original_paths) == set(reloaded_index):
-        return [(path, value, reloaded_index[path]) for path, value in original], [], []
-    # The same paths but for an outermost name one side has and the other not, or names differently (a model
-    # built inside its own call, or rebuilt elsewhere): pair by the rest, never by position, which pairs
-    # weights created in another order (hash order) wrongly.
-    if unique:
-        for want in (original_paths, _without_common_root(original_paths)):
-            for got in (list(reloaded_index), _without_common_root(list(reloaded_index))):
-                if len(set(want)) == len(want) == len(set(got)) == len(got) and set(want) == set(got):
-                    index = {key: i for i, key in enumerate(got)}
-                    return [(path, value, index[key]) for (path, value), key in zip(original, want)], [], []
-    if len(original) == len(reloaded) and all(tuple(a.shape) == tuple(b.shape) for (_, a), (_, b) in zip(original, reloaded)):
-        return [(path, value, i) for i, (path, value) in enumerate(original)], [], []
-    if unique:
-        missing = [p for p in original_paths if p not in reloaded_index]
-        unexpected = [p for p in reloaded_index if p not in set(original_paths)]
-        return [(p, v, reloaded_index[p]) for p, v in original if p in reloaded_index], missing, unexpected
-    return [], [f"{len(original)} weights (the reloaded model has {len(reloaded)}, in another order)"], []
+    if not unique:
+        if len(original) == len(reloaded) and _same_shapes(original, reloaded, range(len(reloaded))):
+            return [(path, value, i) for i, (path, value) in enumerate(original)], [], []
+        return [], [f"{len(original)} weights (the reloaded model has {len(reloaded)}, in another order)"], []
+    paired = {path: reloaded_index[path] for path in original_paths if path in reloaded_index}
+    rest = [path for path in original_paths if path not in paired]
+    taken = set(paired.values())
+    free = [path for path in reloaded_index if reloaded_index[path] not in taken]
+    if rest and free:
+        paired.update(_pair_by_form(rest, free, reloaded_index))
+        rest = [path for path in rest if path not in paired]
+        taken = set(paired.values())
+        free = [path for path in free if reloaded_index[path] not in taken]
+    values = dict(original)
+    if rest and len(rest) == len(free) and _same_shapes([(p, values[p]) for p in rest], reloaded, [reloaded_index[f] for f in free]):
+        paired.update({path: reloaded_index[got] for path, got in zip(rest, free)})
+        rest, free = [], []
+    return [(path, value, paired[path]) for path, value in original if path in paired], rest, free
+
+
+def _pair_by_form(rest: list[str], free: list[str], reloaded_index: dict[str, int]) -> dict[str, int]:
+    """Original paths paired to reloaded ones that share a form: all of them by one form, else one by one by suffix."""
+    for want in _path_forms(rest):
+        for got in _path_forms(free):
+            if len(set(want)) == len(want) == len(set(got)) == len(got) and set(want) == set(got):
+                index = {key: reloaded_index[path] for key, path in zip(got, free)}
+                return {path: index[key] for path, key in zip(rest, want)}
+    pairs = {}
+    for path in rest:  # a layer named inside its wrapper on one side only ('wrapper/dense/kernel', 'dense/kernel')
+        matches = [got for got in free if path.endswith("/" + got) or got.endswith("/" + path)]
+        if len(matches) == 1 and sum(1 for other in rest if other.endswith("/" + matches[0]) or matches[0].endswith("/" + other)) == 1:
+            pairs[path] = reloaded_index[matches[0]]
+    return pairs
+
+
+def _same_shapes(original: Sequence[tuple[str, Any]], reloaded: Sequence[tuple[str, Any]], indices: Any) -> bool:
+    return all(tuple(value.shape) == tuple(reloaded[i][1].shape) for (_, value), i in zip(original, indices))
+
+
+def _path_forms(paths: list[str]) -> list[list[str]]:
+    """The paths as they are, without the model's name, and with Keras's name counters replaced by their rank."""
+    rootless = _without_common_root(paths)
+    return [paths, rootless, _by_name_rank(paths), _by_name_rank(rootless)]
+
+
+def _by_name_rank(paths: list[str]) -> list[str]:
+    """Each layer name's counter (``dense_99``) replaced by its rank among the layers of that name, in path order.
+
+    Another interpreter numbers layers from another count (``dense_99`` here, ``dense_100`` there), while the
+    order of layers stays: ranks pair them, where positions would pair weights created in hash order wrongly.
+
+    Example:
+        >>> _by_name_rank(["terms_123/tanh", "terms_123/shift", "dense_99/kernel", "dense/kernel"])
+        ['terms#0/tanh', 'terms#0/shift', 'dense#0/kernel', 'dense#1/kernel']
+    """
+    ranks: dict[str, dict[str, int]] = {}
+    ranked = []
+    for path in paths:
+        *layers, weight = path.split("/")
+        named = []
+        for layer in layers:
+            base = re.sub(r"_\d+$", "", layer)
+            seen = ranks.setdefault(base, {})
+            named.append(f"{base}#{seen.setdefault(layer, len(seen))}")
+        ranked.append("/".join([*named, weight]))
+    return ranked
 
 
 def _without_common_root(paths: list[str]) -> list[str]:
