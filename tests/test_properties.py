@@ -185,3 +185,18 @@ def test_model_level_mutation_is_caught_where_plain_calls_show_it_with_its_cause
     assert not missed, f"{mutation.id}: plain calls show it in {missed}, the checker passed them:\n{text[:3000]}"
     if shown:
         assert any(word.lower() in text.lower() for word in mutation.cause_words), (mutation.cause_words, text[:3000])
+
+
+def test_the_judge_asks_for_the_mutations_cause_only_where_the_mutation_shows():
+    """A host the oracle finds defective in another format fails there for its own cause, which is right."""
+    from tests.oracle import OracleVerdict
+    from tests.properties.judge import WRONG_CAUSE, CheckerVerdict
+
+    oracle = {name: OracleVerdict(name, "differs", "output 0 differs", 0.7) for name in ("keras", "checkpoint")}
+    checker = {"keras": CheckerVerdict("keras", "failed", "layer 'gain' lost its argument"),
+               "checkpoint": CheckerVerdict("checkpoint", "failed", "1 of 1 weights were not restored")}
+    judged = judge("m", "{}", oracle, checker, None, cause_words=("gain",), known_defective=("keras",))
+    assert not judged.disagreements
+    checker["keras"] = CheckerVerdict("keras", "failed", "something unrelated")
+    judged = judge("m", "{}", oracle, checker, None, cause_words=("gain",), known_defective=("keras",))
+    assert [(d.format, d.kind) for d in judged.disagreements] == [("keras", WRONG_CAUSE)]
