@@ -15,7 +15,6 @@ as digests for the same reason.
 from __future__ import annotations
 
 import re
-
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
