@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.formats.base import KerasReload, Subject, named_variables, to_numpy
+from pytest_tfroundtrip.formats.base import KerasReload, Subject, saved_form, to_numpy
 from pytest_tfroundtrip.results.weights import WeightDifference, compare_weights
 from pytest_tfroundtrip.structure import flatten_with_paths
 
@@ -32,8 +32,8 @@ def weight_difference(original: Any, reload: Any, close: Callable[[np.ndarray, n
         True
     """
     named_weights = getattr(reload, "named_weights", None)  # a reload held by a worker interpreter reads its own
-    reloaded = named_weights() if named_weights is not None else named_variables(reload.model.weights)
-    return compare_weights(named_variables(original.weights), reloaded, reload.restored_by, reload.initial_digests, close)
+    reloaded = named_weights() if named_weights is not None else saved_form(reload.model)
+    return compare_weights(saved_form(original), reloaded, reload.restored_by, reload.initial_digests, close)
 
 
 Trace = list[tuple[str, list[np.ndarray]]]

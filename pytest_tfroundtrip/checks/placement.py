@@ -11,7 +11,8 @@ from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat, blueprint_of
 from pytest_tfroundtrip.isolation.pool import TENSORFLOW, default_worker_count, session_pool
 from pytest_tfroundtrip.isolation.remote import Workers, lend_workers
-from pytest_tfroundtrip.isolation.user_modules import UserModules, user_modules
+from pytest_tfroundtrip.formats.user_rebuild import RebuildReference, reference_of
+from pytest_tfroundtrip.isolation.user_modules import UserModule, UserModules, module_to_import, user_modules
 from pytest_tfroundtrip.results.report import FAILED, LOAD, SKIPPED, FormatFailure, FormatResult
 
 RELOAD_PLACES = ("fresh", "process")
@@ -67,9 +68,23 @@ def place_formats(chosen: list[RoundTripFormat], run: FormatRun, reload_in: str,
     if not fresh and not elsewhere:
         return Placement((), here)
     needs_architecture = any(not fmt.preserves.architecture for fmt in fresh + elsewhere)
-    blueprint = blueprint_of(model) if needs_architecture else None
+    rebuild = rebuild_in_workers(run.subject.rebuild) if needs_architecture else None
+    blueprint = blueprint_of(model, rebuild.reference if rebuild else None) if needs_architecture else None
     modules = user_modules(model, blueprint.architecture if blueprint is not None else None)
     lent, notes, decided = None, [], []
+    if rebuild is not None and rebuild.why_not is not None:  # the user's rebuild= can only run here
+        kept = tuple(fmt for fmt in fresh if not fmt.preserves.architecture)
+        fresh, here = tuple(fmt for fmt in fresh if fmt not in kept), kept + here
+        notes.extend([f"{', '.join(fmt.name for fmt in kept)} reloaded in this process, not in a new interpreter: "
+                      f"{rebuild.why_not}. Define it at the top level of a module to check them where users reload them"]
+                     if kept else [])
+        for fmt in [fmt for fmt in elsewhere if not fmt.preserves.architecture]:
+            decided.append((fmt, FormatResult(fmt.name, SKIPPED, not_applicable=True, skip_reason=(
+                f"not judged: {rebuild.why_not}; {fmt.name} rebuilds the model in a new interpreter. "
+                "Define rebuild= at the top level of a module to check it"))))
+        elsewhere = tuple(fmt for fmt in elsewhere if fmt.preserves.architecture)
+    elif rebuild is not None and rebuild.module is not None:
+        modules = UserModules(modules.modules + (rebuild.module,), modules.why_not)
     if fresh:
         count = workers or default_worker_count(len(fresh), run.weight_bytes)
         lent = lend_workers(session_pool(count), min(count, len(fresh)), modules)
@@ -94,6 +109,33 @@ def place_formats(chosen: list[RoundTripFormat], run: FormatRun, reload_in: str,
             lent = backend_workers if lent is None else lent.joined(backend_workers)
     in_workers = tuple(fmt for fmt in chosen if fmt in fresh or fmt in on_backends)
     return Placement(in_workers, here, lent, blueprint, tuple(notes), tuple(decided))
+
+
+@dataclass(frozen=True)
+class RebuildInWorkers:
+    """The user's ``rebuild=`` as a worker finds it: by name, after importing ``module``; or why it cannot."""
+
+    reference: RebuildReference | None
+    module: UserModule | None
+    why_not: str | None = None
+
+
+def rebuild_in_workers(rebuild: Any) -> RebuildInWorkers | None:
+    """Where a worker finds the user's ``rebuild=`` (None when there is none).
+
+    Example:
+        >>> rebuild_in_workers(lambda: None).why_not
+        'rebuild= is a lambda, which another interpreter cannot import'
+    """
+    if rebuild is None:
+        return None
+    reference = reference_of(rebuild)
+    if isinstance(reference, str):
+        return RebuildInWorkers(None, None, reference)
+    module = module_to_import(reference.module)
+    if isinstance(module, str):
+        return RebuildInWorkers(None, None, f"rebuild= ({reference.spelled}): {module}")
+    return RebuildInWorkers(reference, module)
 
 
 def _lend_backend(fmt: RoundTripFormat, modules: UserModules, lent: Workers | None) -> Workers | FormatResult:

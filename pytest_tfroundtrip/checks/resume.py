@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -29,7 +29,8 @@ from pytest_tfroundtrip.arguments import (
 from pytest_tfroundtrip.checks.resume_diagnosis import Divergence, diagnose
 from pytest_tfroundtrip.checks.subject import prepare_subject, require_keras3
 from pytest_tfroundtrip.checks.continued import Continued, continue_training
-from pytest_tfroundtrip.checks.placement import validate_reload_in
+from pytest_tfroundtrip.checks.placement import rebuild_in_workers, validate_reload_in
+from pytest_tfroundtrip.checks.rebuild_control import config_rebuild_cannot_train, needs_a_rebuild
 from pytest_tfroundtrip.checks.training import (
     aligned_python_state,
     aligned_to,
@@ -42,6 +43,7 @@ from pytest_tfroundtrip.checks.training import (
     seed_states,
     state_of,
     train_steps,
+    trains_itself,
 )
 from pytest_tfroundtrip.errors import (
     RoundTripError,
@@ -51,11 +53,12 @@ from pytest_tfroundtrip.errors import (
     error_head,
 )
 from pytest_tfroundtrip.formats import all_formats, parse_format_names
-from pytest_tfroundtrip.inputs.specs import model_input_structure, specs_of_data
-from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat, Subject, blueprint_of
+from pytest_tfroundtrip.inputs.specs import model_input_structure, signature_from_structure, specs_of_data
+from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat, Subject, blueprint_of, rebuild_not_judged
 from pytest_tfroundtrip.isolation.pool import WorkerCrashed, session_pool
 from pytest_tfroundtrip.isolation.remote import Lease, Workers, lend_workers
-from pytest_tfroundtrip.isolation.user_modules import user_modules
+from pytest_tfroundtrip.formats.user_rebuild import validate_rebuild
+from pytest_tfroundtrip.isolation.user_modules import UserModules, user_modules
 from pytest_tfroundtrip.results.report import FAILED, PASSED, SKIPPED, result_named
 from pytest_tfroundtrip.results.tolerances import validate_tolerance_argument
 from pytest_tfroundtrip.isolation.check_scope import public_check
@@ -123,6 +126,7 @@ def check_resume_training(
     artifacts_dir: str | Path | None = None,
     keep_artifacts: bool = False,
     reload_in: str = "fresh",
+    rebuild: Callable[[], Any] | None = None,
 ) -> ResumeReport:
     """Train, save, reload and continue in each format; compare with an uninterrupted run.
 
@@ -131,6 +135,15 @@ def check_resume_training(
     ``reload_in="fresh"`` (the default) reloads and continues training in a
     worker interpreter that did not save the artifact, as the next training
     job would (``"process"``: here; see :func:`check_roundtrip`).
+
+    ``rebuild``: your own function that builds (and compiles) the model, as
+    your training code does before ``load_weights`` or a checkpoint restore;
+    ``weights`` and ``checkpoint`` resume into the model it builds (compiled
+    like the model if it comes back uncompiled). Without it they resume into
+    the model rebuilt from ``get_config()`` and compiled from the compile
+    config, after a control: when that rebuild cannot even take the model's
+    state in memory (an unregistered loss, an adapted vocabulary), they are
+    not judged, with the reason.
 
     Example:
         >>> import keras
@@ -147,15 +160,20 @@ def check_resume_training(
     validate_tolerance_argument("atol", atol)
     validate_seed(seed)
     validate_reload_in(reload_in, None)
+    validate_rebuild(rebuild)
     require_keras3(model, "check_resume_training")
     require_compiled(model)
+    self_training = trains_itself(model) and not model.built  # a GAN's own train_step: fit never calls the model
+    if (x is None) != (y is None) and not (self_training and x is not None):
+        raise RoundTripUsageError("pass both x and y, or neither (then data is generated from the input signature)")
     if input_signature is None and x is not None and model_input_structure(model) is None:
         input_signature = specs_of_data(x)  # a subclassed model: x says what it takes
-    subject = prepare_subject(model, input_signature).subject
+    if self_training and x is not None:
+        subject = Subject(model, signature_from_structure(input_signature, source="x"), None, rebuild=rebuild)
+    else:
+        subject = replace(prepare_subject(model, input_signature).subject, rebuild=rebuild)
     seed = 0 if seed is None else seed
     total = steps_before + steps_after
-    if (x is None) != (y is None):
-        raise RoundTripUsageError("pass both x and y, or neither (then data is generated from the input signature)")
     drawn = x is None
     if drawn:
         x, y = generated_data(subject, batch_size * total, seed)
@@ -173,6 +191,10 @@ def check_resume_training(
 
     workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-resume-", dir=existing_dir(artifacts_dir)))
     results = []
+    control = None
+    if any(needs_a_rebuild(fmt) and fmt.preserves.resumes_training and (requested is None or fmt.name in requested)
+           for fmt in all_formats()):
+        control = config_rebuild_cannot_train(subject, batches)
     elsewhere = _resume_elsewhere(subject) if reload_in == "fresh" else None
     for fmt in all_formats():
         if requested is not None and fmt.name not in requested:
@@ -182,6 +204,9 @@ def check_resume_training(
             status = SKIPPED if requested is None else FAILED
             results.append(ResumeResult(fmt.name, status, skip_reason=reason,
                                         divergences=(Divergence("format", f"format {fmt.name!r} {reason}"),) if status == FAILED else ()))
+            continue
+        if control is not None and needs_a_rebuild(fmt):
+            results.append(_not_judged(fmt, control, named=requested is not None))
             continue
         try:
             result = _resume_one(fmt, _Resuming(subject, batches, steps_before, seed, elsewhere), reference,
@@ -249,8 +274,13 @@ def _train_untouched(model: Any, batches: list[tuple[Any, Any]], drawn: bool) ->
 
 
 def _resume_elsewhere(subject: Subject) -> _Elsewhere:
-    blueprint = blueprint_of(subject.model)
-    workers = lend_workers(session_pool(1), 1, user_modules(subject.model, blueprint.architecture))
+    rebuild = rebuild_in_workers(subject.rebuild)
+    blueprint = blueprint_of(subject.model, rebuild.reference if rebuild is not None else None)
+    modules = user_modules(subject.model, blueprint.architecture)
+    if rebuild is not None:  # the worker imports the module that defines rebuild=, or everything resumes here
+        modules = (UserModules(modules.modules, rebuild.why_not) if rebuild.why_not is not None
+                   else UserModules(modules.modules + ((rebuild.module,) if rebuild.module else ()), modules.why_not))
+    workers = lend_workers(session_pool(1), 1, modules)
     note = None
     if workers.classes_not_importable:
         note = f"resumed in this process, not in a new interpreter: {workers.classes_not_importable}"
@@ -316,6 +346,13 @@ def _continued(fmt: RoundTripFormat, artifact: Path, resuming: _Resuming, rng_st
     except WorkerCrashed as error:
         lease.replace(worker)
         return Continued(error=f"WorkerCrashed: {error}")
+
+
+def _not_judged(fmt: RoundTripFormat, reason: str, named: bool) -> ResumeResult:
+    """A weights-only format whose stand-in rebuild fails the control: not judged (named: a failure saying so)."""
+    if named:
+        return ResumeResult(fmt.name, FAILED, (Divergence("reload", reason),))
+    return ResumeResult(fmt.name, SKIPPED, skip_reason=rebuild_not_judged(fmt.name, reason) or reason)
 
 
 def _without_optimizer_state(fmt: RoundTripFormat, result: ResumeResult, named: bool) -> ResumeResult:

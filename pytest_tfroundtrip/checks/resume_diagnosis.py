@@ -62,12 +62,24 @@ def diagnose(
             reset = " reset" if not np.any(now) and np.any(value) else " differs after reload"
             found.append(Divergence("optimizer", f"{_slot_words(path, optimizer_name)}{reset} "
                                                  f"(max |value| {np.abs(value).max():.3g} before saving, {np.abs(now).max():.3g} after reload)"))
+    lora = lora_layers(saved.weights)
+    lora_lost: dict[str, list[str]] = {}
+    first_weight = len(found)
     for path, value in saved.weights.items():
         now = reloaded.weights.get(path)
         if now is None or not _close(value, now, tolerance):
+            owner = path.rsplit("/", 1)[0]
+            if owner in lora:
+                lora_lost.setdefault(owner, []).append(path.rsplit("/", 1)[-1])
+                continue
             layer = path.split("/")[0]
             found.append(Divergence("weights", f"weight {path!r} differs right after reload: "
                                                f"layer {layer!r} holds state that the format does not save"))
+    found[first_weight:first_weight] = [
+        Divergence("weights", f"the LoRA factors of layer {owner!r} restart after reload ({', '.join(names)} differ): "
+                              "Keras merges LoRA into the kernel when it saves and reloads fresh factors, so the merged "
+                              "kernel carries what they learned and LoRA training does not resume where it stopped")
+        for owner, names in lora_lost.items()]
     for layer, values in saved_python.items():
         for attribute, value in values.items():
             now = reloaded_python.get(layer, {}).get(attribute)
@@ -90,6 +102,16 @@ def diagnose(
             found.append(Divergence("final", f"after training, {len(differing)} of {len(expected)} {kind} variables differ "
                                              f"from the uninterrupted run (e.g. {differing[0]!r})"))
     return found
+
+
+def lora_layers(weights: dict[str, Any]) -> set[str]:
+    """The layers (by path) holding LoRA factors (``layer.enable_lora``) among ``weights``' paths.
+
+    Example:
+        >>> sorted(lora_layers({"m/dense/kernel": 0, "m/dense/lora_kernel_a": 0, "m/dense/lora_kernel_b": 0, "m/d2/kernel": 0}))
+        ['m/dense']
+    """
+    return {path.rsplit("/", 1)[0] for path in weights if path.endswith(("/lora_kernel_a", "/lora_kernel_b"))}
 
 
 def _short(value: Any) -> str:

@@ -17,6 +17,8 @@ from pytest_tfroundtrip.checks.one_format import (
     NOT_DETERMINISTIC, FormatRun, SharedSearch, check_one_format, judged_before_nondeterminism,
 )
 from pytest_tfroundtrip.checks.output_cache import OutputCache
+from pytest_tfroundtrip.checks.rebuild_control import control_results
+from pytest_tfroundtrip.formats.user_rebuild import validate_rebuild
 from pytest_tfroundtrip.checks.quantized import (
     QUANTIZABLE_FORMATS, Quantization, check_quantized_format, prepare_quantized_run, resolve_quantization,
 )
@@ -55,6 +57,7 @@ def check_roundtrip(
     quantization: str | Quantization | None = None,
     reload_in: str = "fresh",
     workers: int | None = None,
+    rebuild: Callable[[], Any] | None = None,
 ) -> RoundTripReport:
     """Save ``model`` in each format, reload it, and compare outputs on drawn inputs.
 
@@ -109,8 +112,9 @@ def check_roundtrip(
     examples = validate_max_examples(max_examples)
     validate_seed(seed)
     validate_reload_in(reload_in, workers)
+    validate_rebuild(rebuild)
     prepared = prepare_subject(model, input_signature, inputs)
-    subject, overrides, notes = prepared.subject, prepared.overrides, list(prepared.notes)
+    subject, overrides, notes = replace(prepared.subject, rebuild=rebuild), prepared.overrides, list(prepared.notes)
     check_override_names("rtol", rtol, subject.output_names)
     check_override_names("atol", atol, subject.output_names)
     limit_to = QUANTIZABLE_FORMATS if quantized_settings else None
@@ -144,6 +148,10 @@ def check_roundtrip(
         compute_dtype=lowest_float_compute(subject),
     ), weight_bytes=weight_bytes(subject.model))
     results: dict[str, FormatResult] = dict(skipped)
+    for name, result in control_results(run, chosen).items():  # the config rebuild cannot stand in for the user's
+        results[name] = result if requested is not None else _not_applicable_if_it_cannot_take(
+            next(fmt for fmt in chosen if fmt.name == name), result, workdir)
+    chosen = [fmt for fmt in chosen if fmt.name not in results]
     nondeterminism: SearchOutcome | None = None
     quantized_run = prepare_quantized_run(quantized_settings, run, overrides) if quantized_settings else None
     placement = place_formats(chosen, run, reload_in if quantized_run is None else "process", workers)

@@ -10,7 +10,7 @@ import numpy as np
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.checks.config_audit import attribute_state, tracked_variable_ids
 from pytest_tfroundtrip.errors import RoundTripUsageError, error_head
-from pytest_tfroundtrip.formats.base import Subject, call_keras_model, fresh_model_like, named_values
+from pytest_tfroundtrip.formats.base import Subject, call_keras_model, fresh_model_like, named_values, users_rebuild_of
 from pytest_tfroundtrip.checks.object_copy import structural_copy
 from pytest_tfroundtrip.inputs.probing import probe_arrays, varied_arrays
 from pytest_tfroundtrip.structure import flatten_with_paths, map_leaves
@@ -36,9 +36,13 @@ def require_compiled(model: Any) -> None:
 def rebuild_compiled(subject: Subject, check_faithful: bool = True, compile_config: Any = None) -> Any:
     """A fresh model of the same architecture, compiled like the model (fresh optimizer).
 
+    With the user's ``rebuild=``, the model it builds; compiled like the model only if it comes back uncompiled.
+
     ``compile_config``: the model's ``get_compile_config()``, where the model is not here (a worker interpreter).
     """
     fresh = fresh_model_like(subject, check_faithful)
+    if users_rebuild_of(subject) is not None and getattr(fresh, "compiled", False):
+        return fresh  # the user's rebuild= compiled it as the user's training code does
     # As user code does: compile() leaves the optimizer unbuilt (compile_from_config would build it).
     keras = _lazy.keras()
     config = subject.model.get_compile_config() if compile_config is None else compile_config
@@ -70,9 +74,10 @@ def independent_copy(subject: Subject) -> TrainingCopy:
         shared = _variable_ids(model) & _variable_ids(duplicate)
         if shared:
             raise ValueError(f"{len(shared)} variables would be shared with the original")
-        probe = probe_arrays(subject.signature)
-        if not _same_outputs(call_keras_model(model, subject, probe), call_keras_model(duplicate, subject, probe)):
-            raise ValueError("the copy computes different outputs")
+        if subject.output_template is not None:  # a model that only trains itself (a GAN) is never called
+            probe = probe_arrays(subject.signature)
+            if not _same_outputs(call_keras_model(model, subject, probe), call_keras_model(duplicate, subject, probe)):
+                raise ValueError("the copy computes different outputs")
     except Exception as error:
         return TrainingCopy(copy_with_state(subject), note=(
             f"the model could not be copied without serialization ({type(error).__name__}: {error_head(error, limit=200)}), "
@@ -91,10 +96,10 @@ def _variable_ids(model: Any) -> set[int]:
     return {id(getattr(v, "value", v)) for v in variables}
 
 
-def copy_with_state(subject: Subject) -> Any:
+def copy_with_state(subject: Subject, check_faithful: bool = False) -> Any:
     """A compiled copy with the model's weights and optimizer state; the model is only read."""
     model = subject.model
-    copy = rebuild_compiled(subject, check_faithful=False)  # the reference: a fallback that says what it cannot see
+    copy = rebuild_compiled(subject, check_faithful)  # the reference: a fallback that says what it cannot see
     copy.set_weights(model.get_weights())
     source = model.optimizer
     if getattr(source, "built", False):
@@ -141,11 +146,43 @@ def align_seed_states(states: list[np.ndarray], target: Any) -> bool:
 
 def state_of(model: Any) -> TrainingState:
     keras = _lazy.keras()
+    optimizers = optimizers_of(model)
     return TrainingState(
         weights=dict(named_values(model.weights)),
-        optimizer=dict(named_values(model.optimizer.variables)),
-        iterations=int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
+        optimizer=dict(named_values([v for optimizer in optimizers for v in optimizer.variables])),
+        iterations=max(int(keras.ops.convert_to_numpy(optimizer.iterations)) for optimizer in optimizers),
     )
+
+
+def optimizers_of(model: Any) -> list[Any]:
+    """``model.optimizer`` and every other optimizer the model holds as an attribute (a GAN's own ``compile``
+    keeps one per network), each once.
+
+    Example:
+        >>> import keras
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile("adam", "mse")
+        >>> [type(o).__name__ for o in optimizers_of(model)]
+        ['Adam']
+    """
+    keras = _lazy.keras()
+    found = [model.optimizer] if getattr(model, "optimizer", None) is not None else []
+    for value in vars(model).values():
+        if isinstance(value, keras.optimizers.Optimizer) and all(value is not known for known in found):
+            found.append(value)
+    return found
+
+
+def trains_itself(model: Any) -> bool:
+    """Whether the model's class overrides ``train_step`` (a GAN or any custom training loop in ``fit``).
+
+    Example:
+        >>> import keras
+        >>> trains_itself(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+        False
+    """
+    keras = _lazy.keras()
+    return type(model).train_step is not keras.Model.train_step
 
 
 def aligned_to(reference: TrainingState, state: TrainingState) -> TrainingState:
@@ -196,13 +233,19 @@ def train_steps(model: Any, batches: list[tuple[Any, Any]],
             if on_step_error is None:
                 raise
             raise on_step_error(error) from error
-        losses.append(float(result["loss"]))
+        losses.append(float(result["loss"]) if "loss" in result else _summed_losses(result))
     return losses, rates
+
+
+def _summed_losses(result: dict[str, Any]) -> float:
+    """A custom ``train_step``'s losses (``d_loss``, ``g_loss``...) as one number per step, for comparing runs."""
+    values = [float(np.asarray(value)) for key, value in sorted(result.items()) if key.endswith("loss")]
+    return float(sum(values)) if values else float("nan")
 
 
 def make_batches(x: Any, y: Any, batch_size: int, steps: int) -> list[tuple[Any, Any]]:
     """Consecutive, unshuffled batches; a clear error when the data is too short."""
-    samples = {len(np.asarray(leaf)) for _path, leaf in flatten_with_paths(x) + flatten_with_paths(y)}
+    samples = {len(np.asarray(leaf)) for _path, leaf in flatten_with_paths(x) + (flatten_with_paths(y) if y is not None else [])}
     if len(samples) != 1:
         raise RoundTripUsageError(f"x and y must hold the same number of samples in every array, got sizes {sorted(samples)}")
     available = samples.pop()
@@ -213,7 +256,7 @@ def make_batches(x: Any, y: Any, batch_size: int, steps: int) -> list[tuple[Any,
         )
     return [
         (map_leaves(lambda a, i=i: np.asarray(a)[i * batch_size:(i + 1) * batch_size], x),
-         map_leaves(lambda a, i=i: np.asarray(a)[i * batch_size:(i + 1) * batch_size], y))
+         map_leaves(lambda a, i=i: np.asarray(a)[i * batch_size:(i + 1) * batch_size], y) if y is not None else None)
         for i in range(steps)
     ]
 

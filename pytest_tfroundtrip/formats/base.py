@@ -45,6 +45,7 @@ class Subject:
     signature: ModelSignature
     output_template: Any
     user_input_signature: Any = None
+    rebuild: Any = None  # the user's rebuild= function (here), or where a worker finds it (RebuildReference)
 
     @property
     def output_names(self) -> list[str]:
@@ -188,6 +189,47 @@ def named_variables(variables: Any) -> list[tuple[str, VariableValue]]:
     return [(variable_path(v), VariableValue(v)) for v in variables]
 
 
+def saved_form(model: Any) -> list[tuple[str, Any]]:
+    """``(path, value read on demand)`` for each weight of ``model`` as Keras writes it to a file.
+
+    Keras merges a LoRA layer's factors into its kernel when it saves (``enable_lora``), and a reload holds the
+    merged kernel with its factors at zero: compared in that form, a LoRA model's reload is the model it saved.
+    Every other weight is as it is.
+
+    Example:
+        >>> import keras, numpy as np
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> model.layers[0].enable_lora(1)
+        >>> _ = model.layers[0].lora_kernel_b.assign(np.ones((1, 2)))
+        >>> [path for path, _value in saved_form(model)]
+        ['sequential/dense/bias', 'sequential/dense/kernel', 'sequential/dense/lora_kernel_a', 'sequential/dense/lora_kernel_b']
+        >>> float(np.abs(np.asarray(saved_form(model)[3][1])).max())
+        0.0
+    """
+    substitutes = _lora_substitutes(model)
+    return [(variable_path(v), substitutes[id(v)] if id(v) in substitutes else VariableValue(v)) for v in model.weights]
+
+
+def _lora_substitutes(model: Any) -> dict[int, np.ndarray]:
+    """For each LoRA layer (float, not quantized): its raw kernel -> the merged kernel, its factors -> zeros."""
+    substitutes: dict[int, np.ndarray] = {}
+    flatten = getattr(model, "_flatten_layers", None)
+    for layer in flatten(include_self=False, recursive=True) if flatten is not None else ():
+        if not getattr(layer, "lora_enabled", False) or getattr(layer, "quantization_mode", None):
+            continue
+        for raw_name, merged_name in (("_kernel", "kernel"), ("_embeddings", "embeddings")):
+            raw = getattr(layer, raw_name, None)
+            if raw is None or not hasattr(raw, "path"):
+                continue
+            substitutes[id(raw)] = np.asarray(_lazy.keras().ops.convert_to_numpy(getattr(layer, merged_name)))
+            for factor_name in ("lora_kernel_a", "lora_kernel_b", "lora_embeddings_a", "lora_embeddings_b"):
+                factor = getattr(layer, factor_name, None)
+                if factor is not None:
+                    substitutes[id(factor)] = np.zeros(tuple(factor.shape), dtype=str(factor.dtype))
+            break
+    return substitutes
+
+
 def weight_digests(model: Any) -> tuple[str, ...]:
     """A digest of every weight of ``model``, in ``model.weights`` order (read one at a time)."""
     from pytest_tfroundtrip.results.weights import value_digest
@@ -214,20 +256,27 @@ def weight_bytes(model: Any) -> int:
 
 
 UNFAITHFUL_REBUILD = "the architecture cannot be rebuilt from get_config()"
+USERS_REBUILD_FAILED = "RebuildFailed: "
 
 
 def rebuild_not_judged(name: str, message: str) -> str | None:
-    """"Not judged" with the reason, when a weights-only format's load failed with :class:`UnfaithfulRebuild`.
+    """"Not judged" with the reason, when a weights-only format's load failed with :class:`UnfaithfulRebuild`,
+    or the user's own ``rebuild=`` raised (:class:`~pytest_tfroundtrip.formats.user_rebuild.RebuildFailed`).
 
     Example:
         >>> rebuild_not_judged("weights", "UnfaithfulRebuild: the architecture cannot be rebuilt from get_config(): ...")[:40]
         'not judged: the architecture cannot be r'
+        >>> rebuild_not_judged("weights", "RebuildFailed: rebuild= (make_model) raised OSError: no data")
+        'not judged: rebuild= (make_model) raised OSError: no data: no file was loaded'
     """
+    failed = next((line.strip() for line in message.splitlines() if USERS_REBUILD_FAILED in line), None)
+    if failed is not None:
+        return f"not judged: {failed[failed.index(USERS_REBUILD_FAILED) + len(USERS_REBUILD_FAILED):][:400]}: no file was loaded"
     line = next((line.strip() for line in message.splitlines() if UNFAITHFUL_REBUILD in line), None)
     if line is None:
         return None
     line = line[line.index(UNFAITHFUL_REBUILD):]
-    return f"not judged: {line[:400]} (name {name!r} in formats= to see it fail)"
+    return f"not judged: {line[:400]} (name {name!r} in formats= to see it fail, or pass rebuild= to judge it)"
 
 
 class UnfaithfulRebuild(RuntimeError):
@@ -238,17 +287,48 @@ def fresh_model_like(subject: Subject, check_faithful: bool = True) -> Any:
     """A new model of the same architecture with freshly initialised weights.
 
     This is what a user's code does before ``load_weights`` or a checkpoint
-    restore: build the model again (here from its config), then build it
-    on a minimal input.  With ``check_faithful``, every layer of the rebuild
+    restore: build the model again, with the user's own ``rebuild=`` function
+    when the check was given one (then nothing else is asked of it), else from
+    its config; then build it on a minimal input.  With ``check_faithful``, every layer of the rebuild
     must hold the model's constructor arguments and dtype policy: if the
     config loses one (or the class), the defect is the config's (the ``keras``
     format shows it), not the weights file's, and :class:`UnfaithfulRebuild`
     says so.  Those are set at construction, so the rebuild itself is compared,
     before any weight is loaded into it.
     """
+    if users_rebuild_of(subject) is not None:
+        return _users_rebuild(subject)
     fresh = _rebuilt(subject)
     if check_faithful:
         _require_faithful(subject, fresh)
+    return fresh
+
+
+def users_rebuild_of(subject: Subject) -> Any:
+    """The user's ``rebuild=`` for this subject: the function here, where a worker finds it there, or None.
+
+    Example:
+        >>> users_rebuild_of(Subject(object(), None, None)) is None
+        True
+    """
+    if subject.rebuild is not None:
+        return subject.rebuild
+    return subject.model.rebuild if isinstance(subject.model, ModelBlueprint) else None
+
+
+def _users_rebuild(subject: Subject) -> Any:
+    """The model built by the user's ``rebuild=`` (found by name in a worker), built on a minimal input if it is not."""
+    from pytest_tfroundtrip.formats.user_rebuild import users_model
+
+    original = None if isinstance(subject.model, ModelBlueprint) else subject.model
+    fresh = users_model(users_rebuild_of(subject), original)
+    if subject.output_template is None:  # a model that only trains itself (a GAN) is never called: nor is its rebuild
+        return fresh
+    has_weights = subject.model.has_weights if isinstance(subject.model, ModelBlueprint) else bool(subject.model.weights)
+    if not fresh.built or not fresh.weights and has_weights:
+        from pytest_tfroundtrip.inputs.probing import probe_arrays
+
+        call_keras_model(fresh, subject, probe_arrays(subject.signature))
     return fresh
 
 
@@ -266,9 +346,10 @@ class ModelBlueprint:
     construction: tuple[Any, ...]
     has_weights: bool
     why_not: str | None = None
+    rebuild: Any = None  # where the worker finds the user's rebuild= (a RebuildReference), if given and importable
 
 
-def blueprint_of(model: Any) -> ModelBlueprint:
+def blueprint_of(model: Any, rebuild: Any = None) -> ModelBlueprint:
     """The :class:`ModelBlueprint` of a Keras 3 model.
 
     Example:
@@ -287,7 +368,7 @@ def blueprint_of(model: Any) -> ModelBlueprint:
         # As in this process (type(model).from_config(model.get_config())): the architecture alone, uncompiled and
         # built by a call, not by Keras's build_config (a compiled rebuild holds optimizer variables no checkpoint has).
         architecture = {key: value for key, value in architecture.items() if key not in ("compile_config", "build_config")}
-    return ModelBlueprint(architecture, construction_record(model), bool(model.weights), why_not)
+    return ModelBlueprint(architecture, construction_record(model), bool(model.weights), why_not, rebuild)
 
 
 def _rebuilt(subject: Subject) -> Any:

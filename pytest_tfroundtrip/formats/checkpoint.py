@@ -37,8 +37,10 @@ class CheckpointFormat(RoundTripFormat):
     def load_for_training(self, artifact: Path, rebuild: Callable[[], Any]) -> Any:
         tf = _lazy.tensorflow()
         model = rebuild()
-        # Slot variables must exist before the restore can fill them.
-        model.optimizer.build(model.trainable_variables)
+        # Slot variables must exist before the restore can fill them. A model with its own train_step (a GAN)
+        # builds its optimizers itself, each for its own variables: restored on creation, as in user code.
+        if type(model).train_step is _lazy.keras().Model.train_step:
+            model.optimizer.build(model.trainable_variables)
         status = tf.train.Checkpoint(model=model, optimizer=model.optimizer).read(tf.train.latest_checkpoint(str(artifact)))
         status.assert_existing_objects_matched()
         return model

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pytest_tfroundtrip.formats.user_rebuild import reference_of
+
 
 def keras_call_lines(template: Any) -> list[str]:
     """Lines calling a Keras ``model`` on the inputs in its own structure.
@@ -73,11 +75,17 @@ def rebuild_then_restore_lines(subject: Any, artifact: Any, restore: str) -> lis
     The architecture is written beside the artifact as ``model.json``; in your
     code this is where your own model-building function runs.
     """
-    architecture = artifact.parent / "model.json"
-    architecture.write_text(subject.model.to_json())
     template = subject.signature.template
-    return [KERAS_IMPORT,
-            f"model = keras.models.model_from_json(open({str(architecture)!r}).read())  # your code builds the model here",
+    reference = reference_of(subject.rebuild) if subject.rebuild is not None else None
+    if reference is not None and not isinstance(reference, str):
+        module, _dot, function = reference.spelled.partition(":")
+        head = function.split(".")[0]
+        built = [f"from {module} import {head}", f"model = {function}()  # rebuild=: your code builds the model"]
+    else:
+        architecture = artifact.parent / "model.json"
+        architecture.write_text(subject.model.to_json())
+        built = [f"model = keras.models.model_from_json(open({str(architecture)!r}).read())  # your code builds the model here"]
+    return [KERAS_IMPORT, *built,
             "x = {name: tf.constant(array) for name, array in inputs.items()}",
             f"model({structure_code(template)}, training=False)  # creates the variables to restore into",
             restore,

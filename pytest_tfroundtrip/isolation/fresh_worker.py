@@ -138,20 +138,20 @@ def _call_many(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any
 
 
 def _weights(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
-    from pytest_tfroundtrip.formats.base import VariableValue, variable_path
+    from pytest_tfroundtrip.formats.base import saved_form
     from pytest_tfroundtrip.results.weights import value_digest
 
-    variables = loaded[request["handle"]].model.weights
-    return {"ok": True, "weights": [(variable_path(v), tuple(v.shape), value_digest(VariableValue(v))) for v in variables]}
+    weights = saved_form(loaded[request["handle"]].model)
+    return {"ok": True, "weights": [(path, tuple(value.shape), value_digest(value)) for path, value in weights]}
 
 
 def _weight_values(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
     import numpy as np
 
-    from pytest_tfroundtrip.formats.base import VariableValue
+    from pytest_tfroundtrip.formats.base import saved_form
 
-    variables = loaded[request["handle"]].model.weights
-    return {"ok": True, "values": [np.array(VariableValue(variables[index]), copy=True) for index in request["indices"]]}
+    weights = saved_form(loaded[request["handle"]].model)
+    return {"ok": True, "values": [np.array(weights[index][1], copy=True) for index in request["indices"]]}
 
 
 def _trace(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:

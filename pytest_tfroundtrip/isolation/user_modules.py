@@ -69,6 +69,16 @@ def user_modules(model: Any, serialized: Any = None) -> UserModules:
     return UserModules(tuple(found.values()))
 
 
+def module_to_import(name: str) -> UserModule | str:
+    """The module ``name`` as a worker imports it, or why another interpreter cannot find it again.
+
+    Example:
+        >>> module_to_import("pytest_tfroundtrip.errors").name
+        'pytest_tfroundtrip.errors'
+    """
+    return _module_of(name)
+
+
 def _module_of(name: str) -> UserModule | str:
     """The module ``name`` as a :class:`UserModule`, or why it cannot be found again elsewhere."""
     module = sys.modules.get(name)
