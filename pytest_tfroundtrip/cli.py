@@ -212,7 +212,7 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         with reporting_progress(listener):
             check_roundtrip(target.model, formats=formats, max_examples=args.max_examples, seed=args.seed, inputs=model_inputs,
                             artifacts_dir=args.artifacts_dir, keep_artifacts=args.keep_artifacts,
-                            reload_in=args.reload_in, workers=args.workers)
+                            reload_in=args.reload_in, workers=args.workers, rebuild=target.rebuild)
     except RoundTripError as error:
         print("", file=out)
         print(str(error), file=out)

@@ -160,7 +160,7 @@ class ModelSpecCheck(pytest.Item):
 
                 settings["formats"] = AmongFormats(tuple(parse_format_names(among)))
             given = parse_model_inputs(self.config.getoption("tf_roundtrip_model_inputs") or self.built.model_inputs)
-            check_roundtrip(model, inputs=settings.pop("inputs", None) or given, **settings, **common)
+            check_roundtrip(model, inputs=settings.pop("inputs", None) or given, rebuild=self.built.rebuild, **settings, **common)
         elif self.check == CUSTOM_OBJECTS:
             from pytest_tfroundtrip.checks.custom_objects import check_custom_objects
 
@@ -176,7 +176,7 @@ class ModelSpecCheck(pytest.Item):
 
             chosen = {k: v for k, v in settings.items() if k in ("formats", "seed", "reload_in")}
             try:
-                check_resume_training(model, **chosen, **common)
+                check_resume_training(model, rebuild=self.built.rebuild, **chosen, **common)
             except TrainingDataUnsuitable as error:  # no data to train it on: nothing was judged
                 pytest.skip(f"{self.spec_text}: {error}")
 

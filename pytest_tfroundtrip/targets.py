@@ -34,6 +34,7 @@ class Target:
     description: str
     default_formats: list[str] | None = None  # None: every available format
     model_inputs: dict[str, Any] | None = None  # a zoo model's input description (zoo.model_inputs); None: inferred
+    rebuild: Any = None  # the factory that built it: what weights-only formats rebuild with (rebuild=)
 
 
 def load_target(target: str, imports: list[str] | tuple[str, ...] = (), pretrained: bool = False) -> Target:
@@ -106,7 +107,7 @@ def _called(target: str, function: Any, module_name: str, function_name: str) ->
     model = function()
     if not hasattr(model, "get_config") or not hasattr(model, "save"):
         raise RoundTripUsageError(f"TARGET {target!r} returned {type(model).__name__}, not a Keras model")
-    return Target(model, f"{target}() -> {getattr(model, 'name', type(model).__name__)}")
+    return Target(model, f"{target}() -> {getattr(model, 'name', type(model).__name__)}", rebuild=function)
 
 
 def _file_function(target: str, file_name: str, function_name: str) -> Target:

@@ -282,6 +282,30 @@ def test_cli_checks_a_file_factory(tmp_path, monkeypatch):
     assert "file 'nowhere.py' does not exist" in out.getvalue()
 
 
+def test_a_factory_spec_is_the_rebuild_of_weights_only_formats(tmp_path, monkeypatch):
+    """The factory that built the model is the user's rebuild: weights reload into the model it builds, and the
+    reproduction script calls it (an adapted vocabulary, which the config rebuild cannot carry, is judged)."""
+    from pytest_tfroundtrip.cli import PASSED, main
+    from pytest_tfroundtrip.targets import load_target
+
+    (tmp_path / "lookup_factory_for_cli.py").write_text(textwrap.dedent("""
+        import numpy as np, keras
+
+        def vocabulary_model():
+            words = keras.Input((1,), dtype="string", name="words")
+            lookup = keras.layers.StringLookup(output_mode="one_hot", name="words_lookup")
+            lookup.adapt(np.array([["a"], ["b"], ["c"]], dtype=object))
+            return keras.Model(words, keras.layers.Dense(2)(lookup(words)))
+    """))
+    monkeypatch.chdir(tmp_path)
+    target = load_target("lookup_factory_for_cli.py:vocabulary_model")
+    assert target.rebuild is not None and target.rebuild.__name__ == "vocabulary_model"
+    out = io.StringIO()
+    status = main(["check", "lookup_factory_for_cli.py:vocabulary_model", "--formats", "weights", "--max-examples", "2",
+                   "--no-progress"], stdout=out)
+    assert status == PASSED, out.getvalue()
+
+
 # --- the zoo command -----------------------------------------------------------------------------------------------
 
 def test_zoo_shards_cover_every_spec_once():

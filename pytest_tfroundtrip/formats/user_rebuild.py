@@ -103,8 +103,8 @@ def resolved(rebuild: Callable[[], Any] | RebuildReference) -> Callable[[], Any]
 def users_model(rebuild: Callable[[], Any] | RebuildReference, original: Any = None) -> Any:
     """Call the user's ``rebuild`` and check that it gave a new Keras model.
 
-    An exception raised by the user's function is the user's: it is wrapped in
-    :class:`RebuildFailed` with the function named, never reported as a format's defect.
+    An exception raised by the user's function, or a return value that is no new model, is the user's: it is
+    :class:`RebuildFailed` with the function named, which makes the format "not judged", never a defect of its file.
 
     Example:
         >>> import keras
@@ -121,10 +121,10 @@ def users_model(rebuild: Callable[[], Any] | RebuildReference, original: Any = N
         raise RebuildFailed(f"rebuild= ({name}) raised {type(error).__name__}: {error}") from error
     keras = _lazy.keras_of(model) if model is not None else _lazy.keras()
     if not isinstance(model, keras.Model):
-        raise RoundTripUsageError(f"rebuild= ({name}) must return a new keras.Model, got {type(model).__name__}")
+        raise RebuildFailed(f"rebuild= ({name}) must return a new keras.Model, got {type(model).__name__}")
     if original is not None and model is original:
-        raise RoundTripUsageError(f"rebuild= ({name}) returned the model under test itself; it must build a new one, "
-                                  "as your code does before load_weights or a checkpoint restore")
+        raise RebuildFailed(f"rebuild= ({name}) returned the model under test itself; it must build a new one, "
+                            "as your code does before load_weights or a checkpoint restore")
     return model
 
 

@@ -36,7 +36,7 @@ def build_from_spec(text: str, *, pretrained: bool = False, fit_steps: int = 0, 
         built = build_application(spec)
     else:
         target = load_target(spec.text, imports)
-        built = BuiltModel(target.model, target.description)
+        built = BuiltModel(target.model, target.description, rebuild=target.rebuild)
     if fit_steps:
         fit_a_few_steps(built.model, fit_steps)
     return built

@@ -87,3 +87,4 @@ class BuiltModel:
     model: Any
     description: str
     model_inputs: dict[str, Any] | None = None
+    rebuild: Any = None  # a factory spec's function: it builds the model again for weights-only formats
