@@ -368,8 +368,24 @@ class RoundTripFormat(ABC):
 
     @property
     def keras_backend(self) -> str:
-        """The Keras backend the artifact is loaded under: TensorFlow's, as it was saved, unless the format says another."""
-        return "tensorflow"
+        """The Keras backend the artifact is loaded under: the process's own, as it was saved, unless the format says another."""
+        return _lazy.process_backend()
+
+    def backend_reason(self, backend: str) -> str | None:
+        """Why this format is no format of a model in a process running the Keras backend ``backend``, or None.
+
+        About the process, not the model (a TensorFlow-only API under JAX): not applicable even when named.
+
+        Example:
+            >>> from pytest_tfroundtrip.formats import get_format
+            >>> get_format("keras").backend_reason("jax") is None, get_format("savedmodel").backend_reason("jax")[:33]
+            (True, 'tf.saved_model.save takes only Te')
+        """
+        return None
+
+    def listed_under(self, backend: str) -> bool:
+        """Whether a check lists this format by default in a process running ``backend`` (``keras@jax`` is not, under JAX)."""
+        return True
 
     def reproduction_preamble(self) -> list[str]:
         """Lines the reproduction script starts with, before it imports anything (say, choosing the Keras backend)."""
