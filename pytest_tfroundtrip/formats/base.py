@@ -389,7 +389,10 @@ class RoundTripFormat(ABC):
 
     def reproduction_preamble(self) -> list[str]:
         """Lines the reproduction script starts with, before it imports anything (say, choosing the Keras backend)."""
-        return []
+        backend = _lazy.process_backend()
+        if backend == "tensorflow":
+            return []
+        return [f"import os; os.environ['KERAS_BACKEND'] = {backend!r}  # the backend of the process under test, before anything imports Keras"]
 
     def unavailable_reason(self) -> str | None:
         """Why this format cannot run in this environment (a missing package), or None.
