@@ -302,7 +302,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "roundtrip_format" not in metafunc.fixturenames:
         return
     settings = settings_for(metafunc.config, metafunc.definition)
-    names = settings.get("formats") or [f.name for f in all_formats()]
+    names = settings.get("formats") or [f.name for f in all_formats() if f.listed_under(process_backend())]
     metafunc.parametrize("roundtrip_format", parse_format_names(names), indirect=True)
 
 
@@ -320,6 +320,9 @@ def roundtrip_format(request: pytest.FixtureRequest) -> str:
     from pytest_tfroundtrip.formats import get_format
 
     name: str = getattr(request, "param", None) or "keras"
+    not_here = get_format(name).backend_reason(process_backend())
+    if not_here:
+        pytest.skip(f"format {name!r} not applicable: {not_here}")
     reason = get_format(name).unavailable_reason()
     if reason:
         pytest.skip(f"format {name!r} unavailable: {reason}")

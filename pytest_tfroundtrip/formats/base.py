@@ -53,7 +53,7 @@ class Subject:
     def input_tensors(self, arrays_by_name: Mapping[str, np.ndarray]) -> Any:
         """Inputs in the model's structure, as tensors of the signature's dtypes (of the backend Keras runs on)."""
         keras = _lazy.keras()
-        if keras.backend.backend() != "tensorflow":  # a worker loading the model under JAX or PyTorch
+        if keras.backend.backend() != "tensorflow" and not _lazy.is_keras2_model(self.model):  # JAX or PyTorch Keras
             ops = keras.ops
             return self.signature.pack({spec.name: ops.convert_to_tensor(arrays_by_name[spec.name], dtype=spec.dtype)
                                         for spec in self.signature.specs})
