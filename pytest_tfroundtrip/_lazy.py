@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
+import os
 import sys
+from pathlib import Path
 from types import ModuleType
+
+TENSORFLOW = "tensorflow"
 
 
 def tensorflow() -> ModuleType:
@@ -18,6 +23,13 @@ def tensorflow() -> ModuleType:
     import tensorflow as tf
 
     return tf
+
+
+def jax_numpy() -> ModuleType:
+    """Import and return ``jax.numpy`` (only where a value is known to be JAX's)."""
+    import jax.numpy as jnp
+
+    return jnp
 
 
 def keras() -> ModuleType:
@@ -64,3 +76,25 @@ def is_installed(module_name: str) -> bool:
         return importlib.util.find_spec(module_name) is not None
     except (ImportError, ValueError):
         return False
+
+
+def process_backend() -> str:
+    """The Keras backend of this process: Keras's own answer once imported, else what it will read when imported
+    (``KERAS_BACKEND``, then ``~/.keras/keras.json``, else TensorFlow).  Never imports Keras.
+
+    Example:
+        >>> process_backend() in ("tensorflow", "jax", "torch", "numpy", "openvino")
+        True
+    """
+    keras_module = sys.modules.get("keras")
+    config = getattr(keras_module, "config", None)
+    if config is not None and hasattr(config, "backend"):
+        return str(config.backend())
+    named = os.environ.get("KERAS_BACKEND")
+    if named:
+        return named
+    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    try:
+        return str(json.loads((keras_home / "keras.json").read_text()).get("backend", TENSORFLOW))
+    except (OSError, ValueError, AttributeError):
+        return TENSORFLOW

@@ -21,6 +21,7 @@ import pytest
 
 from pytest_tfroundtrip.arguments import DEFAULT_MAX_EXAMPLES
 from pytest_tfroundtrip.errors import RoundTripUsageError
+from pytest_tfroundtrip._lazy import process_backend
 from pytest_tfroundtrip.formats import all_formats, available_formats, parse_format_names
 from pytest_tfroundtrip.isolation import internal_warnings
 from pytest_tfroundtrip.results import records
@@ -148,8 +149,15 @@ def pytest_report_header(config: pytest.Config) -> str:
     versions = ", ".join(f"{name} {records.installed_version(dists) or 'not installed'}" for name, dists in (
         ("tensorflow", ("tensorflow", "tensorflow-cpu")), ("keras", ("keras",)), ("hypothesis", ("hypothesis",)),
     ))
-    missing = [f"{f.name} ({f.unavailable_reason()})" for f in all_formats() if f.unavailable_reason()]
+    backend = process_backend()
+    listed = [f for f in all_formats() if f.listed_under(backend)]
+    not_here = [f.name for f in listed if f.backend_reason(backend)]
+    missing = [f"{f.name} ({f.unavailable_reason()})" for f in listed if f.name not in not_here and f.unavailable_reason()]
+    if backend != "tensorflow":
+        versions += f", Keras backend {backend}"
     header = f"tf-roundtrip: {versions}; formats available: {', '.join(available_formats()) or 'none'}"
+    if not_here:
+        header += f"; not formats of a {backend} model: {', '.join(not_here)}"
     return header + (f"; unavailable: {', '.join(missing)}" if missing else "")
 
 
@@ -294,7 +302,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "roundtrip_format" not in metafunc.fixturenames:
         return
     settings = settings_for(metafunc.config, metafunc.definition)
-    names = settings.get("formats") or [f.name for f in all_formats()]
+    names = settings.get("formats") or [f.name for f in all_formats() if f.listed_under(process_backend())]
     metafunc.parametrize("roundtrip_format", parse_format_names(names), indirect=True)
 
 
@@ -312,6 +320,9 @@ def roundtrip_format(request: pytest.FixtureRequest) -> str:
     from pytest_tfroundtrip.formats import get_format
 
     name: str = getattr(request, "param", None) or "keras"
+    not_here = get_format(name).backend_reason(process_backend())
+    if not_here:
+        pytest.skip(f"format {name!r} not applicable: {not_here}")
     reason = get_format(name).unavailable_reason()
     if reason:
         pytest.skip(f"format {name!r} unavailable: {reason}")

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.errors import RoundTripError, describe_exception
 from pytest_tfroundtrip.formats import get_format
 from pytest_tfroundtrip.formats.base import ReloadedCall, Subject
@@ -61,6 +62,9 @@ def reload_model(model: Any, format: str, directory: str | Path, *, input_signat
     from pytest_tfroundtrip.checks.subject import prepare_subject
 
     fmt = get_format(format)
+    not_here = fmt.backend_reason(_lazy.process_backend())
+    if not_here is not None:
+        raise FormatUnavailable(f"format {format!r} is not applicable here: {not_here}")
     reason = fmt.unavailable_reason()
     if reason is not None:
         raise FormatUnavailable(f"format {format!r} is not available here: {reason}")

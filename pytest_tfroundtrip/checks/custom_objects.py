@@ -116,9 +116,10 @@ def check_custom_objects(
     """
     __tracebackhide__ = True
     requested = parse_format_names(formats)
-    elsewhere = [name for name in requested or () if get_format(name).keras_backend != "tensorflow"]
+    backend = _lazy.process_backend()
+    elsewhere = [name for name in requested or () if get_format(name).keras_backend != backend]
     if elsewhere:
-        raise RoundTripUsageError(f"check_custom_objects loads artifacts with TensorFlow's Keras; {', '.join(elsewhere)} "
+        raise RoundTripUsageError(f"check_custom_objects loads artifacts with this process's Keras ({backend}); {', '.join(elsewhere)} "
                                   "load under another backend: check them with check_roundtrip(model, formats=...)")
     examples = validate_max_examples(max_examples)
     validate_seed(seed)
@@ -138,7 +139,8 @@ def check_custom_objects(
             findings.extend(_rebuilt_layer_findings(obj, examples, seed, explained))
     class_names = tuple(sorted({f"{type(o).__module__}.{type(o).__qualname__}" for o in custom}))
     chosen = [f for f in all_formats() if (requested is None or f.name in requested) and f.unavailable_reason() is None
-              and (requested is not None or f.not_applicable_reason(subject) is None) and f.keras_backend == "tensorflow"]
+              and f.backend_reason(backend) is None and (requested is not None or f.not_applicable_reason(subject) is None)
+              and f.keras_backend == backend]
     needed = {f.name: (class_names if f.preserves.needs_python_classes else ()) for f in chosen}
     lambdas = tuple(layer.name for layer in lambda_layers_in(model))
 

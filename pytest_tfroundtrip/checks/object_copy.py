@@ -5,7 +5,7 @@ serializing themselves (their pickling support), so a deep copy goes through
 ``get_config()``, the very mechanism a round-trip check tests.  This copier
 rebuilds every object from its ``__dict__`` instead: containers through their
 base-type methods (so Keras's attribute tracking never runs), every
-TensorFlow variable as a new variable with the same value, and cached
+TensorFlow variable as a new variable with the same value (a JAX array as a new buffer), and cached
 ``tf.function`` steps (bound to the original) dropped so they are traced again.
 """
 
@@ -104,6 +104,10 @@ class _Copier:
             return value  # class-level tf.functions are shared like methods; instance steps are dropped
         if isinstance(value, np.ndarray):
             return value.copy()
+        if _is_jax_array(value):
+            # A Keras variable under JAX holds its value as a jax.Array; training donates it (deletes it) when the
+            # value is replaced, so the copy holds its own buffer, never the original's.
+            return _lazy.jax_numpy().array(value, copy=True)
         if isinstance(value, weakref.ref):
             referent = value()
             return value if referent is None else weakref.ref(self.copy(referent))
@@ -151,6 +155,10 @@ class _Copier:
         for name, attribute in getattr(value, "__dict__", {}).items():
             object.__setattr__(new, name, None if name in _DROPPED else self.copy(attribute))
         return new
+
+
+def _is_jax_array(value: Any) -> bool:
+    return type(value).__module__.startswith("jax") and isinstance(value, _lazy.jax_numpy().ndarray)
 
 
 def _slots(cls: type) -> list[str]:

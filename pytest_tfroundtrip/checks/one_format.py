@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.checks.diagnosis import first_differing_layer, layer_trace, weight_difference
 from pytest_tfroundtrip.checks.output_cache import OutputCache
 from pytest_tfroundtrip.checks.search import Finding, FormatStats, SearchOutcome, SearchPlan, ToleranceFor, search
@@ -200,7 +201,7 @@ def _with_weight_diagnosis(
     """
     from pytest_tfroundtrip.formats import get_format
 
-    elsewhere = get_format(result.format).keras_backend != "tensorflow"
+    elsewhere = get_format(result.format).keras_backend != _lazy.process_backend()
     weights = weight_difference(run.subject.model, call, _backend_weight_closeness(tolerance_for) if elsewhere else None)
     failure = result.failure
     if failure is None:

@@ -9,7 +9,7 @@ from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.checks.one_format import FormatRun
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat, blueprint_of
-from pytest_tfroundtrip.isolation.pool import TENSORFLOW, default_worker_count, session_pool
+from pytest_tfroundtrip.isolation.pool import default_worker_count, session_pool
 from pytest_tfroundtrip.isolation.remote import Workers, lend_workers
 from pytest_tfroundtrip.formats.user_rebuild import RebuildReference, reference_of
 from pytest_tfroundtrip.isolation.user_modules import UserModule, UserModules, module_to_import, user_modules
@@ -58,8 +58,9 @@ def place_formats(chosen: list[RoundTripFormat], run: FormatRun, reload_in: str,
     backend, whatever ``reload_in`` says: Keras's backend is fixed in this process.
     """
     model = run.subject.model
-    elsewhere = tuple(fmt for fmt in chosen if fmt.keras_backend != TENSORFLOW)
-    ours = [fmt for fmt in chosen if fmt.keras_backend == TENSORFLOW]
+    here_backend = _lazy.process_backend()
+    elsewhere = tuple(fmt for fmt in chosen if fmt.keras_backend != here_backend)
+    ours = [fmt for fmt in chosen if fmt.keras_backend == here_backend]
     if _lazy.is_keras2_model(model):
         notes = ("reloaded in this process: a tf_keras (Keras 2) model is not reloaded in a new interpreter yet",) if ours else ()
         return Placement((), tuple(chosen), notes=notes)
@@ -87,7 +88,7 @@ def place_formats(chosen: list[RoundTripFormat], run: FormatRun, reload_in: str,
         modules = UserModules(modules.modules + (rebuild.module,), modules.why_not)
     if fresh:
         count = workers or default_worker_count(len(fresh), run.weight_bytes)
-        lent = lend_workers(session_pool(count), min(count, len(fresh)), modules)
+        lent = lend_workers(session_pool(count, here_backend), min(count, len(fresh)), modules)
         why_not = lent.classes_not_importable
         if why_not is not None:
             kept = tuple(fmt for fmt in fresh if fmt.preserves.needs_python_classes)

@@ -196,8 +196,13 @@ def check_resume_training(
            for fmt in all_formats()):
         control = config_rebuild_cannot_train(subject, batches)
     elsewhere = _resume_elsewhere(subject) if reload_in == "fresh" else None
+    backend = _lazy.process_backend()
     for fmt in all_formats():
-        if requested is not None and fmt.name not in requested:
+        if requested is not None and fmt.name not in requested or requested is None and not fmt.listed_under(backend):
+            continue
+        no_format_here = fmt.backend_reason(backend)  # a TensorFlow-only API under JAX: not applicable, even when named
+        if no_format_here is not None:
+            results.append(ResumeResult(fmt.name, SKIPPED, skip_reason=f"not applicable: {no_format_here}"))
             continue
         if not fmt.preserves.resumes_training:
             reason = f"cannot resume training: {fmt.why_no_resume}"

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.arguments import existing_dir, validate_max_examples, validate_seed
 from pytest_tfroundtrip.checks.one_format import (
     NOT_DETERMINISTIC, FormatRun, SharedSearch, check_one_format, judged_before_nondeterminism,
@@ -233,8 +234,15 @@ def _choose_formats(
 ) -> tuple[list[RoundTripFormat], dict[str, FormatResult]]:
     """Formats to run (of ``limit_to`` when given), and results for those skipped (with the reason)."""
     chosen, skipped = [], {}
+    backend = _lazy.process_backend()
     for fmt in all_formats():
         if requested is not None and fmt.name not in requested or limit_to is not None and fmt.name not in limit_to:
+            continue
+        if requested is None and not fmt.listed_under(backend):
+            continue
+        reason = fmt.backend_reason(backend)  # a format of no model in this process: not applicable, even when named
+        if reason is not None:
+            skipped[fmt.name] = FormatResult(fmt.name, SKIPPED, skip_reason=reason, not_applicable=True)
             continue
         reason, not_applicable = fmt.unavailable_reason(), False
         if reason is None and requested is None:

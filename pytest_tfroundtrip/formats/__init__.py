@@ -13,6 +13,7 @@ import pkgutil
 from dataclasses import dataclass
 from functools import cache
 
+from pytest_tfroundtrip._lazy import process_backend
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats.base import RoundTripFormat
 
@@ -23,7 +24,7 @@ def all_formats() -> tuple[RoundTripFormat, ...]:
 
     Example:
         >>> [f.name for f in all_formats()]
-        ['keras', 'h5', 'savedmodel', 'export', 'weights', 'checkpoint', 'tflite', 'litert', 'onnx', 'openvino', 'keras@jax', 'weights@jax', 'keras@torch', 'weights@torch']
+        ['keras', 'h5', 'savedmodel', 'export', 'weights', 'checkpoint', 'tflite', 'litert', 'onnx', 'openvino', 'keras@tensorflow', 'weights@tensorflow', 'keras@jax', 'weights@jax', 'keras@torch', 'weights@torch']
     """
     found = []
     for module_info in pkgutil.iter_modules(__path__):
@@ -39,13 +40,16 @@ def format_names() -> list[str]:
 
 
 def available_formats() -> list[str]:
-    """Names of the formats whose runtime is installed here, in stable order.
+    """Names of the formats a check runs by default in this process, in stable order: their runtime is installed
+    and they are formats of a model under this process's Keras backend (not ``savedmodel`` under JAX, nor ``keras@jax``).
 
     Example:
-        >>> "keras" in available_formats()
-        True
+        >>> "keras" in available_formats(), "keras@tensorflow" in available_formats()  # a TensorFlow process
+        (True, False)
     """
-    return [f.name for f in all_formats() if f.unavailable_reason() is None]
+    backend = process_backend()
+    return [f.name for f in all_formats()
+            if f.listed_under(backend) and f.backend_reason(backend) is None and f.unavailable_reason() is None]
 
 
 def get_format(name: str) -> RoundTripFormat:

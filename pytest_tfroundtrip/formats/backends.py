@@ -1,8 +1,8 @@
 """What the formats that reload under another Keras backend share (``keras@jax``, ``weights@torch``, ...).
 
 Keras 3 writes one ``.keras`` file for every backend: teams train under
-TensorFlow and serve under JAX or PyTorch.  These formats save here, in the
-process under test (TensorFlow), and load and call the artifact in a worker
+TensorFlow and serve under JAX or PyTorch, or the other way round.  These formats
+save here, in the process under test (whatever its backend), and load and call the artifact in a worker
 interpreter started with ``KERAS_BACKEND`` set, after importing the user's
 modules there as the user's loading code would.  Keras fixes its backend when
 it is imported, so they never load in the checking process itself: when
@@ -37,7 +37,7 @@ from pytest_tfroundtrip.results.tolerances import BACKEND
 
 @dataclass(frozen=True)
 class Backend:
-    """A Keras backend other than TensorFlow: its ``KERAS_BACKEND`` name, the package it needs, how to install it.
+    """A Keras backend: its ``KERAS_BACKEND`` name, the package it needs, how to install it.
 
     Example:
         >>> JAX.install
@@ -55,6 +55,7 @@ class Backend:
         return f"pip install 'pytest-tfroundtrip[{self.name}]'{self.install_note}"
 
 
+TENSORFLOW = Backend("tensorflow", "tensorflow")
 JAX = Backend("jax", "jax", computes_float64=False)
 TORCH = Backend("torch", "torch", " (PyPI's default torch wheel is a CUDA build of several GB; "
                                   "a CPU-only machine can take the CPU build from https://download.pytorch.org/whl/cpu)")
@@ -88,11 +89,20 @@ class OnBackend(RoundTripFormat):
             reason = f"{self.backend.package} is not installed: {self.backend.install}"
         return reason
 
+    def backend_reason(self, backend: str) -> str | None:
+        if backend != self.backend.name:
+            return None
+        plain = self.name.split("@")[0]
+        return f"the process under test runs {backend}: the {plain!r} format reloads under {backend} already"
+
+    def listed_under(self, backend: str) -> bool:
+        return backend != self.backend.name
+
     def not_applicable_reason(self, subject: Subject) -> str | None:
         if _lazy.is_keras2_model(subject.model):
             return f"a tf_keras (Keras 2) model runs only on TensorFlow {self.try_anyway}"
         strings = [spec.name for spec in subject.signature.specs if spec.dtype == STRING_DTYPE]
-        if strings:
+        if strings and self.backend.name != TENSORFLOW.name:
             return (f"{self.backend.name} has no string tensors, so a model taking strings ({', '.join(strings)}) "
                     f"runs only on TensorFlow {self.try_anyway}")
         if not self.backend.computes_float64 and _uses_float64(subject):
@@ -124,7 +134,7 @@ class KerasOnBackend(OnBackend):
 
     preserves = Preserves(architecture=True, weights=True, optimizer_state=False, needs_python_classes=True,
                           resumes_training=False)
-    saved_with = 'model.save("model.keras")  # under TensorFlow'
+    saved_with = 'model.save("model.keras")  # under the backend of the process under test'
 
     @property
     def reloaded_with(self) -> str:  # type: ignore[override]
@@ -155,7 +165,7 @@ class WeightsOnBackend(OnBackend):
 
     preserves = Preserves(architecture=False, weights=True, optimizer_state=False, needs_python_classes=True,
                           resumes_training=False)
-    saved_with = 'model.save_weights("model.weights.h5")  # under TensorFlow'
+    saved_with = 'model.save_weights("model.weights.h5")  # under the backend of the process under test'
 
     @property
     def reloaded_with(self) -> str:  # type: ignore[override]

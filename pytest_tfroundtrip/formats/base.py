@@ -54,7 +54,7 @@ class Subject:
     def input_tensors(self, arrays_by_name: Mapping[str, np.ndarray]) -> Any:
         """Inputs in the model's structure, as tensors of the signature's dtypes (of the backend Keras runs on)."""
         keras = _lazy.keras()
-        if keras.backend.backend() != "tensorflow":  # a worker loading the model under JAX or PyTorch
+        if keras.backend.backend() != "tensorflow" and not _lazy.is_keras2_model(self.model):  # JAX or PyTorch Keras
             ops = keras.ops
             return self.signature.pack({spec.name: ops.convert_to_tensor(arrays_by_name[spec.name], dtype=spec.dtype)
                                         for spec in self.signature.specs})
@@ -449,12 +449,31 @@ class RoundTripFormat(ABC):
 
     @property
     def keras_backend(self) -> str:
-        """The Keras backend the artifact is loaded under: TensorFlow's, as it was saved, unless the format says another."""
-        return "tensorflow"
+        """The Keras backend the artifact is loaded under: the process's own, as it was saved, unless the format says another."""
+        return _lazy.process_backend()
+
+    def backend_reason(self, backend: str) -> str | None:
+        """Why this format is no format of a model in a process running the Keras backend ``backend``, or None.
+
+        About the process, not the model (a TensorFlow-only API under JAX): not applicable even when named.
+
+        Example:
+            >>> from pytest_tfroundtrip.formats import get_format
+            >>> get_format("keras").backend_reason("jax") is None, get_format("savedmodel").backend_reason("jax")[:33]
+            (True, 'tf.saved_model.save takes only Te')
+        """
+        return None
+
+    def listed_under(self, backend: str) -> bool:
+        """Whether a check lists this format by default in a process running ``backend`` (``keras@jax`` is not, under JAX)."""
+        return True
 
     def reproduction_preamble(self) -> list[str]:
         """Lines the reproduction script starts with, before it imports anything (say, choosing the Keras backend)."""
-        return []
+        backend = _lazy.process_backend()
+        if backend == "tensorflow":
+            return []
+        return [f"import os; os.environ['KERAS_BACKEND'] = {backend!r}  # the backend of the process under test, before anything imports Keras"]
 
     def unavailable_reason(self) -> str | None:
         """Why this format cannot run in this environment (a missing package), or None.

@@ -22,6 +22,13 @@ class CheckpointFormat(RoundTripFormat):
     saved_with = 'tf.train.Checkpoint(model=model).save("ckpt/model")'
     reloaded_with = 'build the model in code, then tf.train.Checkpoint(model=model).read(tf.train.latest_checkpoint("ckpt"))'
 
+    def backend_reason(self, backend: str) -> str | None:
+        if backend == "tensorflow":
+            return None
+        # Measured (Keras 3.15, KERAS_BACKEND=jax): ValueError "`Checkpoint` was expecting model to be a trackable object".
+        return (f"tf.train.Checkpoint tracks only TensorFlow objects: under KERAS_BACKEND={backend} a Keras model is not "
+                "one; the 'weights' and 'keras' formats hold its weights")
+
     def save(self, subject: Subject, directory: Path) -> Path:
         tf = _lazy.tensorflow()
         checkpoint_dir = directory / "ckpt"

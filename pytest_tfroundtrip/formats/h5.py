@@ -27,6 +27,8 @@ class H5Format(KerasFormat):
         "Only input tensors may be passed as positional arguments", "No cast function available",
         # A functional model reloaded from .h5 cannot continue training: its optimizer is bound to other variables.
         "This optimizer can only be called for the variables it was originally built with",
+        # The same under JAX (measured, Keras 3.15): the reloaded optimizer is built with no variables.
+        "corresponding 1:1 to the trainable variables list that the optimizer was built with",
     )
     runtime_name: ClassVar[str] = "Keras's legacy .h5 loader (deprecated)"
 

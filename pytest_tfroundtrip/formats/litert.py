@@ -28,6 +28,13 @@ class LiteRTFormat(TFLiteFormat):
     # Measured: TensorFlow ops kept by the export (LlamaBackbone's StridedSlice, LSTM over unknown lengths).
     cannot_take_patterns = ("Select TensorFlow op",)
 
+    def backend_reason(self, backend: str) -> str | None:
+        if backend in ("tensorflow", "torch"):
+            return None
+        # Keras's own refusal, measured (Keras 3.15, KERAS_BACKEND=jax): model.export(path, format="litert") raises it.
+        return f'Keras exports LiteRT only from TensorFlow or PyTorch: under KERAS_BACKEND={backend}, model.export(path, ' \
+               'format="litert") raises "LiteRT export requires TensorFlow or PyTorch backend."'
+
     def not_applicable_reason(self, subject: Subject) -> str | None:
         # Measured: string lookups convert to built-in hash-table ops and run; float16,
         # bfloat16 and float64 compute falls back to TensorFlow ops, which the

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject, weight_bytes
 from pytest_tfroundtrip.formats.runtime import (
     export_to_file, matched_input_names, missing_packages, outputs_in_file_order, physical_memory_bytes,
@@ -42,6 +43,11 @@ class OnnxFormat(RoundTripFormat):
     cannot_take_patterns = ("INVALID_GRAPH", "NOT_IMPLEMENTED", "the ONNX file requires", "make_sure failure")
 
     def unavailable_reason(self) -> str | None:
+        if _lazy.process_backend() == "jax":
+            # Measured: under JAX, Keras converts with jax2onnx ("This requires the jax2onnx module"), not tf2onnx.
+            missing = [name for name in ("jax2onnx", "onnxruntime") if not _lazy.is_installed(name)]
+            return f"{', '.join(missing)} not installed: Keras converts a JAX model to ONNX with jax2onnx " \
+                   f"(pip install {' '.join(missing)})" if missing else None
         return super().unavailable_reason() or missing_packages(PACKAGES, extra="onnx")
 
     def not_applicable_reason(self, subject: Subject) -> str | None:

@@ -44,6 +44,14 @@ class OpenVINOFormat(RoundTripFormat):
     def unavailable_reason(self) -> str | None:
         return super().unavailable_reason() or missing_packages(PACKAGES, extra="openvino")
 
+    def backend_reason(self, backend: str) -> str | None:
+        if backend != "jax":
+            return None
+        # Measured (Keras 3.15, OpenVINO 2025, KERAS_BACKEND=jax, a two-Dense MLP): Keras exports through jax2tf, whose
+        # graph is one XlaCallModule op: "No conversion rule found for operations: XlaCallModule".
+        return ("Keras's OpenVINO export under JAX goes through jax2tf, whose graph is a single XlaCallModule op that "
+                "OpenVINO cannot convert (\"No conversion rule found for operations: XlaCallModule\")")
+
     def not_applicable_reason(self, subject: Subject) -> str | None:
         return reason_runtime_cannot_take(subject, runtime="OpenVINO export", hint=self.try_anyway)
 

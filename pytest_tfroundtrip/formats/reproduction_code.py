@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.user_rebuild import reference_of
 
 
@@ -21,8 +22,17 @@ def keras_call_lines(template: Any) -> list[str]:
         >>> keras_call_lines({"b": "b", "a": "a"})[-1]
         "got = tf.nest.flatten(model({'a': x['a'], 'b': x['b']}, training=False))"
     """
+    if _lazy.process_backend() != "tensorflow":  # the model runs on another backend: keras.ops only
+        return [TENSORS_ANY_BACKEND, f"got = {_flat_outputs_any_backend(template)}"]
     return ["x = {name: tf.constant(array) for name, array in inputs.items()}",
             f"got = tf.nest.flatten(model({structure_code(template)}, training=False))"]
+
+
+TENSORS_ANY_BACKEND = "x = {name: keras.ops.convert_to_tensor(array) for name, array in inputs.items()}"
+
+
+def _flat_outputs_any_backend(template: Any) -> str:
+    return f"[keras.ops.convert_to_numpy(t) for t in keras.tree.flatten(model({structure_code(template)}, training=False))]"
 
 
 def structure_code(template: Any) -> str:
@@ -85,8 +95,12 @@ def rebuild_then_restore_lines(subject: Any, artifact: Any, restore: str) -> lis
         architecture = artifact.parent / "model.json"
         architecture.write_text(subject.model.to_json())
         built = [f"model = keras.models.model_from_json(open({str(architecture)!r}).read())  # your code builds the model here"]
+    tensors, call = ("x = {name: tf.constant(array) for name, array in inputs.items()}",
+                     f"tf.nest.flatten(model({structure_code(template)}, training=False))")
+    if _lazy.process_backend() != "tensorflow":  # the model runs on another backend: keras.ops only
+        tensors, call = TENSORS_ANY_BACKEND, _flat_outputs_any_backend(template)
     return [KERAS_IMPORT, *built,
-            "x = {name: tf.constant(array) for name, array in inputs.items()}",
+            tensors,
             f"model({structure_code(template)}, training=False)  # creates the variables to restore into",
             restore,
-            f"got = tf.nest.flatten(model({structure_code(template)}, training=False))"]
+            f"got = {call}"]

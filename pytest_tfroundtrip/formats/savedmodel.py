@@ -34,6 +34,13 @@ class SavedModelFormat(RoundTripFormat):
     saved_with = "tf.saved_model.save(model, path)"
     reloaded_with = 'tf.saved_model.load(path).signatures["serving_default"](**inputs)'
 
+    def backend_reason(self, backend: str) -> str | None:
+        if backend == "tensorflow":
+            return None
+        # Measured (Keras 3.15, KERAS_BACKEND=jax): ValueError "Expected an object of type `Trackable` ... for export".
+        return (f"tf.saved_model.save takes only TensorFlow objects (tf.Module): under KERAS_BACKEND={backend} a Keras "
+                "model is not one; model.export(path) writes its SavedModel (the 'export' format)")
+
     def save(self, subject: Subject, directory: Path) -> Path:
         path = directory / "savedmodel"
         _lazy.tensorflow().saved_model.save(subject.model, str(path))

@@ -37,7 +37,10 @@ class TFLiteFormat(RoundTripFormat):
     # Measured: ops the converter can only keep as TensorFlow ops (LlamaBackbone's StridedSlice,
     # tensor lists of an LSTM over unknown lengths), refused by the built-in op set.
     cannot_take_patterns = ("Some ops are not supported by the native TFLite runtime", "neither a custom op nor a flex op",
-                            "Lowering tensor list ops is failed")
+                            "Lowering tensor list ops is failed",
+                            # Measured under JAX (Keras 3.15): jax2tf keeps a Dropout's seed generator state as a uint32
+                            # variable, a dtype TFLite's variable ops do not take ("but got 'tensor<2xui32>'").
+                            "'tfl.assign_variable' op operand #1 must be tensor of", "'tfl.read_variable' op result #0 must be tensor of")
 
     def __init__(self, conversion: QuantizedConversion | None = None) -> None:
         self.conversion = conversion

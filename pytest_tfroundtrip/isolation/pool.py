@@ -24,10 +24,10 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from pytest_tfroundtrip._lazy import TENSORFLOW, process_backend
 from pytest_tfroundtrip.errors import RoundTripInternalError
 
 START_TIMEOUT = 120.0
-TENSORFLOW = "tensorflow"  # the backend of the process under test, and of its workers unless a format says another
 REQUEST_TIMEOUT = float(os.environ.get("TFROUNDTRIP_WORKER_TIMEOUT", "900"))
 WORKER_MARKER = "tf-roundtrip-worker"  # in every worker's command line: tests find leftover processes by it
 _OUTPUT_SHOWN = 4000
@@ -292,8 +292,9 @@ def wait_for_any(workers: list[Worker], timeout: float | None) -> list[Worker]:
 _POOL: dict[tuple[int, str], WorkerPool] = {}
 
 
-def session_pool(size: int, backend: str = TENSORFLOW) -> WorkerPool:
-    """This process's pool of workers running Keras on ``backend``, grown to ``size`` workers if smaller.
+def session_pool(size: int, backend: str | None = None) -> WorkerPool:
+    """This process's pool of workers running Keras on ``backend`` (by default this process's own backend, the one
+    its own formats reload under), grown to ``size`` workers if smaller.
 
     Example:
         >>> pool = session_pool(1)
@@ -301,6 +302,7 @@ def session_pool(size: int, backend: str = TENSORFLOW) -> WorkerPool:
         (True, True, 'tensorflow')
         >>> close_pool()
     """
+    backend = backend or process_backend()
     key = (os.getpid(), backend)
     pool = _POOL.get(key)
     if pool is None:
