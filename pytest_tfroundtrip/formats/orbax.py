@@ -36,6 +36,10 @@ class StateNotRestored(RuntimeError):
     """``keras.models.load_model`` left stored values unassigned: their paths are not the rebuilt model's."""
 
 
+class NotCompiled(RuntimeError):
+    """The model has no optimizer: ``fit`` (and with it ``OrbaxCheckpoint``) needs a compiled model."""
+
+
 class OrbaxFormat(RoundTripFormat):
     name = "orbax"
     order = 65
@@ -95,6 +99,9 @@ def write_checkpoint(model: Any, directory: Path) -> Path:
         >>> sorted(p.name for p in write_checkpoint(model, Path(tempfile.mkdtemp()) / "orbax").iterdir())
         ['0']
     """
+    if getattr(model, "optimizer", None) is None:  # the callback's own error: AttributeError ... no attribute 'optimizer'
+        raise NotCompiled("keras.callbacks.OrbaxCheckpoint saves a model during fit, which needs a compiled model; "
+                          "this model is not compiled (compile it to check orbax)")
     callback = _lazy.keras().callbacks.OrbaxCheckpoint(directory=str(directory))
     callback.set_model(model)
     try:
