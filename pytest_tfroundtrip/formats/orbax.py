@@ -17,7 +17,9 @@ path the rebuilt model does not have; the load says which ones it left.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import collections
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -70,12 +72,14 @@ class OrbaxFormat(RoundTripFormat):
         return write_checkpoint(model, directory / "orbax")
 
     def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
-        reloaded = _lazy.keras().models.load_model(artifact, safe_mode=True)
+        with layer_names_as_in_a_new_interpreter():
+            reloaded = _lazy.keras().models.load_model(artifact, safe_mode=True)
         require_restored(artifact, reloaded, WEIGHT_GROUPS)
         return KerasReload(reloaded, subject, restored_by=f"keras.models.load_model({artifact.name!r})")
 
     def load_for_training(self, artifact: Path, rebuild: Callable[[], Any]) -> Any:
-        reloaded = _lazy.keras().models.load_model(artifact)
+        with layer_names_as_in_a_new_interpreter():
+            reloaded = _lazy.keras().models.load_model(artifact)
         require_restored(artifact, reloaded, TRAINING_GROUPS)
         return reloaded
 
@@ -84,6 +88,35 @@ class OrbaxFormat(RoundTripFormat):
 
     def reproduction_call_lines(self, subject: Subject, artifact: Path) -> list[str] | None:
         return backend_call_lines(subject.signature.template)
+
+
+@contextmanager
+def layer_names_as_in_a_new_interpreter() -> Iterator[None]:
+    """Keras's automatic layer names count from zero inside, as in a new interpreter; the counters are put back after.
+
+    ``load_model`` assigns stored values by variable path, and a sublayer's path
+    holds its automatic name (``dense_1``): in a process that made a ``Dense``
+    before, a subclassed model's sublayers are named one further and take each
+    other's values (measured: a shape error, or silently wrong values where the
+    shapes agree).  A worker that loaded other formats, or this process, is no
+    new interpreter: the counters are emptied for the load only, so the model
+    under test and the user's later names are untouched.
+
+    Example:
+        >>> import keras
+        >>> _ = keras.layers.Dense(1)
+        >>> with layer_names_as_in_a_new_interpreter():
+        ...     keras.layers.Dense(1).name
+        'dense'
+    """
+    from keras.src.backend.common import global_state  # no public API sets the counters back
+
+    saved = global_state.get_global_attribute("object_name_uids")
+    global_state.set_global_attribute("object_name_uids", collections.defaultdict(int))
+    try:
+        yield
+    finally:
+        global_state.set_global_attribute("object_name_uids", saved)
 
 
 def write_checkpoint(model: Any, directory: Path) -> Path:
