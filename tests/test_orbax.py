@@ -10,7 +10,7 @@ import pytest
 
 from pytest_tfroundtrip import RoundTripError, _lazy, check_resume_training, check_roundtrip
 from pytest_tfroundtrip.formats import get_format
-from pytest_tfroundtrip.formats.orbax import write_checkpoint
+from pytest_tfroundtrip.formats.orbax import layer_names_as_in_a_new_interpreter, write_checkpoint
 from tests import models
 
 pytestmark = pytest.mark.skipif(get_format("orbax").unavailable_reason() is not None, reason="orbax-checkpoint is not installed")
@@ -123,3 +123,20 @@ def test_missing_orbax_is_unavailable_with_the_install_command(monkeypatch: pyte
     installed = _lazy.is_installed
     monkeypatch.setattr(_lazy, "is_installed", lambda name: name != "orbax.checkpoint" and installed(name))
     assert get_format("orbax").unavailable_reason() == "orbax-checkpoint is not installed: pip install 'pytest-tfroundtrip[orbax]'"
+
+
+def test_a_subclassed_model_loads_exactly_even_where_other_layers_were_made_first(tmp_path):
+    """Its sublayers are named by Keras's counters (its config does not hold their names): in a process that made a
+    Dense before, load_model names them one further and, assigning by path, gives them each other's values."""
+    with layer_names_as_in_a_new_interpreter():  # built as a training script builds it: 'dense', 'dense_1'
+        model = models.subclassed()
+    model.compile(optimizer="adam", loss="mse")
+    report = check_roundtrip(model, formats=["orbax"], input_signature=models.SUBCLASSED_SIGNATURE, max_examples=3,
+                             seed=0, reload_in="process")  # this process has made many Dense layers
+    assert report.formats_passed == ("orbax",)
+    x, y = np.zeros((8, 12), "float32"), np.zeros((8, 3), "float32")
+    model.fit(x, y, batch_size=8, verbose=0, callbacks=[keras.callbacks.OrbaxCheckpoint(directory=str(tmp_path / "ckpt"))])
+    with layer_names_as_in_a_new_interpreter():  # plain calls in a process that made one Dense layer first
+        keras.layers.Dense(1)
+        with pytest.raises(ValueError, match="shape of the target variable and the shape of the target value"):
+            keras.models.load_model(tmp_path / "ckpt")
