@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pytest_tfroundtrip import RoundTripError, _lazy, check_resume_training, check_roundtrip
-from pytest_tfroundtrip.formats import get_format
+from pytest_tfroundtrip.formats import AmongFormats, get_format
 from pytest_tfroundtrip.formats.orbax import layer_names_as_in_a_new_interpreter, write_checkpoint
 from tests import models
 
@@ -110,6 +110,11 @@ def test_a_sequential_model_loses_every_weight_in_its_orbax_checkpoint(tmp_path)
     text = str(caught.value)
     assert "StateNotRestored" in text and "4 of 4 trainable_variables stored as 'mlp/hidden/bias'" in text
     assert "assert not lost" in caught.value.report.result_for("orbax").failure.reproduction_code
+    # Chosen by default, Keras's measured limit is "not applicable", with the reason (named, the failure above).
+    chosen = check_roundtrip(model, formats=AmongFormats(("keras", "orbax")), max_examples=2, seed=0).result_for("orbax")
+    assert chosen.not_applicable and "(measured: every keras.Sequential model): StateNotRestored" in chosen.skip_reason
+    resumed = check_resume_training(model, formats=None, seed=0).result_for("orbax")
+    assert resumed.status == "skipped" and "StateNotRestored" in resumed.skip_reason
     # Plain calls: the reloaded model's variable paths are not the stored ones, and no weight was restored.
     fit_with_callback(model, tmp_path / "ckpt")
     reloaded = keras.models.load_model(tmp_path / "ckpt")

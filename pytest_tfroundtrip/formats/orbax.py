@@ -65,6 +65,25 @@ class OrbaxFormat(RoundTripFormat):
                     f"this model is not compiled (compile it to check orbax) {self.try_anyway}")
         return None
 
+    def cannot_take(self, message: str) -> str | None:
+        """Chosen by default, a load that leaves stored values unassigned is Keras's measured limit, not a finding.
+
+        Keras 3.15 stores a ``keras.Sequential`` model's values under paths its rebuilt
+        model does not have: every Sequential model loses every weight.  Named in
+        ``formats=``, it is a failure.
+
+        Example:
+            >>> FORMAT.cannot_take("StateNotRestored: keras.models.load_model('orbax') left values ...")[:56]
+            "Keras's Orbax loader assigns stored values by variable p"
+            >>> FORMAT.cannot_take("ValueError: Unknown layer") is None
+            True
+        """
+        said = next((line.strip() for line in message.splitlines() if f"{StateNotRestored.__name__}: " in line), None)
+        if said is None:
+            return None
+        return ("Keras's Orbax loader assigns stored values by variable path, and the model it rebuilds has other paths "
+                f"(measured: every keras.Sequential model): {said[:300]} (name {self.name!r} in formats= to see it fail)")
+
     def save(self, subject: Subject, directory: Path) -> Path:
         return write_checkpoint(subject.model, directory / "orbax")
 
