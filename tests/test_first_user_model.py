@@ -64,7 +64,9 @@ def test_the_first_user_model_passes_all_three_checks_and_h5_is_not_applicable_w
     assert "h5" not in roundtrip.formats_passed and "keras" in roundtrip.formats_passed
     assert "Unknown layer: 'NotEqual'" in roundtrip.result_for("h5").skip_reason
     assert custom.passed and not custom.findings
-    assert resume.formats_passed == RESUMING
+    # orbax: not applicable (its Residual's sublayers are auto-named: the checkpoint holds 'residual/dense_1' and
+    # 'residual/dense_2', a reload names them 'dense' and 'dense_1'; see tests/test_orbax.py).
+    assert resume.formats_passed == ("keras", "checkpoint")
     assert "no optimizer state by design" in resume.result_for("weights").skip_reason
     assert "Unknown layer: 'NotEqual'" in resume.result_for("h5").skip_reason
 
