@@ -49,8 +49,8 @@ def test_subclassed_model_without_signature():
 def test_unknown_format_lists_the_formats():
     message = usage_error(models.mlp(), formats=["keras", "tensorrt"])
     assert "unknown format 'tensorrt'" in message
-    assert "['keras', 'h5', 'savedmodel', 'export', 'weights', 'checkpoint', 'tflite', 'litert', 'onnx', 'openvino', " \
-           "'keras@jax', 'weights@jax', 'keras@torch', 'weights@torch']" in message
+    assert "['keras', 'h5', 'savedmodel', 'export', 'weights', 'checkpoint', 'orbax', 'tflite', 'litert', 'onnx', 'openvino', " \
+           "'keras@tensorflow', 'weights@tensorflow', 'keras@jax', 'weights@jax', 'keras@torch', 'weights@torch']" in message
 
 
 @pytest.mark.parametrize("formats", [[], 3, [None]])

@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from pytest_tfroundtrip import RoundTripError, RoundTripUsageError, check_resume_training
+from pytest_tfroundtrip.formats import get_format
 from tests import models
 
 OPTIMIZERS = {
@@ -185,6 +186,37 @@ def test_a_schedule_whose_config_loses_an_argument_is_caught_by_the_resume_check
         check_resume_training(model, formats=["keras"], seed=seed)
     models.assert_same_fingerprint(before, models.fingerprint(model))
     assert "learning rate differs from step 5 on" in str(caught.value)
+
+
+def functional_warmup_model():
+    """``warmup_model`` as a functional model: Keras 3.15's Orbax checkpoint restores a Sequential model's weights to
+    none of its variables (tests/test_orbax.py), which would hide the schedule's defect behind that one."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((6,))
+    hidden = keras.layers.BatchNormalization()(keras.layers.Dense(8, activation="relu")(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2)(hidden))
+    model.compile(optimizer=keras.optimizers.Adam(ForgetfulWarmup(peak=0.05)), loss=keras.losses.MeanSquaredError())
+    return model
+
+
+@pytest.mark.skipif(get_format("orbax").unavailable_reason() is not None, reason="orbax-checkpoint is not installed")
+def test_a_schedule_whose_config_loses_an_argument_is_caught_on_orbax_as_on_keras(tmp_path):
+    model = functional_warmup_model()
+    before = models.fingerprint(model)
+    with pytest.raises(RoundTripError) as caught:
+        check_resume_training(model, formats=["keras", "orbax"], seed=0)
+    models.assert_same_fingerprint(before, models.fingerprint(model))
+    for name in ("keras", "orbax"):
+        assert caught.value.report.result_for(name).status == "failed"
+    assert str(caught.value).count("learning rate differs from step 5 on") == 2
+    # Plain calls: the checkpoint OrbaxCheckpoint writes during fit reloads with the schedule's default peak.
+    x, y = np.zeros((8, 6), "float32"), np.zeros((8, 2), "float32")
+    model = functional_warmup_model()
+    model.fit(x, y, batch_size=8, verbose=0, callbacks=[keras.callbacks.OrbaxCheckpoint(directory=str(tmp_path / "ckpt"))])
+    reloaded = keras.models.load_model(tmp_path / "ckpt")
+    assert int(reloaded.optimizer.iterations) == int(model.optimizer.iterations) == 1
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.05 * 2 / 8)
+    assert float(reloaded.optimizer.learning_rate) == pytest.approx(1e-3 * 2 / 8)
 
 
 class TargetsOfItsOwn(keras.Model):

@@ -24,7 +24,7 @@ def all_formats() -> tuple[RoundTripFormat, ...]:
 
     Example:
         >>> [f.name for f in all_formats()]
-        ['keras', 'h5', 'savedmodel', 'export', 'weights', 'checkpoint', 'tflite', 'litert', 'onnx', 'openvino', 'keras@tensorflow', 'weights@tensorflow', 'keras@jax', 'weights@jax', 'keras@torch', 'weights@torch']
+        ['keras', 'h5', 'savedmodel', 'export', 'weights', 'checkpoint', 'orbax', 'tflite', 'litert', 'onnx', 'openvino', 'keras@tensorflow', 'weights@tensorflow', 'keras@jax', 'weights@jax', 'keras@torch', 'weights@torch']
     """
     found = []
     for module_info in pkgutil.iter_modules(__path__):
