@@ -58,12 +58,11 @@ def test_subclassed_model_with_input_signature_survives_all_but_legacy_h5():
     assert caught.value.report.result_for("h5").failure.stage == "load"
 
 
-def test_string_inputs_survive_and_tflite_is_skipped_by_default():
+def test_string_inputs_survive_and_tflite_takes_them():
     report = check_roundtrip(models.string_lookup_model(), max_examples=6, seed=6)
-    assert report.result_for("tflite").status == "skipped"
-    assert "string" in report.result_for("tflite").skip_reason
-    # LiteRT's export converts the lookup to built-in hash-table ops; ONNX and OpenVINO exports cannot (test_runtimes).
-    assert set(report.formats_passed) == set(TEN) - {"tflite", "onnx", "openvino"}  # no string tensors on JAX or PyTorch
+    # TFLite and LiteRT convert the lookup to built-in hash-table ops; ONNX and OpenVINO cannot (test_runtimes).
+    assert set(report.formats_passed) == set(TEN) - {"onnx", "openvino"}  # no string tensors on JAX or PyTorch
+    assert all("string inputs" not in report.result_for(name).skip_reason for name in ("onnx", "openvino"))
 
 
 def test_report_lists_examples_errors_and_timings():

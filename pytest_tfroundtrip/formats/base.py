@@ -430,6 +430,19 @@ def _require_faithful(subject: Subject, twin: Any) -> None:
             "check_custom_objects); a model your code builds takes the weights file, which is not judged here")
 
 
+def elided(text: str, limit: int = 300) -> str:
+    """``text`` cut to about ``limit`` characters in the middle: runtimes put the op they lack last.
+
+    Example:
+        >>> elided("INVALID_GRAPH : In Node (" + "x" * 400 + ") Error No Op registered for LookupTableFindV2", limit=100)
+        'INVALID_GRAPH : In Node (xxxxxxxxxxxxxxxxxxxx ... xxxx) Error No Op registered for LookupTableFindV2'
+    """
+    if len(text) <= limit:
+        return text
+    tail = limit // 2
+    return f"{text[:limit - tail - 5]} ... {text[-tail:]}"
+
+
 class CannotResumeTraining(Exception):
     """The format reloads as an inference artifact: training cannot continue."""
 
@@ -506,7 +519,7 @@ class RoundTripFormat(ABC):
             return None
         if said != lines[0]:  # the line that says why, after the error's type (converters start with a location)
             said = f"{lines[0].split(':')[0]}: {said}"
-        return f"{self.runtime_name} cannot run this model: {said[:300]} (name {self.name!r} in formats= to see it fail)"
+        return f"{self.runtime_name} cannot run this model: {elided(said)} (name {self.name!r} in formats= to see it fail)"
 
     runtime_name: ClassVar[str] = ""
 
