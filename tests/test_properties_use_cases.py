@@ -12,16 +12,17 @@ Rules, per format:
   checker fails where the oracle shows the defect.
 
 ``rebuild=`` is the checker's new keyword (issue 27); until it exists, the parts that need it skip with
-"needs rebuild= support" (:func:`with_rebuild`).  Budgets: CI runs ``TFROUNDTRIP_USE_CASE_MODELS`` (default 5,
+"needs rebuild= support", and the false alarms issue 27 reports are expected failures (:func:`known_before_issue_27`).  Budgets: CI runs ``TFROUNDTRIP_USE_CASE_MODELS`` (default 5,
 one per kind) sound and ``TFROUNDTRIP_USE_CASE_MUTATED`` (default 2) mutated models; ``-m slow`` the next
 ``TFROUNDTRIP_SLOW_USE_CASES`` (default 40) of each.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import keras
 import pytest
@@ -31,7 +32,7 @@ from pytest_tfroundtrip.formats import AmongFormats
 from pytest_tfroundtrip.generators.usecases import REBUILD_DEFECTS, USE_CASES, UseCaseRecipe, use_case_recipes
 from tests.oracle import FORMATS, OracleVerdict, config_rebuild_verdict, oracle_verdicts
 from tests.properties.draw import drawn
-from tests.properties.judge import Judgement, checker_verdicts, explain, judge, log
+from tests.properties.judge import FALSE_ALARM, Judgement, checker_verdicts, explain, judge, log
 
 SOUND = int(os.environ.get("TFROUNDTRIP_USE_CASE_MODELS", "5"))
 MUTATED = int(os.environ.get("TFROUNDTRIP_USE_CASE_MUTATED", "2"))
@@ -53,14 +54,21 @@ def mutated_use_case(index: int) -> UseCaseRecipe:
                  key=f"use-case-mutated-{defect}")
 
 
-def with_rebuild(run: Callable[..., Any], **kwargs: Any) -> Any:
-    """``run(..., rebuild=...)``, or a skip saying the checker does not take ``rebuild=`` yet."""
-    try:
-        return run(**kwargs)
-    except TypeError as error:
-        if "rebuild" in str(error):
-            pytest.skip(NEEDS_REBUILD)
-        raise
+# The checker's rebuild= and its config-rebuild control land together (issue 27).
+REBUILD_SUPPORTED = "rebuild" in inspect.signature(check_roundtrip).parameters
+
+
+def known_before_issue_27(judgement: Judgement, recipe: UseCaseRecipe, control: OracleVerdict) -> bool:
+    """Whether every disagreement is one issue 27 reports, on a checker without ``rebuild=`` and its control.
+
+    Those are false alarms on ``weights``/``checkpoint`` where plain calls show the config rebuild cannot carry
+    the model (the checker rebuilds from the config), and "weights differ" on a LoRA model's merged kernel.
+    """
+    def reported(d: Any) -> bool:
+        return d.kind == FALSE_ALARM and ((d.format in REBUILT_FORMATS and control.status != "pass")
+                                          or (recipe.kind == "lora" and "weights differ" in d.checker))
+
+    return not judgement.crash and bool(judgement.disagreements) and all(map(reported, judgement.disagreements))
 
 
 def _signature(recipe: UseCaseRecipe) -> Any:
@@ -94,7 +102,9 @@ def judged_with_rebuild(label: str, recipe: UseCaseRecipe, model: Any, oracle: d
         return check_roundtrip(model, formats=list(REBUILT_FORMATS), input_signature=_signature(recipe), max_examples=3,
                                seed=0, artifacts_dir=workdir / "checker-rebuild", **kwargs)
 
-    checker, crash = checker_verdicts(lambda: with_rebuild(run, rebuild=recipe.rebuild))
+    if not REBUILD_SUPPORTED:
+        pytest.skip(NEEDS_REBUILD)
+    checker, crash = checker_verdicts(lambda: run(rebuild=recipe.rebuild))
     judgement = judge(label + " with rebuild=", recipe.to_json(), {f: oracle[f] for f in REBUILT_FORMATS}, checker, crash,
                       known_defective=known_defective)
     log(judgement)
@@ -112,7 +122,11 @@ def _sound(index: int, tmp_path: Path) -> None:
     model = recipe.build()
     oracle, control = oracle_for(recipe, model, tmp_path)
     label = f"{recipe.kind} model {index}"
-    _assert_agrees(judged_without_rebuild(label, recipe, model, oracle, control, tmp_path), recipe)
+    first = judged_without_rebuild(label, recipe, model, oracle, control, tmp_path)
+    if not REBUILD_SUPPORTED and known_before_issue_27(first, recipe, control):
+        keras.backend.clear_session()
+        pytest.xfail(f"{NEEDS_REBUILD}: " + "; ".join(f"[{d.format}] {d.kind}" for d in first.disagreements))
+    _assert_agrees(first, recipe)
     judgement = judged_with_rebuild(label, recipe, model, oracle, tmp_path)  # skips until the checker takes rebuild=
     keras.backend.clear_session()
     _assert_agrees(judgement, recipe)
