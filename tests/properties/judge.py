@@ -73,7 +73,7 @@ NOT_DETERMINISTIC = "(the model)"  # the format name under which "not determinis
 
 
 def checker_verdicts(run: Any) -> tuple[dict[str, CheckerVerdict], str | None]:
-    """Run ``run()`` (a check) and read its per-format verdicts; a crash is returned as its traceback.
+    """Run ``run()`` (a round trip or resume check) and read its per-format verdicts; a crash is its traceback.
 
     A usage error on a generated model is a crash too: every generated model is
     valid and says what it takes.  "Not deterministic at inference" is a verdict
@@ -93,6 +93,10 @@ def checker_verdicts(run: Any) -> tuple[dict[str, CheckerVerdict], str | None]:
 
     verdicts = {}
     for result in report.results:
+        if not hasattr(result, "failure"):  # a resumed run: its divergences are what the user reads
+            text = "\n".join([d.message for d in result.divergences] + list(result.notes)) or (result.skip_reason or "")
+            verdicts[result.format] = CheckerVerdict(result.format, result.status, text)
+            continue
         # What the user reads for this format: the message with its diagnosis (first differing layer, weights).
         text = (result.failure.message + "\n" + "\n".join(format_failure_lines(result)) if result.failure is not None
                 else (result.skip_reason or ""))  # the whole message too: displayed lines are cut
