@@ -186,7 +186,8 @@ def _resume(index: int, tmp_path: Path) -> None:
 
     recipe = sound_use_case(index)
     x, y = recipe.training_data(samples=20, seed=recipe.seed)  # 5 steps of batch 4 in the checker
-    oracle = resume_verdicts(recipe.build, recipe.rebuild, x, y, workdir=tmp_path / "oracle")
+    oracle = resume_verdicts(recipe.build, recipe.rebuild, x, y, workdir=tmp_path / "oracle",
+                             probe=recipe.sample_inputs(3, 1))
     control = config_rebuild_verdict(recipe.build(), recipe.sample_inputs(3, 1))
     causes = RESUME_CAUSES.get(recipe.kind, ())
     shown = tuple(f for f in ("keras",) if causes and oracle[f].status == "differs")

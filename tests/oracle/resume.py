@@ -46,14 +46,17 @@ def _train(model: keras.Model, x: Any, y: Any, steps: int) -> None:
 
 
 def resume_verdicts(build: Callable[[], keras.Model], rebuild: Callable[[], keras.Model], x: Any, y: Any, *,
-                    workdir: str | Path, steps: int = 3,
+                    workdir: str | Path, probe: Any = None, steps: int = 3,
                     formats: tuple[str, ...] = RESUME_FORMATS) -> dict[str, OracleVerdict]:
-    """Resume each format with plain calls; ``build()`` must give the same trained model each call."""
+    """Resume each format with plain calls; ``build()`` must give the same trained model each call.
+
+    ``probe``: the inputs the outputs are compared on (default ``x``; a GAN trains on data and is called on noise).
+    """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     reference = build()
     _train(reference, x, y, steps)
-    probe = x
+    probe = x if probe is None else probe
     want_outputs = [np.asarray(o) for o in keras.tree.flatten(reference(probe, training=False))]
     want_weights = effective_weights(reference)
     verdicts = {}
