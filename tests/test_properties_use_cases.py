@@ -173,9 +173,10 @@ RESUME_CAUSES = {"lora": ("lora",)}  # the cause the checker must name where pla
 
 def known_resume_before_issue_27(judgement: Judgement, recipe: UseCaseRecipe, control: OracleVerdict) -> bool:
     """Issue 27's resume findings on a checker without ``rebuild=``: false alarms on formats the config rebuild
-    cannot carry, the GAN's internal error, LoRA's divergence blamed on another cause."""
-    if judgement.crash:
-        return recipe.kind == "two_optimizers" and "RoundTripInternalError" in judgement.crash
+    cannot carry, no verdict at all on the GAN (an internal or usage error), LoRA's divergence blamed on another cause."""
+    if judgement.crash:  # the GAN trains on x alone (y=None): today a usage error ("pass both x and y") or a crash
+        return recipe.kind == "two_optimizers" and ("RoundTripInternalError" in judgement.crash
+                                                    or "RoundTripUsageError" in judgement.crash)
     return bool(judgement.disagreements) and all(
         (d.kind == FALSE_ALARM and d.format in REBUILT_FORMATS and control.status != "pass")
         or (recipe.kind == "lora" and d.kind == WRONG_CAUSE) for d in judgement.disagreements)
