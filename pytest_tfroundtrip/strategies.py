@@ -20,5 +20,7 @@ from pytest_tfroundtrip.generators import (
     keras_models,
     model_recipes,
 )
+from pytest_tfroundtrip.generators.usecases import UseCaseRecipe, use_case_recipes
 
-__all__ = ["CompileRecipe", "InputRecipe", "LayerRecipe", "ModelRecipe", "NodeRecipe", "keras_models", "model_recipes"]
+__all__ = ["CompileRecipe", "InputRecipe", "LayerRecipe", "ModelRecipe", "NodeRecipe", "UseCaseRecipe", "keras_models",
+           "model_recipes", "use_case_recipes"]

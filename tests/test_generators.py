@@ -209,3 +209,77 @@ def test_hundreds_of_generated_models_are_sound():
         _assert_sound(recipe, recipe.build())
 
     check()
+
+
+# --- recipes Keras cannot train; everyday models with their user's rebuild (issue 27) ------------------------------
+def test_a_recipe_keras_cannot_train_under_its_policy_is_built_untrained():
+    """Sound recipe 192 of the properties: RandomRotation under mixed_bfloat16, drawn with training.
+
+    Plain calls: Keras cannot train it (the image transform has no bfloat16 gradient), so the generator
+    keeps the recipe untrained instead of raising inside its own ``train_on_batch``.
+    """
+    from pytest_tfroundtrip.generators.composition import NO_BFLOAT16_TRAINING, trainable_under_policy
+    from tests.test_properties import sound_recipe
+
+    recipe = sound_recipe(192)
+    assert recipe.dtype_policy == "mixed_bfloat16" and "RandomRotation" in recipe.layer_classes()
+    assert recipe.compile is not None and recipe.train_steps == 0 and not trainable_under_policy(recipe)
+    model = recipe.build()
+    _assert_sound(recipe, model)
+    from pytest_tfroundtrip.generators.data import training_targets
+
+    x = recipe.sample_inputs(batch=4, seed=0)
+    with pytest.raises(TypeError, match="Invalid dtype"):
+        model.train_on_batch(x, training_targets(recipe, model, x, 1))
+    assert {"RandomRotation", "RandomZoom"} <= NO_BFLOAT16_TRAINING
+
+
+@settings(max_examples=6, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(model_recipes(max_layers=4, trained=True))
+def test_trained_recipes_are_ones_keras_can_train(recipe):
+    from pytest_tfroundtrip.generators.composition import trainable_under_policy
+
+    assert recipe.train_steps > 0 and trainable_under_policy(recipe)
+
+
+USE_CASE_VARIANTS = [("lookup", "string"), ("lookup", "integer"), ("lookup", "both"), ("lora", "dense"),
+                     ("lora", "einsum"), ("quantized", "dense"), ("quantized", "embedding"), ("python_loss", "lstm"),
+                     ("python_loss", "gru"), ("python_loss", "dense"), ("two_optimizers", "dense")]
+
+
+@pytest.mark.parametrize(("kind", "variant"), USE_CASE_VARIANTS)
+def test_each_use_case_builds_trains_and_its_rebuild_takes_the_weights(kind, variant, tmp_path):
+    """The user's rebuild is the same architecture, untrained; ``load_weights`` into it gives the model back."""
+    from pytest_tfroundtrip.generators.usecases import UseCaseRecipe
+
+    recipe = UseCaseRecipe(kind, seed=11, width=8, depth=2, variant=variant, lora_rank=2 if kind == "lora" else 0)
+    assert UseCaseRecipe.from_json(recipe.to_json()) == recipe
+    model, rebuilt = recipe.build(), recipe.rebuild()
+    x = recipe.sample_inputs(batch=3, seed=2)
+    outputs = np.asarray(model(x, training=False))
+    assert np.isfinite(outputs).all()
+    np.testing.assert_array_equal(outputs, np.asarray(model(x, training=False)))
+    assert not np.allclose(outputs, np.asarray(rebuilt(x, training=False)))  # another seed, untrained
+    model.save_weights(tmp_path / "m.weights.h5")
+    rebuilt.load_weights(tmp_path / "m.weights.h5")
+    np.testing.assert_allclose(np.asarray(rebuilt(x, training=False)), outputs, rtol=1e-6, atol=1e-6)
+    if kind == "lora":
+        assert all(layer.lora_enabled for layer in model.layers if isinstance(layer, keras.layers.Dense))
+    if kind == "quantized":
+        assert any(layer.quantization_mode == "int8" for layer in model.layers if hasattr(layer, "quantization_mode"))
+    if kind == "two_optimizers":
+        assert model.d_optimizer.iterations.numpy() == recipe.train_steps == model.g_optimizer.iterations.numpy()
+
+
+def test_a_rebuild_adapting_on_other_data_gives_other_outputs_from_the_same_weights(tmp_path):
+    """The defective rebuild of the mutated properties, shown with plain calls."""
+    from pytest_tfroundtrip.generators.usecases import UseCaseRecipe
+
+    recipe = UseCaseRecipe("lookup", seed=4, variant="string", rebuild_defect="adapts_on_other_data")
+    model, rebuilt = recipe.build(), recipe.rebuild()
+    model.save_weights(tmp_path / "m.weights.h5")
+    rebuilt.load_weights(tmp_path / "m.weights.h5")
+    x = recipe.sample_inputs(batch=8, seed=0)
+    assert not np.allclose(np.asarray(rebuilt(x)), np.asarray(model(x)))
+    with pytest.raises(ValueError, match="does not apply"):
+        UseCaseRecipe("lora", rebuild_defect="adapts_on_other_data")

@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import random
 from dataclasses import dataclass, field
@@ -294,8 +296,31 @@ def _graph_recipe(draw: st.DrawFn, kind: str, max_layers: int, input_dtypes: tup
         ["single", "list", "dict"] if len(outputs) == 1 else ["list", "dict"]))
     in_structure = "single" if len(specs) == 1 else draw(st.sampled_from(["list", "dict"]))
     assume(_connects(draft, outputs))
-    return ModelRecipe(kind, tuple(draft.inputs), tuple(draft.nodes), tuple(outputs), structure, in_structure,
-                       policy, compile_recipe, train_steps, draw(st.integers(0, 2**16)))
+    recipe = ModelRecipe(kind, tuple(draft.inputs), tuple(draft.nodes), tuple(outputs), structure, in_structure,
+                         policy, compile_recipe, train_steps, draw(st.integers(0, 2**16)))
+    if train_steps and not trainable_under_policy(recipe):
+        assume(not trained)  # trained=True asked for training Keras cannot do
+        recipe = dataclasses.replace(recipe, train_steps=0)  # no further draw: later recipes stay as they were
+    return recipe
+
+
+# Layers whose gradient TensorFlow cannot compute in bfloat16 (the image transform's gradient: "TypeError: Invalid
+# dtype bfloat16" in train_on_batch, Keras 3.15 / TF 2.21; measured on each augmentation layer, sound recipe 192).
+NO_BFLOAT16_TRAINING = frozenset({"RandomRotation", "RandomTranslation", "RandomZoom", "RandomShear",
+                                  "RandomPerspective", "AugMix", "RandAugment"})
+
+
+def trainable_under_policy(recipe: ModelRecipe) -> bool:
+    """Whether Keras can train the recipe's model under its dtype policy (the generator trains only those).
+
+    >>> from pytest_tfroundtrip.generators.recipes import InputRecipe, LayerRecipe, NodeRecipe
+    >>> recipe = ModelRecipe("sequential", (InputRecipe("x", (4, 4, 1), "float32"),),
+    ...                      (NodeRecipe(LayerRecipe("RandomZoom", (("height_factor", 0.1),)), (0,)),), (1,),
+    ...                      dtype_policy="mixed_bfloat16")
+    >>> trainable_under_policy(recipe), trainable_under_policy(dataclasses.replace(recipe, dtype_policy=None))
+    (False, True)
+    """
+    return recipe.dtype_policy != "mixed_bfloat16" or not NO_BFLOAT16_TRAINING & set(recipe.layer_classes())
 
 
 def draft_last(draft: Draft) -> int:

@@ -4,7 +4,8 @@ Run as a script by tests/oracle/plain.py:  python fresh_loader.py JOB.json
 This process did not save the model, and runs with another PYTHONHASHSEED. The job names the
 artifacts, the inputs (.npz), the modules to import first and the rebuild code. Per format it
 writes <outdir>/<format>.npz (outputs out_0, out_1, ... in the model's flat output order) or
-<outdir>/<format>.error.json ({"error": "Type: first line"}), each as soon as that format is done,
+<outdir>/<format>.error.json ({"error": "Type: first line"}), each as soon as that format is done
+(formats reloaded as a Keras model also write their weights: <format>.weights.npz and .json),
 so a crash later still leaves the earlier formats reported. Each format has its own try/except.
 """
 
@@ -46,7 +47,12 @@ def main(job_path: str) -> None:
         inputs = flat if job["input_kind"] == "list" else flat[0]
     for fmt, path in job["artifacts"].items():
         try:
-            outputs = [np.asarray(o) for o in LOADERS[fmt](path, inputs, flat, job)]
+            if fmt in MODEL_LOADERS:  # a Keras model: its weights are reported beside its outputs
+                model = MODEL_LOADERS[fmt](path, inputs, job)
+                outputs = [np.asarray(o) for o in _flatten(model(inputs, training=False))]
+                _write_weights(job["outdir"], fmt, effective_weights(model))
+            else:
+                outputs = [np.asarray(o) for o in LOADERS[fmt](path, inputs, flat, job)]
             # .npz has no bfloat16 (it would come back as raw bytes): compared as floats anyway.
             outputs = [o.astype(np.float32) if o.dtype.name == "bfloat16" else o for o in outputs]
             tmp = os.path.join(job["outdir"], f"{fmt}.npz.tmp")
@@ -67,6 +73,51 @@ def _error_text(error: BaseException) -> str:
     return " ".join([f"{type(error).__name__}: {lines[0]}"] + (cause if lines[0].endswith(":") else []))
 
 
+LORA_FACTORS = ("lora_kernel_a", "lora_kernel_b", "lora_embeddings_a", "lora_embeddings_b")
+
+
+def effective_weights(model: Any) -> list[tuple[str, Any]]:
+    """(path, value) of every model weight in the form Keras saves it; random-number states left out.
+
+    A LoRA-enabled layer (``layer.enable_lora``) is saved with the LoRA product merged into its kernel
+    (or embeddings) and reloaded with zeroed factors (Keras 3.15 ``Dense.save_own_variables`` /
+    ``load_own_variables``; tests/test_oracle.py shows it with plain calls): its effective ``layer.kernel``
+    is what a save carries, so it replaces the raw kernel and the factors are dropped.  The state of a
+    ``SeedGenerator`` (dropout, augmentation) is where a random stream is, not a learned weight.
+    Shared by plain.py (the original model) and this loader (the reloaded one).
+    """
+    import numpy as np
+
+    merged: dict[int, Any] = {}
+    factors: set[int] = set()
+    for layer in model._flatten_layers():
+        if not getattr(layer, "lora_enabled", False):
+            continue
+        for name in ("kernel", "embeddings"):
+            raw = getattr(layer, "_" + name, None)
+            if raw is not None:
+                merged[id(raw)] = np.asarray(getattr(layer, name))
+        factors.update(id(getattr(layer, name)) for name in LORA_FACTORS if getattr(layer, name, None) is not None)
+    found = []
+    for variable in model.weights:
+        if id(variable) in factors or "seed_generator" in variable.path:
+            continue
+        value = merged.get(id(variable), np.asarray(variable))
+        found.append((variable.path, value.astype(np.float32) if value.dtype.name == "bfloat16" else value))
+    return found
+
+
+def _write_weights(outdir: str, fmt: str, weights: list[tuple[str, Any]]) -> None:
+    """<fmt>.weights.npz: w_0, w_1, ... in model.weights order, and the paths in <fmt>.weights.json."""
+    import numpy as np
+
+    tmp = os.path.join(outdir, f"{fmt}.weights.npz.tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **{f"w_{i}": value for i, (_path, value) in enumerate(weights)})
+    os.replace(tmp, os.path.join(outdir, f"{fmt}.weights.npz"))
+    _write(outdir, f"{fmt}.weights.json", json.dumps([path for path, _value in weights]).encode())
+
+
 def _write(outdir: str, name: str, data: bytes) -> None:
     """Write a report file atomically (a crash never leaves half a file)."""
     with open(os.path.join(outdir, name + ".tmp"), "wb") as f:
@@ -80,12 +131,11 @@ def _flatten(outputs: Any) -> list:
     return keras.tree.flatten(outputs)  # lists in order, dicts in sorted-key order
 
 
-def load_keras_file(path: str, inputs: Any, flat: list, job: dict) -> list:
-    """keras and h5: keras.models.load_model, then call."""
+def load_keras_file(path: str, inputs: Any, job: dict) -> Any:
+    """keras and h5: keras.models.load_model."""
     import keras
 
-    model = keras.models.load_model(path)
-    return _flatten(model(inputs, training=False))
+    return keras.models.load_model(path)
 
 
 def load_savedmodel(path: str, inputs: Any, flat: list, job: dict) -> list:
@@ -124,20 +174,20 @@ def _rebuilt(inputs: Any, job: dict) -> Any:
     return model
 
 
-def load_weights(path: str, inputs: Any, flat: list, job: dict) -> list:
-    """build(), load_weights(path), call."""
+def load_weights(path: str, inputs: Any, job: dict) -> Any:
+    """build(), load_weights(path)."""
     model = _rebuilt(inputs, job)
     model.load_weights(path)
-    return _flatten(model(inputs, training=False))
+    return model
 
 
-def load_checkpoint(path: str, inputs: Any, flat: list, job: dict) -> list:
-    """build(), Checkpoint(model=...).read(latest_checkpoint(dir)).expect_partial(), call."""
+def load_checkpoint(path: str, inputs: Any, job: dict) -> Any:
+    """build(), Checkpoint(model=...).read(latest_checkpoint(dir)).expect_partial()."""
     import tensorflow as tf
 
     model = _rebuilt(inputs, job)
     tf.train.Checkpoint(model=model).read(tf.train.latest_checkpoint(path)).expect_partial()
-    return _flatten(model(inputs, training=False))
+    return model
 
 
 def load_tflite(path: str, inputs: Any, flat: list, job: dict) -> list:
@@ -156,9 +206,12 @@ def load_tflite(path: str, inputs: Any, flat: list, job: dict) -> list:
     return order_outputs(interpreter.get_signature_runner()(**feed), job)
 
 
+# Formats reloaded as a Keras model (called, and its weights reported), and formats reloaded as outputs only.
+MODEL_LOADERS: dict[str, Callable[[str, Any, dict], Any]] = {
+    "keras": load_keras_file, "h5": load_keras_file, "weights": load_weights, "checkpoint": load_checkpoint,
+}
 LOADERS: dict[str, Callable[[str, Any, list, dict], list]] = {
-    "keras": load_keras_file, "h5": load_keras_file, "savedmodel": load_savedmodel, "export": load_export,
-    "weights": load_weights, "checkpoint": load_checkpoint, "tflite": load_tflite,
+    "savedmodel": load_savedmodel, "export": load_export, "tflite": load_tflite,
 }
 
 

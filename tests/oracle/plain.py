@@ -27,6 +27,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .fresh_loader import effective_weights
+
 FORMATS = ("keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite")
 LOADER = Path(__file__).with_name("fresh_loader.py")
 
@@ -75,6 +77,7 @@ def oracle_verdicts(model: keras.Model, inputs: Any, *, formats: tuple[str, ...]
     kind, keys, arrays = _flat_inputs(inputs)
     raw = model(inputs, training=False)
     expected = [np.asarray(leaf) for leaf in keras.tree.flatten(raw)]
+    expected_weights = effective_weights(model)  # before saving: the h5 save edits the model's compile config
 
     verdicts: dict[str, OracleVerdict] = {}
     artifacts: dict[str, str] = {}
@@ -118,10 +121,68 @@ def oracle_verdicts(model: keras.Model, inputs: Any, *, formats: tuple[str, ...]
             with np.load(output_file, allow_pickle=True) as saved:
                 actual = [saved[f"out_{i}"] for i in range(len(saved.files))]
             verdicts[fmt] = compare(fmt, expected, actual, low_precision_epsilon(model))
+            if verdicts[fmt].status == "pass" and (outdir / f"{fmt}.weights.npz").exists():
+                verdicts[fmt] = compare_weights(verdicts[fmt], expected_weights, _read_weights(outdir, fmt))
         else:
             died = death or "exit code 0 without reporting this format"
             verdicts[fmt] = OracleVerdict(fmt, "limit", f"loader process died: {died}", float("nan"))
     return {fmt: verdicts[fmt] for fmt in formats}
+
+
+def _read_weights(outdir: Path, fmt: str) -> list[tuple[str, np.ndarray]]:
+    paths = json.loads((outdir / f"{fmt}.weights.json").read_text())
+    with np.load(outdir / f"{fmt}.weights.npz", allow_pickle=False) as saved:
+        return [(path, saved[f"w_{i}"]) for i, path in enumerate(paths)]
+
+
+def compare_weights(verdict: OracleVerdict, expected: list[tuple[str, np.ndarray]],
+                    actual: list[tuple[str, np.ndarray]]) -> OracleVerdict:
+    """A passing verdict stays "pass" only if the reloaded model's weights are the original's.
+
+    Outputs can ignore a weight (a GAN's discriminator when serving its generator; a layer not on the
+    output's path), so a restore that leaves it at its initial value shows only here.  Weights are paired
+    by path when both sides have the same paths (a file keeps the layer names), else by position in
+    ``model.weights`` (a rebuild in another interpreter numbers its layers afresh); compared with the
+    format's own tolerance, unscaled.
+    """
+    if len(expected) != len(actual):
+        return OracleVerdict(verdict.format, "differs", f"weights differ: {len(actual)} weights, expected "
+                             f"{len(expected)}", verdict.max_abs)
+    by_path = dict(actual)
+    if len(by_path) == len(actual) and set(by_path) == {path for path, _ in expected}:
+        pairs = [(path, want, by_path[path]) for path, want in expected]
+    else:
+        pairs = [(path, want, got) for (path, want), (_, got) in zip(expected, actual)]
+    atol, rtol, _scaled = TOLERANCES[verdict.format]
+    wrong = [path for path, want, got in pairs
+             if want.shape != got.shape or not _close(want, got, atol, rtol, False)[0]]
+    if wrong:
+        return OracleVerdict(verdict.format, "differs", f"weights differ: {len(wrong)} of {len(pairs)} not restored "
+                             f"(first: {wrong[0]})", verdict.max_abs)
+    return verdict
+
+
+def config_rebuild_verdict(model: keras.Model, inputs: Any) -> OracleVerdict:
+    """Can ``get_config()`` carry this model without a file? Plain calls, in this process.
+
+    ``type(model).from_config(model.get_config())``, given the original's weights in memory
+    (``set_weights``) and, if compiled, ``compile_from_config(get_compile_config())``, then called on
+    ``inputs``: "pass" if its outputs are the original's; "limit" if a call raises (an adapted vocabulary
+    is in no config: "Table not initialized"; an unregistered loss: "Could not locate function"; no
+    ``get_config``); "differs" otherwise.  Where this is not "pass", a checker that rebuilds from the
+    config cannot judge weights files or checkpoints without the user's ``rebuild=``.
+    """
+    try:
+        clone = type(model).from_config(model.get_config())
+        clone.set_weights(model.get_weights())
+        if getattr(model, "compiled", False) and model.get_compile_config():
+            clone.compile_from_config(model.get_compile_config())
+        got = [np.asarray(leaf) for leaf in keras.tree.flatten(clone(inputs, training=False))]
+    except Exception as error:  # noqa: BLE001 - the raise is the verdict
+        return OracleVerdict("config rebuild", "limit", _error_text(error), float("nan"))
+    want = [np.asarray(leaf) for leaf in keras.tree.flatten(model(inputs, training=False))]
+    verdict = compare("keras", want, got)
+    return OracleVerdict("config rebuild", verdict.status, verdict.error, verdict.max_abs)
 
 
 def default_imports(model: keras.Model) -> list[str]:

@@ -73,7 +73,7 @@ NOT_DETERMINISTIC = "(the model)"  # the format name under which "not determinis
 
 
 def checker_verdicts(run: Any) -> tuple[dict[str, CheckerVerdict], str | None]:
-    """Run ``run()`` (a check) and read its per-format verdicts; a crash is returned as its traceback.
+    """Run ``run()`` (a round trip or resume check) and read its per-format verdicts; a crash is its traceback.
 
     A usage error on a generated model is a crash too: every generated model is
     valid and says what it takes.  "Not deterministic at inference" is a verdict
@@ -93,6 +93,10 @@ def checker_verdicts(run: Any) -> tuple[dict[str, CheckerVerdict], str | None]:
 
     verdicts = {}
     for result in report.results:
+        if not hasattr(result, "failure"):  # a resumed run: its divergences are what the user reads
+            text = "\n".join([d.message for d in result.divergences] + list(result.notes)) or (result.skip_reason or "")
+            verdicts[result.format] = CheckerVerdict(result.format, result.status, text)
+            continue
         # What the user reads for this format: the message with its diagnosis (first differing layer, weights).
         text = (result.failure.message + "\n" + "\n".join(format_failure_lines(result)) if result.failure is not None
                 else (result.skip_reason or ""))  # the whole message too: displayed lines are cut
@@ -103,7 +107,7 @@ def checker_verdicts(run: Any) -> tuple[dict[str, CheckerVerdict], str | None]:
 
 def judge(label: str, recipe_json: str, oracle: dict[str, OracleVerdict], checker: dict[str, CheckerVerdict],
           crash: str | None, cause_words: tuple[str, ...] = (), known_defective: tuple[str, ...] = (),
-          other_defects: tuple[str, ...] = ()) -> Judgement:
+          other_defects: tuple[str, ...] = (), not_judged_allowed: tuple[str, ...] = ()) -> Judgement:
     """Compare, format by format; ``cause_words`` (mutated models) must appear in a failing format's text.
 
     ``known_defective``: formats where the defect catalogue's plain calls showed the mutation (a second,
@@ -113,6 +117,8 @@ def judge(label: str, recipe_json: str, oracle: dict[str, OracleVerdict], checke
     The cause is required where the mutation shows (``known_defective``, when the catalogue lists formats): in
     another format the oracle finds differing, the host itself is defective (hosts 5-7 of the slow run, whose
     ``tf.train.Checkpoint`` leaves a layer unrestored), and naming the host's cause is right.
+    ``not_judged_allowed``: formats the checker may leave "not judged" (a skip saying so), because plain calls
+    show the model rebuilt from its config cannot carry its state and the check was given no ``rebuild=``.
     """
     found: list[Disagreement] = []
     whole = checker.get(NOT_DETERMINISTIC)
@@ -124,6 +130,8 @@ def judge(label: str, recipe_json: str, oracle: dict[str, OracleVerdict], checke
     for name, said in oracle.items():
         got = checker.get(name)
         if got is None:
+            continue
+        if got.status == "skipped" and name in not_judged_allowed and got.text.startswith("not judged"):
             continue
         if said.status == "pass" and got.status == "failed" and name not in known_defective + other_defects:
             found.append(Disagreement(name, FALSE_ALARM, _oracle_text(said), got.text[:600]))
