@@ -163,8 +163,9 @@ def check_resume_training(
     validate_rebuild(rebuild)
     require_keras3(model, "check_resume_training")
     require_compiled(model)
-    self_training = trains_itself(model) and not model.built  # a GAN's own train_step: fit never calls the model
-    if (x is None) != (y is None) and not (self_training and x is not None):
+    own_train_step = trains_itself(model)  # a GAN's own train_step decides what data it takes (x alone, often)
+    self_training = own_train_step and not model.built  # ... and fit may never call the model
+    if (x is None) != (y is None) and not (own_train_step and x is not None):
         raise RoundTripUsageError("pass both x and y, or neither (then data is generated from the input signature)")
     if input_signature is None and x is not None and model_input_structure(model) is None:
         input_signature = specs_of_data(x)  # a subclassed model: x says what it takes
@@ -177,7 +178,8 @@ def check_resume_training(
     drawn = x is None
     if drawn:
         x, y = generated_data(subject, batch_size * total, seed)
-    subject.signature.by_name(x, what="x")
+    if not own_train_step:  # what a custom train_step trains on need not be what the model is called on
+        subject.signature.by_name(x, what="x")
     batches = make_batches(x, y, batch_size, total)
     tolerance = (DEFAULT_RTOL if rtol is None else float(rtol), DEFAULT_ATOL if atol is None else float(atol))
 

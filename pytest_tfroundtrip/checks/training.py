@@ -110,7 +110,7 @@ def copy_with_state(subject: Subject, check_faithful: bool = False) -> Any:
             f"a rebuilt one has {len(copy.optimizer.variables)}"
         )
     for target, value in zip(copy.optimizer.variables, source.variables):
-        target.assign(np.array(value))  # a copy: under JAX, assigning the variable would share its buffer, which training deletes
+        target.assign(np.array(_lazy.keras().ops.convert_to_numpy(value)))  # a copy: under JAX, assigning the variable would share its buffer, which training deletes
     return copy
 
 
