@@ -72,14 +72,14 @@ def config_rebuild_fails(run: FormatRun) -> str | None:
         return _unfaithful(f"building it raised {type(error).__name__}: {error_head(error, limit=200)}", subject.model)
     try:
         try:
-            control.set_weights(subject.model.get_weights())
+            given_weights(control, subject.model)
         except Exception as error:
             return _unfaithful(f"it cannot take the model's weights in memory (set_weights raised "
                                f"{type(error).__name__}: {error_head(error, limit=200)})", subject.model)
         tolerance = tolerance_function(EXACT, run.search.rtol, run.search.atol)
         examples = [example for example, _pin in run.search.targeted] + list(run.search.examples)
-        for example in examples[:CONTROL_EXAMPLES]:
-            expected = run.search.reference(example.arrays)
+        for example in examples[:CONTROL_EXAMPLES]:  # the original's outputs come from the shared cache: no extra call
+            expected = run.search.cache.get_or_compute(example.cache_key(), lambda: run.search.reference(example.arrays))
             try:
                 got = subject.flat_outputs(call_keras_model(control, subject, example.arrays))
             except Exception as error:
@@ -97,6 +97,17 @@ def config_rebuild_fails(run: FormatRun) -> str | None:
     finally:
         del control
         gc.collect()
+
+
+def given_weights(control: Any, model: Any) -> None:
+    """``model``'s weights into ``control``, in memory, as a weights file's load leaves them: Keras's
+    ``load_weights`` then lets each layer recompute what it caches from them (``finalize_state``: an adapted
+    ``Normalization``'s mean and variance), which ``set_weights`` alone does not."""
+    control.set_weights(model.get_weights())
+    for layer in _layers(control):
+        finalize = getattr(layer, "finalize_state", None)
+        if callable(finalize):
+            finalize()
 
 
 def _said(error: BaseException) -> str:
@@ -166,6 +177,10 @@ def config_rebuild_cannot_train(subject: Subject, batches: list[tuple[Any, Any]]
 
     try:
         control = copy_with_state(subject, check_faithful=True)
+        for layer in _layers(control):  # as a weights file's load leaves them (see given_weights)
+            finalize = getattr(layer, "finalize_state", None)
+            if callable(finalize):
+                finalize()
     except UnfaithfulRebuild as error:
         return f"UnfaithfulRebuild: {error}. {PASS_REBUILD}"
     except Exception as error:

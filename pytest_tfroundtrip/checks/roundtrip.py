@@ -238,8 +238,8 @@ def _choose_formats(
     for fmt in all_formats():
         if requested is not None and fmt.name not in requested or limit_to is not None and fmt.name not in limit_to:
             continue
-        if requested is None and not fmt.listed_under(backend):
-            continue
+        if requested is None and limit_to is None and not fmt.listed_under(backend):
+            continue  # a format named among others (AmongFormats) is checked as if chosen by default
         reason = fmt.backend_reason(backend)  # a format of no model in this process: not applicable, even when named
         if reason is not None:
             skipped[fmt.name] = FormatResult(fmt.name, SKIPPED, skip_reason=reason, not_applicable=True)
