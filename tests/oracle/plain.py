@@ -149,8 +149,14 @@ def compare_weights(verdict: OracleVerdict, expected: list[tuple[str, np.ndarray
         return OracleVerdict(verdict.format, "differs", f"weights differ: {len(actual)} weights, expected "
                              f"{len(expected)}", verdict.max_abs)
     by_path = dict(actual)
+    by_name = _by_numberless_path(actual)
+    wanted_names = [_numberless(path) for path, _ in expected]
     if len(by_path) == len(actual) and set(by_path) == {path for path, _ in expected}:
         pairs = [(path, want, by_path[path]) for path, want in expected]
+    elif by_name is not None and len(set(wanted_names)) == len(wanted_names) and set(by_name) == set(wanted_names):
+        # Another interpreter numbers layers afresh ("dense_3" -> "dense") and may create a layer's weights in
+        # another order (a set of names iterated under another hash seed): pair by the path without counters.
+        pairs = [(path, want, by_name[name]) for (path, want), name in zip(expected, wanted_names)]
     else:
         pairs = [(path, want, got) for (path, want), (_, got) in zip(expected, actual)]
     atol, rtol, _scaled = TOLERANCES[verdict.format]
@@ -160,6 +166,22 @@ def compare_weights(verdict: OracleVerdict, expected: list[tuple[str, np.ndarray
         return OracleVerdict(verdict.format, "differs", f"weights differ: {len(wrong)} of {len(pairs)} not restored "
                              f"(first: {wrong[0]})", verdict.max_abs)
     return verdict
+
+
+def _numberless(path: str) -> str:
+    """A weight's path without the model's own name and without Keras's layer counters (``_3``)."""
+    parts = path.split("/")
+    return "/".join(re.sub(r"_\d+$", "", part) for part in (parts[1:] if len(parts) > 2 else parts))
+
+
+def _by_numberless_path(weights: list[tuple[str, np.ndarray]]) -> dict[str, np.ndarray] | None:
+    named = {}
+    for path, value in weights:
+        name = _numberless(path)
+        if name in named:
+            return None  # two weights would share a name: pairing by it is ambiguous
+        named[name] = value
+    return named
 
 
 def config_rebuild_verdict(model: keras.Model, inputs: Any) -> OracleVerdict:
