@@ -74,7 +74,7 @@ def config_rebuild_fails(run: FormatRun) -> str | None:
         try:
             given_weights(control, subject.model)
         except Exception as error:
-            return _unfaithful(f"it cannot take the model's weights in memory (set_weights raised "
+            return _unfaithful(f"it cannot take the model's weights in memory, no file involved (set_weights raised "
                                f"{type(error).__name__}: {error_head(error, limit=200)})", subject.model)
         tolerance = tolerance_function(EXACT, run.search.rtol, run.search.atol)
         examples = [example for example, _pin in run.search.targeted] + list(run.search.examples)
@@ -104,10 +104,19 @@ def given_weights(control: Any, model: Any) -> None:
     ``load_weights`` then lets each layer recompute what it caches from them (``finalize_state``: an adapted
     ``Normalization``'s mean and variance), which ``set_weights`` alone does not."""
     control.set_weights(model.get_weights())
-    for layer in _layers(control):
+    _finalized(control)
+
+
+def _finalized(model: Any) -> None:
+    """Each layer's ``finalize_state``, as Keras's load calls it; one that cannot (a lookup layer without the
+    vocabulary its config does not hold) is left as it is: calling the model then says why."""
+    for layer in _layers(model):
         finalize = getattr(layer, "finalize_state", None)
         if callable(finalize):
-            finalize()
+            try:
+                finalize()
+            except Exception:  # noqa: BLE001 - the call that follows raises what matters
+                pass
 
 
 def _said(error: BaseException) -> str:
@@ -177,10 +186,7 @@ def config_rebuild_cannot_train(subject: Subject, batches: list[tuple[Any, Any]]
 
     try:
         control = copy_with_state(subject, check_faithful=True)
-        for layer in _layers(control):  # as a weights file's load leaves them (see given_weights)
-            finalize = getattr(layer, "finalize_state", None)
-            if callable(finalize):
-                finalize()
+        _finalized(control)  # as a weights file's load leaves it (see given_weights)
     except UnfaithfulRebuild as error:
         return f"UnfaithfulRebuild: {error}. {PASS_REBUILD}"
     except Exception as error:
