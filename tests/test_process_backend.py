@@ -99,7 +99,7 @@ def test_a_jax_process_checks_the_formats_of_its_backend(pytester: pytest.Pytest
                                            "--tf-roundtrip-json=out/checks.json")
     result.assert_outcomes(passed=3)
     output = result.stdout.str()
-    assert ", Keras backend jax; formats available: keras, h5, export, weights, orbax, tflite, keras@tensorflow, weights@tensorflow" \
+    assert ", Keras backend jax; formats available: keras, h5, export, weights, tflite, keras@tensorflow, weights@tensorflow" \
            "; not formats of a jax model: savedmodel, checkpoint, litert, openvino" in output
     if not _lazy.is_installed("jax2onnx"):
         assert "ONNX: skipped jax2onnx not installed" in output and "(pip install jax2onnx)" in output
