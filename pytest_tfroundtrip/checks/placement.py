@@ -84,8 +84,8 @@ def place_formats(chosen: list[RoundTripFormat], run: FormatRun, reload_in: str,
                 f"not judged: {rebuild.why_not}; {fmt.name} rebuilds the model in a new interpreter. "
                 "Define rebuild= at the top level of a module to check it"))))
         elsewhere = tuple(fmt for fmt in elsewhere if fmt.preserves.architecture)
-    elif rebuild is not None and rebuild.module is not None:
-        modules = UserModules(modules.modules + (rebuild.module,), modules.why_not)
+    elif rebuild is not None:
+        modules = rebuild.imported_with(modules)
     if fresh:
         count = workers or default_worker_count(len(fresh), run.weight_bytes)
         lent = lend_workers(session_pool(count, here_backend), min(count, len(fresh)), modules)
@@ -119,6 +119,10 @@ class RebuildInWorkers:
     reference: RebuildReference | None
     module: UserModule | None
     why_not: str | None = None
+
+    def imported_with(self, modules: UserModules) -> UserModules:
+        """``modules`` and the module defining ``rebuild=`` (when a worker can import it), for the worker to import."""
+        return modules if self.module is None else UserModules(modules.modules + (self.module,), modules.why_not)
 
 
 def rebuild_in_workers(rebuild: Any) -> RebuildInWorkers | None:

@@ -286,7 +286,7 @@ def _resume_elsewhere(subject: Subject) -> _Elsewhere:
     modules = user_modules(subject.model, blueprint.architecture)
     if rebuild is not None:  # the worker imports the module that defines rebuild=, or everything resumes here
         modules = (UserModules(modules.modules, rebuild.why_not) if rebuild.why_not is not None
-                   else UserModules(modules.modules + ((rebuild.module,) if rebuild.module else ()), modules.why_not))
+                   else rebuild.imported_with(modules))
     workers = lend_workers(session_pool(1), 1, modules)
     note = None
     if workers.classes_not_importable:

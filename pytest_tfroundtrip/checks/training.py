@@ -10,7 +10,7 @@ import numpy as np
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.checks.config_audit import attribute_state, tracked_variable_ids
 from pytest_tfroundtrip.errors import RoundTripUsageError, error_head
-from pytest_tfroundtrip.formats.base import Subject, call_keras_model, fresh_model_like, named_values, users_rebuild_of
+from pytest_tfroundtrip.formats.base import Subject, call_keras_model, fresh_model_like, named_values, trains_itself, users_rebuild_of
 from pytest_tfroundtrip.checks.object_copy import structural_copy
 from pytest_tfroundtrip.inputs.probing import probe_arrays, varied_arrays
 from pytest_tfroundtrip.structure import flatten_with_paths, map_leaves
@@ -171,18 +171,6 @@ def optimizers_of(model: Any) -> list[Any]:
         if isinstance(value, keras.optimizers.Optimizer) and all(value is not known for known in found):
             found.append(value)
     return found
-
-
-def trains_itself(model: Any) -> bool:
-    """Whether the model's class overrides ``train_step`` (a GAN or any custom training loop in ``fit``).
-
-    Example:
-        >>> import keras
-        >>> trains_itself(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
-        False
-    """
-    keras = _lazy.keras()
-    return type(model).train_step is not keras.Model.train_step
 
 
 def aligned_to(reference: TrainingState, state: TrainingState) -> TrainingState:

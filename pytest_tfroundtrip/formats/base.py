@@ -324,12 +324,7 @@ def _users_rebuild(subject: Subject) -> Any:
     fresh = users_model(users_rebuild_of(subject), original)
     if subject.output_template is None:  # a model that only trains itself (a GAN) is never called: nor is its rebuild
         return fresh
-    has_weights = subject.model.has_weights if isinstance(subject.model, ModelBlueprint) else bool(subject.model.weights)
-    if not fresh.built or not fresh.weights and has_weights:
-        from pytest_tfroundtrip.inputs.probing import probe_arrays
-
-        call_keras_model(fresh, subject, probe_arrays(subject.signature))
-    return fresh
+    return _built_by_a_call(fresh, subject)
 
 
 @dataclass(frozen=True)
@@ -385,11 +380,7 @@ def _rebuilt(subject: Subject) -> Any:
             f"{type(error).__name__}: {error}. Weights-only formats load into a model your code builds; "
             "the check builds it from the config."
         ) from error
-    if not fresh.built or not fresh.weights and subject.model.weights:
-        from pytest_tfroundtrip.inputs.probing import probe_arrays  # imports hypothesis: not at plugin load
-
-        call_keras_model(fresh, subject, probe_arrays(subject.signature))
-    return fresh
+    return _built_by_a_call(fresh, subject)
 
 
 def _rebuilt_from_blueprint(subject: Subject, blueprint: ModelBlueprint) -> Any:
@@ -404,8 +395,16 @@ def _rebuilt_from_blueprint(subject: Subject, blueprint: ModelBlueprint) -> Any:
             f"{type(error).__name__}: {error}. Weights-only formats load into a model your code builds; "
             "the check builds it from the config."
         ) from error
-    if not fresh.built or not fresh.weights and blueprint.has_weights:
-        from pytest_tfroundtrip.inputs.probing import probe_arrays
+    return _built_by_a_call(fresh, subject)
+
+
+def _built_by_a_call(fresh: Any, subject: Subject) -> Any:
+    """``fresh``, called once on a probe input if it is unbuilt or lacks the weights the model has (as user code
+    builds a model before restoring into it)."""
+    model = subject.model
+    has_weights = model.has_weights if isinstance(model, ModelBlueprint) else bool(model.weights)
+    if not fresh.built or not fresh.weights and has_weights:
+        from pytest_tfroundtrip.inputs.probing import probe_arrays  # imports hypothesis: not at plugin load
 
         call_keras_model(fresh, subject, probe_arrays(subject.signature))
     return fresh
@@ -441,6 +440,17 @@ def elided(text: str, limit: int = 300) -> str:
         return text
     tail = limit // 2
     return f"{text[:limit - tail - 5]} ... {text[-tail:]}"
+
+
+def trains_itself(model: Any) -> bool:
+    """Whether the model's class overrides ``train_step`` (a GAN or any custom training loop in ``fit``).
+
+    Example:
+        >>> import keras
+        >>> trains_itself(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+        False
+    """
+    return type(model).train_step is not _lazy.keras_of(model).Model.train_step
 
 
 class CannotResumeTraining(Exception):

@@ -8,7 +8,8 @@ from typing import Any
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import (
-    KerasReload, Preserves, ReloadedCall, RoundTripFormat, Subject, fresh_model_like, rebuild_not_judged, weight_digests,
+    KerasReload, Preserves, ReloadedCall, RoundTripFormat, Subject, fresh_model_like, rebuild_not_judged, trains_itself,
+    weight_digests,
 )
 from pytest_tfroundtrip.formats.reproduction_code import rebuild_then_restore_lines
 from pytest_tfroundtrip.results.tolerances import EXACT
@@ -46,7 +47,7 @@ class CheckpointFormat(RoundTripFormat):
         model = rebuild()
         # Slot variables must exist before the restore can fill them. A model with its own train_step (a GAN)
         # builds its optimizers itself, each for its own variables: restored on creation, as in user code.
-        if type(model).train_step is _lazy.keras().Model.train_step:
+        if not trains_itself(model):
             model.optimizer.build(model.trainable_variables)
         status = tf.train.Checkpoint(model=model, optimizer=model.optimizer).read(tf.train.latest_checkpoint(str(artifact)))
         status.assert_existing_objects_matched()
