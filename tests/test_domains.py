@@ -49,6 +49,7 @@ def test_generated_keras_hub_inputs_stay_inside_what_the_model_accepts():
         assert arrays["token_ids"].min() >= 0 and arrays["token_ids"].max() <= 99
         assert set(np.unique(arrays["padding_mask"])) <= {0, 1}
         assert (arrays["padding_mask"][:, 0] == 1).all()  # the first position of each row kept
+        assert (np.diff(arrays["padding_mask"], axis=1) <= 0).all()  # then padding: no holes
         model({k: tf.constant(v) for k, v in arrays.items()}, training=False)
 
     accepted()

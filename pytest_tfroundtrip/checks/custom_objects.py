@@ -44,6 +44,7 @@ from pytest_tfroundtrip.inputs.specs import signature_from_structure
 from pytest_tfroundtrip.inputs.strategies import Example, example_strategy
 from pytest_tfroundtrip.isolation.clean_process import DEFAULT_TIMEOUT, shared_worker
 from pytest_tfroundtrip.results.compare import compare_outputs
+from pytest_tfroundtrip.results.padding import padded_positions
 from pytest_tfroundtrip.results.report import result_named
 from pytest_tfroundtrip.results.tolerances import Tolerance, conditioning_step, tolerance_function
 from pytest_tfroundtrip.structure import flatten_with_paths
@@ -290,7 +291,9 @@ def _clean_process_results(subject: Subject, chosen: list[Any], isolation: _Isol
             # Formats that keep no architecture load into a model built in code: send its config.
             "model_config": None if fmt.preserves.architecture else keras.saving.serialize_keras_object(subject.model),
         }, what=f"loading the {fmt.name} artifact")
-        results.append(_with_script(_judge(fmt.name, answer, expected, outputs_file, excused), fmt, subject, artifact, True))
+        left_outs = _padding_of(subject, examples, expected)
+        results.append(_with_script(_judge(fmt.name, answer, expected, outputs_file, excused, left_outs),
+                                    fmt, subject, artifact, True))
         gc.collect()
         if not keep_artifacts and not _problems([results[-1]], [here[-1]], ()):
             shutil.rmtree(directory, ignore_errors=True)
@@ -333,26 +336,33 @@ def _load_here(fmt: Any, subject: Subject, artifact: Path, examples: list[Exampl
         got = [subject.flat_outputs(call(example.arrays)) for example in examples]
     except Exception as error:
         return CleanResult(fmt.name, FAILS, error=f"load failed: {type(error).__name__}: {error_head(error, lines=3)}")
-    return _compared(fmt.name, expected, got, "in this process", excused)
+    return _compared(fmt.name, expected, got, "in this process", excused, _padding_of(subject, examples, expected))
+
+
+def _padding_of(subject: Subject, examples: list[Example], expected: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+    """Per example, the output positions its padding masks remove: not judged."""
+    masks = subject.signature.padding_masks
+    return [padded_positions(example.arrays, masks, want) for example, want in zip(examples, expected)]
 
 
 def _judge(name: str, answer: dict[str, Any], expected: list[dict[str, np.ndarray]], outputs_file: Path,
-           excused: Callable[[int], bool] | None) -> CleanResult:
+           excused: Callable[[int], bool] | None, left_outs: list[dict[str, np.ndarray]]) -> CleanResult:
     if not answer["ok"]:
         if answer.get("missing_classes"):
             return CleanResult(name, NEEDS_CLASSES, tuple(answer["missing_classes"]), answer["error"])
         return CleanResult(name, FAILS, error=f"{answer['stage']} failed: {answer['error']}")
     with np.load(outputs_file, allow_pickle=False) as data:
         got = [{k: model_strings(data[f"{index}/{k}"]) for k in want} for index, want in enumerate(expected)]
-    return _compared(name, expected, got, "in the clean process", excused)
+    return _compared(name, expected, got, "in the clean process", excused, left_outs)
 
 
 def _compared(name: str, expected: list[dict[str, np.ndarray]], got: list[dict[str, np.ndarray]], where: str,
-              excused: Callable[[int], bool] | None = None) -> CleanResult:
+              excused: Callable[[int], bool] | None = None, left_outs: list[dict[str, np.ndarray]] | None = None,
+              ) -> CleanResult:
     tolerance_for = tolerance_function(get_format(name).tolerance_family, None, None)
     worst = 0.0
     for index, (want, have) in enumerate(zip(expected, got)):
-        comparison = compare_outputs(want, have, tolerance_for)
+        comparison = compare_outputs(want, have, tolerance_for, left_outs[index] if left_outs else None)
         if not comparison.ok and excused is not None and excused(index):
             continue
         if not comparison.ok:

@@ -56,6 +56,7 @@ class SharedSearch:
     rtol: ToleranceArgument = None
     atol: ToleranceArgument = None
     compute_dtype: str | None = None  # the lowest float precision the model computes in, below float32
+    padding_masks: tuple[str, ...] = ()  # inputs whose zeros mark padding: outputs there are not judged
 
     def tolerance_for(self, fmt: RoundTripFormat) -> ToleranceFor:
         return tolerance_function(fmt.tolerance_family, self.rtol, self.atol, self.compute_dtype)
@@ -73,7 +74,7 @@ class SharedSearch:
             perturbation_for={name: step for name, step in steps.items() if step is not None},
             targeted=self.targeted, strategy_for=self.strategy_for,
             finite_samples_only=frozenset(fmt.name for fmt in calls if fmt.tolerance_family != EXACT),
-            cache=self.cache, examples=self.examples,
+            cache=self.cache, examples=self.examples, padding_masks=self.padding_masks,
         )
 
 
@@ -182,6 +183,7 @@ def _judged(base: FormatResult, outcome: SearchOutcome, workdir: Path) -> Format
     stats = outcome.stats.get(name, FormatStats())
     judged = replace(base, examples=stats.examples, max_abs_error=stats.max_abs_error, max_rel_error=stats.max_rel_error,
                      ill_conditioned=stats.ill_conditioned, nonfinite_not_judged=stats.nonfinite_not_judged,
+                     padding_not_judged=stats.padding_not_judged,
                      compare_seconds=stats.compare_seconds)
     if outcome.nondeterminism is not None:
         return replace(judged, status=SKIPPED, skip_reason=NOT_DETERMINISTIC)

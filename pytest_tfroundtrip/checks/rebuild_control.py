@@ -25,6 +25,7 @@ from pytest_tfroundtrip.formats.base import (
     UNFAITHFUL_REBUILD, RoundTripFormat, Subject, UnfaithfulRebuild, call_keras_model, fresh_model_like, users_rebuild_of,
 )
 from pytest_tfroundtrip.results.compare import compare_outputs
+from pytest_tfroundtrip.results.padding import padded_positions
 from pytest_tfroundtrip.results.report import FAILED, LOAD, FormatFailure, FormatResult
 from pytest_tfroundtrip.results.tolerances import EXACT, tolerance_function
 
@@ -85,9 +86,10 @@ def config_rebuild_fails(run: FormatRun) -> str | None:
             except Exception as error:
                 return _unfaithful(f"given the model's weights in memory (no file involved), calling it raised "
                                    f"{type(error).__name__}: {_said(error)}", subject.model)
-            comparison = compare_outputs(expected, got, tolerance)
+            left_out = padded_positions(example.arrays, subject.signature.padding_masks, expected)
+            comparison = compare_outputs(expected, got, tolerance, left_out)
             if not comparison.ok and not compare_outputs(expected, run.search.flatten(
-                    call_keras_model(subject.model, subject, example.arrays)), tolerance).ok:
+                    call_keras_model(subject.model, subject, example.arrays)), tolerance, left_out).ok:
                 return None  # the model itself answers otherwise each call: the search says so, for every format
             if not comparison.ok:
                 return _unfaithful(f"given the model's weights in memory (no file involved), it computes other outputs "
@@ -202,7 +204,8 @@ def config_rebuild_cannot_train(subject: Subject, batches: list[tuple[Any, Any]]
         except Exception as error:
             return _unfaithful(f"given the model's weights and optimizer state in memory (no file involved), it raised "
                                f"{type(error).__name__}: {_said(error)}", subject.model)
-        comparison = compare_outputs(expected, got, tolerance_function(EXACT, None, None))
+        comparison = compare_outputs(expected, got, tolerance_function(EXACT, None, None),
+                                     padded_positions(probe, subject.signature.padding_masks, expected))
         if not comparison.ok:
             return _unfaithful(f"given the model's weights in memory (no file involved), it computes other outputs "
                                f"(max abs error {comparison.max_abs_error:.3g})", subject.model)

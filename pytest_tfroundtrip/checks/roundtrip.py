@@ -147,6 +147,7 @@ def check_roundtrip(
         atol=atol,
         examples=draw_examples(strategy, examples, run_seed),
         compute_dtype=lowest_float_compute(subject),
+        padding_masks=subject.signature.padding_masks,
     ), weight_bytes=weight_bytes(subject.model))
     results: dict[str, FormatResult] = dict(skipped)
     for name, result in control_results(run, chosen).items():  # the config rebuild cannot stand in for the user's

@@ -34,6 +34,7 @@ from pytest_tfroundtrip.formats.base import ReloadedCall
 from pytest_tfroundtrip.inputs.strategies import Example, Pin
 from pytest_tfroundtrip.inputs.values import finite_samples, is_float_array
 from pytest_tfroundtrip.results.compare import Comparison, compare_outputs
+from pytest_tfroundtrip.results.padding import padded_positions
 from pytest_tfroundtrip.results.tolerances import Tolerance, machine_epsilon
 
 ToleranceFor = Callable[[str, str], Tolerance]
@@ -47,10 +48,12 @@ class FormatStats:
     compare_seconds: float = 0.0
     ill_conditioned: int = 0
     nonfinite_not_judged: int = 0
+    padding_not_judged: int = 0
 
     def record(self, comparison: Comparison, seconds: float) -> None:
         self.examples += 1
         self.compare_seconds += seconds
+        self.padding_not_judged += comparison.left_out
         if comparison.ok:
             self.max_abs_error = max(self.max_abs_error, comparison.max_abs_error)
             self.max_rel_error = max(self.max_rel_error, comparison.max_rel_error)
@@ -141,6 +144,11 @@ class SearchPlan:
     finite_samples_only: frozenset[str] = frozenset()
     cache: OutputCache | None = None
     examples: tuple[Example, ...] | None = None
+    padding_masks: tuple[str, ...] = ()
+
+    def left_out(self, example: Example, expected: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The output positions ``example``'s padding masks remove: never judged."""
+        return padded_positions(example.arrays, self.padding_masks, expected) if self.padding_masks else {}
 
 
 def search(plan: SearchPlan) -> SearchOutcome:
@@ -206,6 +214,13 @@ def _judged_samples(
     return {k: expected[k][keep] for k in rows}, {k: np.asarray(actual[k])[keep] for k in rows}
 
 
+def _left_out_of_samples(left_out: dict[str, np.ndarray], keep: np.ndarray | None) -> dict[str, np.ndarray]:
+    """``left_out`` for the samples judged (``keep``: those whose inputs are all finite)."""
+    if keep is None:
+        return left_out
+    return {name: padding[keep] for name, padding in left_out.items() if padding.shape[:1] == keep.shape}
+
+
 def _expected_for(plan: SearchPlan, cache: OutputCache, example: Example) -> dict[str, np.ndarray]:
     def compute() -> dict[str, np.ndarray]:
         try:
@@ -242,7 +257,8 @@ def _called_twice(plan: SearchPlan, cache: OutputCache) -> _NotDeterministic | _
         expected = _expected_for(plan, cache, first)
     except _ModelRejectsInput as rejected:
         return rejected
-    comparison = compare_outputs(expected, plan.reference(first.arrays), next(iter(plan.tolerance_for.values())))
+    comparison = compare_outputs(expected, plan.reference(first.arrays), next(iter(plan.tolerance_for.values())),
+                                 plan.left_out(first, expected))
     return None if comparison.ok else _NotDeterministic(comparison, first)
 
 
@@ -252,6 +268,7 @@ def _evaluate(
     """Call each named format on ``example`` and judge it; the formats that failed, with why."""
     reference, tolerance_for, perturbation_for = plan.reference, plan.tolerance_for, plan.perturbation_for
     expected = _expected_for(plan, cache, example)
+    left_out = plan.left_out(example, expected)
     findings: dict[str, Finding] = {}
     keep = finite_samples(example.arrays) if plan.finite_samples_only else None
     sent = _sent_at_once(plan, names, example)
@@ -265,22 +282,23 @@ def _evaluate(
         except Exception as error:
             findings[name] = Finding(example, error=f"{type(error).__name__}: {error}")
             continue
-        judged = _judged_samples(keep if name in plan.finite_samples_only else None, expected, actual)
+        samples = keep if name in plan.finite_samples_only else None
+        judged = _judged_samples(samples, expected, actual)
         if judged is None:
             stats[name].nonfinite_not_judged += 1
             continue
-        comparison = compare_outputs(*judged, tolerance_for[name])
+        comparison = compare_outputs(*judged, tolerance_for[name], _left_out_of_samples(left_out, samples))
         stats[name].record(comparison, time.perf_counter() - started)
         if not comparison.ok:
             findings[name] = Finding(example, comparison=comparison)
     if findings:
-        _rule_out_nondeterminism(reference, expected, example, tolerance_for, findings)
+        _rule_out_nondeterminism(reference, expected, example, tolerance_for, findings, left_out)
     moved_by_step: dict[float, dict[str, np.ndarray] | None] = {}  # formats of one family share the perturbed run
     for name in [n for n, f in findings.items() if n in perturbation_for and f.comparison is not None]:
         step = perturbation_for[name]
         if step not in moved_by_step:
             moved_by_step[step] = perturbed_output(reference, example, step)
-        if _moved_beyond(expected, moved_by_step[step], tolerance_for[name]):
+        if _moved_beyond(expected, moved_by_step[step], tolerance_for[name], left_out):
             stats[name].ill_conditioned += 1
             del findings[name]
     return findings
@@ -408,14 +426,15 @@ def _rule_out_nondeterminism(
     example: Example,
     tolerance_for: Mapping[str, ToleranceFor],
     findings: dict[str, Finding],
+    left_out: Mapping[str, np.ndarray],
 ) -> None:
-    """Run the original model again; if it disagrees with itself, say so."""
+    """Run the original model again; if it disagrees with itself (where judged), say so."""
     mismatched = [name for name, finding in findings.items() if finding.comparison is not None]
     if not mismatched:
         return
     again = reference(example.arrays)
     strictest = tolerance_for[mismatched[0]]
-    comparison = compare_outputs(expected, again, strictest)
+    comparison = compare_outputs(expected, again, strictest, left_out)
     if not comparison.ok:
         raise _NotDeterministic(comparison, example)
 
@@ -445,8 +464,11 @@ def is_ill_conditioned(
     return _moved_beyond(expected, perturbed_output(reference, example, relative_step), tolerance_for)
 
 
-def _moved_beyond(expected: dict[str, np.ndarray], moved: dict[str, np.ndarray] | None, tolerance_for: ToleranceFor) -> bool:
-    return moved is not None and not compare_outputs(expected, moved, tolerance_for).ok
+def _moved_beyond(
+    expected: dict[str, np.ndarray], moved: dict[str, np.ndarray] | None, tolerance_for: ToleranceFor,
+    left_out: Mapping[str, np.ndarray] | None = None,
+) -> bool:
+    return moved is not None and not compare_outputs(expected, moved, tolerance_for, left_out).ok
 
 
 def perturbed_output(

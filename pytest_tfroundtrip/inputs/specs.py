@@ -90,7 +90,7 @@ class InputSpec:
         if self.vocabulary is not None:
             text += f", vocabulary of {len(self.vocabulary)}"
         if self.role == "mask":
-            text += ", a mask (0/1, the first position of each row kept)"
+            text += ", a padding mask (0/1, a kept prefix then padding)"
         bounded = [f"axis {axis} at least {floor}" for axis, floor in enumerate(self.min_dims or ())
                    if floor is not None and floor > 1 and floor != self.bound_of(axis)]
         bounded += [f"axis {axis} exactly {bound}" if bound == self.floor_of(axis) else f"axis {axis} at most {bound}"
@@ -120,6 +120,11 @@ class ModelSignature:
     @property
     def names(self) -> list[str]:
         return [spec.name for spec in self.specs]
+
+    @property
+    def padding_masks(self) -> tuple[str, ...]:
+        """The inputs that are padding/attention masks (their zeros mark padding)."""
+        return tuple(spec.name for spec in self.specs if spec.role == "mask")
 
     def pack(self, arrays_by_name: Mapping[str, Any]) -> Any:
         """Arrange arrays (keyed by input name) in the model's input structure."""

@@ -145,7 +145,7 @@ def targeted_pins(signature: ModelSignature, given: Mapping[str, np.ndarray], hi
     if "int" in kinds:
         pins += [family_pin("lowest"), family_pin("highest")]
     if "mask" in kinds:
-        pins += [family_pin("prefix"), family_pin("random")]
+        pins += [family_pin("right padding")]
     return list(dict.fromkeys(pins))
 
 

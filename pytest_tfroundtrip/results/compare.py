@@ -2,13 +2,14 @@
 
 Pure data in (flat ``{output name: array}`` dicts), a frozen result out.
 Checks run in order: structure, dtype, shape, values.  NaN equals NaN and
-infinities match when their signs do.
+infinities match when their signs do.  Positions in ``left_out`` (padding, see
+:mod:`~pytest_tfroundtrip.results.padding`) are not judged and are counted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -55,6 +56,7 @@ class OutputComparison:
     worst: Difference | None = None
     table: tuple[Difference, ...] = ()
     tolerance: Tolerance | None = None
+    left_out: int = 0  # values at padded positions, not judged
 
     @property
     def ok(self) -> bool:
@@ -80,6 +82,10 @@ class Comparison:
         return max((o.max_abs_error for o in self.outputs), default=0.0)
 
     @property
+    def left_out(self) -> int:
+        return sum(o.left_out for o in self.outputs)
+
+    @property
     def max_rel_error(self) -> float:
         return max((o.max_rel_error for o in self.outputs), default=0.0)
 
@@ -88,8 +94,12 @@ def compare_outputs(
     expected: Mapping[str, np.ndarray],
     actual: Mapping[str, np.ndarray],
     tolerance_for: Callable[[str, str], Tolerance],
+    left_out: Mapping[str, np.ndarray] | None = None,
 ) -> Comparison:
     """Compare flat output dicts; ``tolerance_for(name, dtype)`` gives tolerances.
+
+    ``left_out`` maps an output name to a boolean array of its shape, true
+    where a value is not judged (padding).
 
     Example:
         >>> import numpy as np
@@ -107,7 +117,8 @@ def compare_outputs(
     results = []
     for name in expected:
         want, got = np.asarray(expected[name]), np.asarray(actual[name])
-        results.append(compare_arrays(name, want, got, tolerance_for(name, _dtype_name(want))))
+        skip = None if left_out is None else left_out.get(name)
+        results.append(compare_arrays(name, want, got, tolerance_for(name, _dtype_name(want)), skip))
     return Comparison(tuple(results))
 
 
@@ -115,19 +126,33 @@ def _dtype_name(array: np.ndarray) -> str:
     return "string" if array.dtype == object or array.dtype.kind in "US" else str(array.dtype)
 
 
-def compare_arrays(name: str, expected: np.ndarray, actual: np.ndarray, tolerance: Tolerance) -> OutputComparison:
-    """Compare one output: dtype, then shape, then values within ``tolerance``."""
+def compare_arrays(
+    name: str, expected: np.ndarray, actual: np.ndarray, tolerance: Tolerance, left_out: np.ndarray | None = None,
+) -> OutputComparison:
+    """Compare one output: dtype, then shape, then values within ``tolerance`` where ``left_out`` is false.
+
+    Example:
+        >>> import numpy as np
+        >>> padded = np.array([False, True])
+        >>> compare_arrays("y", np.zeros(2), np.array([0.0, 9.0]), Tolerance(0, 0), padded).left_out
+        1
+    """
     if _dtype_name(expected) != _dtype_name(actual):
         return OutputComparison(name, DTYPE, f"expected dtype {_dtype_name(expected)}, got {_dtype_name(actual)}")
     if expected.shape != actual.shape:
         return OutputComparison(name, SHAPE, f"expected shape {expected.shape}, got {actual.shape}")
+    judged = None if left_out is None or np.shape(left_out) != expected.shape else ~np.asarray(left_out, bool)
     if not is_float_array(expected):
-        return _compare_exact(name, expected, actual)
-    return _compare_floats(name, expected, actual, tolerance)
+        result = _compare_exact(name, expected, actual, judged)
+    else:
+        result = _compare_floats(name, expected, actual, tolerance, judged)
+    return result if judged is None else replace(result, left_out=int(expected.size - np.count_nonzero(judged)))
 
 
-def _compare_exact(name: str, expected: np.ndarray, actual: np.ndarray) -> OutputComparison:
+def _compare_exact(name: str, expected: np.ndarray, actual: np.ndarray, judged: np.ndarray | None) -> OutputComparison:
     bad = expected != actual
+    if judged is not None:
+        bad &= judged
     if not np.any(bad):
         return OutputComparison(name, None, elements=expected.size)
     indices = np.argwhere(bad)
@@ -138,9 +163,13 @@ def _compare_exact(name: str, expected: np.ndarray, actual: np.ndarray) -> Outpu
     )
 
 
-def _compare_floats(name: str, expected: np.ndarray, actual: np.ndarray, tolerance: Tolerance) -> OutputComparison:
+def _compare_floats(
+    name: str, expected: np.ndarray, actual: np.ndarray, tolerance: Tolerance, judged: np.ndarray | None,
+) -> OutputComparison:
     want = expected.astype(np.float64)
     got = actual.astype(np.float64)
+    if judged is not None:  # a value not judged counts as equal, and its size does not set the peak
+        want, got = np.where(judged, want, 0.0), np.where(judged, got, 0.0)
     both_nan = np.isnan(want) & np.isnan(got)
     same_inf = np.isinf(want) & (want == got)
     special = both_nan | same_inf

@@ -145,6 +145,8 @@ def summary_line(result: FormatResult) -> str:
     skipped = f", {result.ill_conditioned} ill-conditioned inputs not judged" if result.ill_conditioned else ""
     if result.nonfinite_not_judged:
         skipped += f", {result.nonfinite_not_judged} inputs with only non-finite samples not judged"
+    if result.padding_not_judged:
+        skipped += f", {result.padding_not_judged} output values at padded positions not judged"
     return (f"{result.format} {result.status} ({result.examples} examples, "
             f"max abs error {result.max_abs_error:.3g}, max rel error {result.max_rel_error:.3g}{skipped})")
 

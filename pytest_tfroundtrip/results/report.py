@@ -56,6 +56,7 @@ class FormatResult:
     compare_seconds: float = 0.0
     ill_conditioned: int = 0
     nonfinite_not_judged: int = 0
+    padding_not_judged: int = 0  # output values at padded positions, left out of every comparison
     artifact: Path | None = None
     failure: FormatFailure | None = None
     skip_reason: str | None = None
