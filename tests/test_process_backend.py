@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(not _lazy.is_installed("jax"), reason="JAX is no
 
 # Trained under JAX as a new user would: a plain MLP, one epoch of fit on random data.
 JAX_PROJECT = """
-import keras, numpy as np, pytest
+import jax, keras, numpy as np, pytest
 from pytest_tfroundtrip import RoundTripError
 
 
@@ -42,11 +42,34 @@ class Forgetful(keras.layers.Layer):
         return config
 
 
-def trained(*layers):
+@keras.saving.register_keras_serializable(package="jax_process_defect")
+class JaxSoftplus(keras.layers.Layer):
+    def call(self, x):
+        return jax.nn.softplus(x)
+
+
+@keras.saving.register_keras_serializable(package="jax_process_defect")
+class ScaledSGD(keras.optimizers.SGD):
+    # SGD on scaled gradients; get_config (SGD's) forgets scale: a reload trains with scale 1.
+
+    def __init__(self, scale=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def update_step(self, gradient, variable, learning_rate):
+        super().update_step(gradient * self.scale, variable, learning_rate)
+
+
+def trained(*layers, optimizer="adam"):
+    # The issue's plain functional MLP, trained one epoch under JAX.
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((8,)), *layers, keras.layers.Dense(32, activation="relu"),
-                              keras.layers.Dense(4, activation="softmax")])
-    model.compile("adam", "sparse_categorical_crossentropy")
+    inputs = keras.Input((8,))
+    hidden = inputs
+    for layer in layers:
+        hidden = layer(hidden)
+    hidden = keras.layers.Dense(32, activation="relu")(hidden)
+    model = keras.Model(inputs, keras.layers.Dense(4, activation="softmax")(hidden))
+    model.compile(optimizer, "sparse_categorical_crossentropy")
     rng = np.random.default_rng(0)
     x, y = rng.random((64, 8), dtype="float32"), rng.integers(0, 4, 64)
     model.fit(x, y, epochs=1, verbose=0)
@@ -88,6 +111,31 @@ def test_resume(tf_roundtrip):
     report = tf_roundtrip.check_resume_training(model, x, y, seed=0)
     assert report.formats_passed == ("keras",), report.results
     assert "tf.train.Checkpoint tracks only TensorFlow objects" in report.result_for("checkpoint").skip_reason
+    report = tf_roundtrip.check_resume_training(model, x, y, formats=["orbax"], seed=0)
+    assert report.formats_passed == ("orbax",), report.results
+
+
+def test_optimizer_defect(tf_roundtrip, tmp_path):
+    model, x, y = trained(optimizer=ScaledSGD(scale=3.0, learning_rate=0.05))
+    with pytest.raises(RoundTripError) as caught:
+        tf_roundtrip.check_resume_training(model, x, y, formats=["keras", "orbax"], seed=0)
+    report = caught.value.report
+    assert [(r.format, r.status) for r in report.results] == [("keras", "failed"), ("orbax", "failed")]
+    print("OPTIMIZER DEFECT", report.result_for("keras").first_divergence)
+    # Plain calls under JAX: the reloaded optimizer has forgotten its scale.
+    model.save(tmp_path / "model.keras")
+    assert keras.models.load_model(tmp_path / "model.keras").optimizer.scale == 1.0 and model.optimizer.scale == 3.0
+
+
+def test_jax_only_layer(tf_roundtrip, tmp_path):
+    model = trained(JaxSoftplus(name="jax_softplus"))[0]
+    with pytest.raises(RoundTripError) as caught:
+        tf_roundtrip.check(model, formats=["keras", "export", "keras@tensorflow"], max_examples=5)
+    results = {r.format: r for r in caught.value.report.results}
+    assert results["keras"].status == "passed" and results["export"].status == "passed"
+    assert results["keras@tensorflow"].status == "failed"
+    assert "layer 'jax_softplus' (JaxSoftplus) calls JAX directly: `return jax.nn.softplus(x)`" in str(caught.value)
+    model.save("jax_only_layer.keras")  # the outer test loads it under TensorFlow with plain calls
 """
 
 
@@ -97,7 +145,7 @@ def test_a_jax_process_checks_the_formats_of_its_backend(pytester: pytest.Pytest
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--tf-roundtrip-keep-artifacts",
                                            "--tf-roundtrip-json=out/checks.json")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=5)
     output = result.stdout.str()
     assert ", Keras backend jax; formats available: keras, h5, export, weights, tflite, keras@tensorflow, weights@tensorflow" \
            "; not formats of a jax model: savedmodel, checkpoint, litert, openvino" in output
@@ -118,7 +166,15 @@ def test_a_jax_process_checks_the_formats_of_its_backend(pytester: pytest.Pytest
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow"))
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "output: max abs error 0." in run.stdout
+    assert float(run.stdout.split("max abs error ")[1].split()[0]) > 0.01, run.stdout  # the forgotten factor
+
+    # The optimizer whose config forgets an argument diverges on keras and orbax (plain calls in the project).
+    assert "OPTIMIZER DEFECT loss differs from step" in output
+    # The JAX-only layer: plain Keras on TensorFlow cannot load the file saved under JAX.
+    load = subprocess.run([sys.executable, "-c", "import sys, keras; sys.path.insert(0, '.'); import test_jax_project; "
+                           "keras.models.load_model('jax_only_layer.keras')"], capture_output=True, text=True,
+                          timeout=300, cwd=pytester.path, env=dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3"))
+    assert load.returncode != 0 and "JaxSoftplus" in load.stderr and "SymbolicTensor" in load.stderr, load.stderr[-2000:]
 
 
 PLAIN_UNDER_JAX = """

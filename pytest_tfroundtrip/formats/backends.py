@@ -8,9 +8,9 @@ modules there as the user's loading code would.  Keras fixes its backend when
 it is imported, so they never load in the checking process itself: when
 called here (``reload_model``, baselines) they lend a worker of that backend.
 
-A layer that calls TensorFlow instead of ``keras.ops`` is the usual failure:
-:func:`tensorflow_call_in` reads the traceback (in the worker, where the
-frames are) for the layer and the line, so the failure says which one.
+A layer that calls TensorFlow (or JAX, or PyTorch) instead of ``keras.ops`` is
+the usual failure: :func:`framework_call_in` reads the traceback (in the worker,
+where the frames are) for the layer and the line, so the failure says which one.
 """
 
 from __future__ import annotations
@@ -233,42 +233,47 @@ def backend_call_lines(template: Any) -> list[str]:
             f"got = [keras.ops.convert_to_numpy(t) for t in keras.tree.flatten(model({structure_code(template)}, training=False))]"]
 
 
+FRAMEWORKS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+
+
 def not_portable(error: Exception, backend: str) -> NotPortable | None:
-    """``error`` said again with the TensorFlow call it met, if one is in its traceback; else None."""
-    found = tensorflow_call_in(error)
+    """``error`` said again with the call of another framework it met, if one is in its traceback; else None."""
+    found = framework_call_in(error, backend)
     if found is None:
         return None
     # Said first, then the error as the backend raised it; its traceback is kept, so "raised in" is where it was.
     return NotPortable(f"not portable to {backend}: {found}\n{type(error).__name__}: {error}").with_traceback(error.__traceback__)
 
 
-def tensorflow_call_in(error: BaseException) -> str | None:
-    """The layer and line where ``error`` (or an error it was raised from) met a direct TensorFlow call, in words.
+def framework_call_in(error: BaseException, backend: str) -> str | None:
+    """The layer and line where ``error`` (or an error it was raised from) met a direct call of a framework
+    other than ``backend`` (TensorFlow, JAX or PyTorch), in words.
 
     Reads the traceback's frames: the innermost line of code outside the installed
-    packages that names the ``tensorflow`` module, and the innermost Keras layer
-    whose ``call`` or ``build`` it was in.  None when no such line is found.
+    packages that names such a module, and the innermost Keras layer whose
+    ``call`` or ``build`` it was in.  None when no such line is found.
 
     Example:
-        >>> tensorflow_call_in(ValueError("raised by no TensorFlow call")) is None
+        >>> framework_call_in(ValueError("raised by no framework call"), "tensorflow") is None
         True
     """
+    foreign = {module: name for module, name in FRAMEWORKS.items() if module != backend}
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        found = _tensorflow_line(current.__traceback__)
+        found = _framework_line(current.__traceback__, foreign)
         if found is not None:
-            line, where, layer = found
+            line, where, layer, framework = found
             owner = f"layer {layer.name!r} ({type(layer).__name__}) " if layer is not None else ""
-            return (f"{owner}{'calls' if owner else 'it calls'} TensorFlow directly: `{line}` ({where}). "
-                    "TensorFlow ops run only on the TensorFlow backend: use keras.ops (or keras.random, keras.layers) "
-                    "so the model runs on every backend")
+            return (f"{owner}{'calls' if owner else 'it calls'} {framework} directly: `{line}` ({where}). "
+                    f"{framework} functions run only on the {framework} backend: use keras.ops (or keras.random, "
+                    "keras.layers) so the model runs on every backend")
         current = current.__cause__ or current.__context__
     return None
 
 
-def _tensorflow_line(tb: types.TracebackType | None) -> tuple[str, str, Any] | None:
+def _framework_line(tb: types.TracebackType | None, foreign: Mapping[str, str]) -> tuple[str, str, Any, str] | None:
     frames = []
     while tb is not None:
         frames.append((tb.tb_frame, tb.tb_lineno))
@@ -278,19 +283,23 @@ def _tensorflow_line(tb: types.TracebackType | None) -> tuple[str, str, Any] | N
         if _installed(frame.f_code.co_filename):
             continue
         line = linecache.getline(frame.f_code.co_filename, lineno).strip()
-        if not _names_tensorflow(line, frame.f_globals):
+        framework = _names_framework(line, frame.f_globals, foreign)
+        if framework is None:
             continue
         layer = next((f.f_locals.get("self") for f, _ in reversed(frames[:index + 1]) if _is_layer(f.f_locals.get("self"))), None)
-        return line, f"{Path(frame.f_code.co_filename).name}:{lineno}, in {frame.f_code.co_name}", layer
+        return line, f"{Path(frame.f_code.co_filename).name}:{lineno}, in {frame.f_code.co_name}", layer, framework
     return None
 
 
-def _names_tensorflow(line: str, names: Mapping[str, Any]) -> bool:
+def _names_framework(line: str, names: Mapping[str, Any], foreign: Mapping[str, str]) -> str | None:
     for name, value in names.items():
         module = value.__name__ if isinstance(value, types.ModuleType) else None
-        if module is not None and (module == "tensorflow" or module.startswith("tensorflow.")) and f"{name}." in line:
-            return True
-    return False
+        if module is None or f"{name}." not in line:
+            continue
+        root = module.split(".")[0]
+        if root in foreign:
+            return foreign[root]
+    return None
 
 
 _NOT_THE_USERS = tuple(sorted({*(sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")),
