@@ -54,9 +54,9 @@ def load_target(target: str, imports: list[str] | tuple[str, ...] = (), pretrain
 
     spec = parse_model_spec(target)
     if spec.kind in ZOOS:
-        from pytest_tfroundtrip.zoo.building import build_from_spec
+        from pytest_tfroundtrip.zoo.named import build_zoo_model
 
-        built = build_from_spec(target, pretrained=pretrained)
+        built = build_zoo_model(spec, pretrained)
         return Target(built.model, built.description, model_inputs=built.model_inputs)
     if spec.kind == FILE_FACTORY:
         return _file_function(target, spec.module, spec.name)

@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_tfroundtrip.errors import RoundTripUsageError
-from pytest_tfroundtrip.zoo.specs import KERAS_APPLICATIONS, KERAS_HUB, BuiltModel, ModelSpec, parse_model_spec
+from pytest_tfroundtrip.targets import load_target
+from pytest_tfroundtrip.zoo.named import build_zoo_model
+from pytest_tfroundtrip.zoo.specs import ZOOS, BuiltModel, parse_model_spec
 
 FIT_BATCH = 4
 
@@ -23,17 +25,9 @@ def build_from_spec(text: str, *, pretrained: bool = False, fit_steps: int = 0, 
     Training data is drawn from the model's inputs and its loss, the way
     :func:`~pytest_tfroundtrip.check_resume_training` draws it.
     """
-    from pytest_tfroundtrip.targets import load_target
-
     spec = parse_model_spec(text)
-    if spec.kind == KERAS_HUB:
-        from pytest_tfroundtrip.zoo.keras_hub_models import build_keras_hub_model
-
-        built = build_keras_hub_model(spec, pretrained)
-    elif spec.kind == KERAS_APPLICATIONS:
-        from pytest_tfroundtrip.zoo.applications import build_application
-
-        built = build_application(spec)
+    if spec.kind in ZOOS:
+        built = build_zoo_model(spec, pretrained)
     else:
         target = load_target(spec.text, imports)
         built = BuiltModel(target.model, target.description, rebuild=target.rebuild)
