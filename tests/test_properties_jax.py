@@ -59,7 +59,7 @@ def assert_judged_under_jax(judgements: list[dict], expected: int) -> None:
             assert judgement["oracle"][name].startswith("limit: ValueError"), judgement["oracle"][name]
             assert judgement["checker"][name] == "skipped", judgement["checker"]
     both_passed = [name for j in judgements for name in JUDGED_UNDER_JAX
-                   if j["oracle"].get(name) == "pass" and j["checker"].get(name) == "passed"]
+                   if j["oracle"].get(name, "").startswith("pass") and j["checker"].get(name) == "passed"]
     assert {"keras@tensorflow", "weights@tensorflow"} <= set(both_passed), both_passed
 
 
