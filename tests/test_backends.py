@@ -183,6 +183,9 @@ def test_a_wrong_value_in_an_int64_weight_still_fails_on_jax() -> None:
     assert close(wide, wide.astype("int32"))
     assert not close(wide + 2**31, (wide + 2**31).astype("int32"))  # did not fit in 32 bits
     assert not close(wide, np.zeros(8, "int32"))
+    # the other way: a JAX process's int32 weight (Normalization's count) reloaded under TensorFlow as int64
+    narrow = np.arange(8, dtype="int32")
+    assert close(narrow, narrow.astype("int64")) and not close(narrow, narrow.astype("int64") + 1)
 
 
 def test_reload_model_runs_the_artifact_on_the_other_backend(tmp_path: Path) -> None:

@@ -96,6 +96,17 @@ def test_weights_created_in_hash_order_under_other_layer_counters_are_paired_by_
     assert compare_weights(original, reloaded, "tf.train.Checkpoint").differing == (("set_ordered_terms_123/shift", 7.0),)
 
 
+def test_paths_that_agree_by_accident_do_not_pair_layers_by_their_shifted_counters():
+    """Property seed 6 under JAX: the warm worker named the reloaded layers 'dense_1', 'dense_2' (it had reloaded
+    models before), the original's are 'dense', 'dense_1'; pairing the shared 'dense_1' path compared the second
+    layer with the first and called a correct reload "4 of 4 weights differ" (outputs agreed)."""
+    first, second = np.ones((2, 3)), np.full((2, 3), 5.0)
+    original = [("m/dense/kernel", first), ("m/dense_1/kernel", second)]
+    assert compare_weights(original, [("m/dense_1/kernel", first), ("m/dense_2/kernel", second)], "load_model").ok
+    swapped = compare_weights(original, [("m/dense_1/kernel", second), ("m/dense_2/kernel", first)], "load_model")
+    assert [path for path, _error in swapped.differing] == ["m/dense/kernel", "m/dense_1/kernel"]  # still caught
+
+
 def test_missing_and_unexpected_weights_are_named():
     original = [("a/kernel", np.ones(2)), ("b/kernel", np.ones(3))]
     reloaded = [("a/kernel", np.ones(2)), ("c/kernel", np.ones(4)), ("d/kernel", np.ones(1))]

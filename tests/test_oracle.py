@@ -7,6 +7,7 @@ The custom classes live here, at module level, so the oracle's fresh interpreter
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
 import subprocess
 import sys
@@ -147,6 +148,28 @@ def test_numpy_function_graph_formats_fail_only_in_a_fresh_process(tmp_path):
         assert verdicts[fmt].status == "limit", verdicts
         assert verdicts[fmt].error.startswith("InvalidArgumentError: Graph execution error: ValueError: Could not "
                                               "find callback with key=pyfunc_"), verdicts[fmt]
+
+
+@keras.saving.register_keras_serializable(package="oracle_test")
+class TensorFlowSoftplus(keras.layers.Layer):
+    """Calls TensorFlow directly: runs on the TensorFlow backend only."""
+
+    def call(self, x):
+        return tf.math.softplus(x)
+
+
+@pytest.mark.skipif(not importlib.util.find_spec("jax"), reason="JAX is not installed (the test extra installs it)")
+def test_cross_backend_formats_reload_in_an_interpreter_of_that_backend(tmp_path):
+    """keras@jax / weights@jax: the plain save here, the reload under KERAS_BACKEND=jax; a TensorFlow-only layer
+    (tf.math.softplus) reloads here and fails there, a plain MLP passes both."""
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(TensorFlowSoftplus()(inputs)))
+    verdicts = oracle_verdicts(model, X, formats=("keras", "keras@jax"), workdir=tmp_path / "tf_only")
+    assert verdicts["keras"].status == "pass" and verdicts["keras@jax"].status == "limit", verdicts
+    mlp = shifted(make_mlp())
+    verdicts = oracle_verdicts(mlp, X, formats=("keras@jax", "weights@jax"), workdir=tmp_path / "mlp", rebuild=MLP_REBUILD)
+    assert all(v.status == "pass" for v in verdicts.values()), verdicts
+    assert child_env("jax")["KERAS_BACKEND"] == "jax"
 
 
 def test_loader_crash_is_a_limit_for_every_format(tmp_path, monkeypatch):

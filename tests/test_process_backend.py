@@ -205,6 +205,11 @@ def test_plain_calls_under_jax_show_what_the_check_says(tmp_path: Path) -> None:
     assert "savedmodel REFUSED ValueError Expected an object of type `Trackable`" in run.stdout
     assert "checkpoint REFUSED ValueError `Checkpoint` was expecting model to be a trackable object" in run.stdout
     assert "litert REFUSED ValueError LiteRT export requires TensorFlow or PyTorch backend." in run.stdout
+    # The not-applicable reasons quote the refusal a user meets (the properties' oracle compares errors by it).
+    for name in ("savedmodel", "checkpoint"):
+        kind, message = run.stdout.split(f"{name} REFUSED ")[1].split(" ", 1)
+        quoted = f"{kind}: " + " ".join(message.split()[:6]).rstrip(",.")
+        assert quoted in get_format(name).backend_reason("jax"), (quoted, get_format(name).backend_reason("jax"))
 
 
 def test_under_tensorflow_the_tensorflow_formats_apply_and_keras_at_tensorflow_is_not_listed() -> None:

@@ -231,20 +231,22 @@ def _closeness(tolerance_for: ToleranceFor) -> Callable[[np.ndarray, np.ndarray]
 
 
 def _backend_weight_closeness(tolerance_for: ToleranceFor) -> Callable[[np.ndarray, np.ndarray], bool]:
-    """Within the backend's tolerance, and a 64-bit weight held in 32 bits accepted when its values survive.
+    """Within the backend's tolerance, and a weight held in another width accepted when its values survive.
 
     JAX keeps 64-bit values in 32 bits unless its 64-bit mode is on: SigLIP's int64 ``position_ids``
-    reload as int32 with the same values, and the model computes the same numbers.
+    reload as int32 with the same values, and the model computes the same numbers.  The other way, a JAX
+    process's int32 ``Normalization`` count reloads as int64 under TensorFlow (JAX property sample).
     """
     close = _closeness(tolerance_for)
 
     def close_enough(expected: np.ndarray, actual: np.ndarray) -> bool:
-        if expected.dtype != actual.dtype and expected.dtype.kind == actual.dtype.kind \
-                and actual.dtype.itemsize < expected.dtype.itemsize:
+        if expected.dtype != actual.dtype and expected.dtype.kind == actual.dtype.kind:
+            narrow = min(expected.dtype, actual.dtype, key=lambda dtype: dtype.itemsize)
             if expected.dtype.kind in "iu":  # widening is exact: a value that did not fit stays different
-                return bool(np.array_equal(expected, actual.astype(expected.dtype)))
-            if expected.dtype.kind == "f":  # judged in the precision the backend keeps
-                return close(expected.astype(actual.dtype), actual)
+                wide = max(expected.dtype, actual.dtype, key=lambda dtype: dtype.itemsize)
+                return bool(np.array_equal(expected.astype(wide), actual.astype(wide)))
+            if expected.dtype.kind == "f":  # judged in the precision the narrower side keeps
+                return close(expected.astype(narrow), actual.astype(narrow))
         return close(expected, actual)
 
     return close_enough

@@ -28,7 +28,8 @@ class CheckpointFormat(RoundTripFormat):
             return None
         # Measured (Keras 3.15, KERAS_BACKEND=jax): ValueError "`Checkpoint` was expecting model to be a trackable object".
         return (f"tf.train.Checkpoint tracks only TensorFlow objects: under KERAS_BACKEND={backend} a Keras model is not "
-                "one; the 'weights' and 'keras' formats hold its weights")
+                "one (it raises ValueError: `Checkpoint` was expecting model to be a trackable object); the 'weights' and "
+                "'keras' formats hold its weights")
 
     def save(self, subject: Subject, directory: Path) -> Path:
         tf = _lazy.tensorflow()

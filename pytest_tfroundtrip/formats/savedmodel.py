@@ -39,7 +39,8 @@ class SavedModelFormat(RoundTripFormat):
             return None
         # Measured (Keras 3.15, KERAS_BACKEND=jax): ValueError "Expected an object of type `Trackable` ... for export".
         return (f"tf.saved_model.save takes only TensorFlow objects (tf.Module): under KERAS_BACKEND={backend} a Keras "
-                "model is not one; model.export(path) writes its SavedModel (the 'export' format)")
+                "model is not one (it raises ValueError: Expected an object of type `Trackable`); model.export(path) "
+                "writes its SavedModel (the 'export' format)")
 
     def save(self, subject: Subject, directory: Path) -> Path:
         path = directory / "savedmodel"

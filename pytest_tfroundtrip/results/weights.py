@@ -149,8 +149,9 @@ def _match(
 ) -> tuple[list[tuple[str, Any, int]], list[str], list[str]]:
     """(original path, original value, index in reloaded) pairs, and the unmatched paths on each side.
 
-    Pairs by path wherever paths agree, then the rest by a common form of their paths (without the model's
-    name, Keras's layer counters ranked, or one path ending with the other), and only then by position:
+    Pairs every weight by one common form of the paths when one exists (the same paths; without the model's
+    name; Keras's layer counters ranked), else by path wherever paths agree, then the rest by a common form
+    (or one path ending with the other), and only then by position:
     position pairs weights created in another order (hash order) wrongly.
     """
     original_paths = [path for path, _ in original]
@@ -160,6 +161,13 @@ def _match(
         if len(original) == len(reloaded) and _same_shapes(original, reloaded, range(len(reloaded))):
             return [(path, value, i) for i, (path, value) in enumerate(original)], [], []
         return [], [f"{len(original)} weights (the reloaded model has {len(reloaded)}, in another order)"], []
+    whole = _pair_all_by_one_form(original_paths, list(reloaded_index), reloaded_index) \
+        if set(original_paths) != set(reloaded_index) else None
+    if whole is not None and _same_shapes(original, reloaded, [whole[path] for path in original_paths]):
+        # Paths that agree only in part may agree by accident: a worker that reloaded models before numbers its
+        # layers on ('dense_1', 'dense_2' for the original's 'dense', 'dense_1'), and pairing the shared 'dense_1'
+        # pairs the original's second layer with the reloaded first (property seed 6 under JAX).
+        return [(path, value, whole[path]) for path, value in original], [], []
     paired = {path: reloaded_index[path] for path in original_paths if path in reloaded_index}
     rest = [path for path in original_paths if path not in paired]
     taken = set(paired.values())
@@ -176,13 +184,21 @@ def _match(
     return [(path, value, paired[path]) for path, value in original if path in paired], rest, free
 
 
-def _pair_by_form(rest: list[str], free: list[str], reloaded_index: dict[str, int]) -> dict[str, int]:
-    """Original paths paired to reloaded ones that share a form: all of them by one form, else one by one by suffix."""
+def _pair_all_by_one_form(rest: list[str], free: list[str], reloaded_index: dict[str, int]) -> dict[str, int] | None:
+    """Every original path paired to the reloaded one of the same form (:func:`_path_forms`), or None."""
     for want in _path_forms(rest):
         for got in _path_forms(free):
             if len(set(want)) == len(want) == len(set(got)) == len(got) and set(want) == set(got):
                 index = {key: reloaded_index[path] for key, path in zip(got, free)}
                 return {path: index[key] for path, key in zip(rest, want)}
+    return None
+
+
+def _pair_by_form(rest: list[str], free: list[str], reloaded_index: dict[str, int]) -> dict[str, int]:
+    """Original paths paired to reloaded ones that share a form: all of them by one form, else one by one by suffix."""
+    whole = _pair_all_by_one_form(rest, free, reloaded_index)
+    if whole is not None:
+        return whole
     pairs = {}
     for path in rest:  # a layer named inside its wrapper on one side only ('wrapper/dense/kernel', 'dense/kernel')
         matches = [got for got in free if path.endswith("/" + got) or got.endswith("/" + path)]

@@ -47,12 +47,13 @@ def main(job_path: str) -> None:
         inputs = flat if job["input_kind"] == "list" else flat[0]
     for fmt, path in job["artifacts"].items():
         try:
-            if fmt in MODEL_LOADERS:  # a Keras model: its weights are reported beside its outputs
-                model = MODEL_LOADERS[fmt](path, inputs, job)
+            base = fmt.split("@")[0]  # "keras@tensorflow": the keras loader, in this process started with that backend
+            if base in MODEL_LOADERS:  # a Keras model: its weights are reported beside its outputs
+                model = MODEL_LOADERS[base](path, inputs, job)
                 outputs = [np.asarray(o) for o in _flatten(model(inputs, training=False))]
                 _write_weights(job["outdir"], fmt, effective_weights(model))
             else:
-                outputs = [np.asarray(o) for o in LOADERS[fmt](path, inputs, flat, job)]
+                outputs = [np.asarray(o) for o in LOADERS[base](path, inputs, flat, job)]
             # .npz has no bfloat16 (it would come back as raw bytes): compared as floats anyway.
             outputs = [o.astype(np.float32) if o.dtype.name == "bfloat16" else o for o in outputs]
             tmp = os.path.join(job["outdir"], f"{fmt}.npz.tmp")

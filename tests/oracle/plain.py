@@ -30,6 +30,8 @@ import tensorflow as tf
 from .fresh_loader import effective_weights
 
 FORMATS = ("keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite")
+# Saved here, reloaded in a fresh interpreter started with KERAS_BACKEND set to the name after "@".
+CROSS_BACKEND_FORMATS = ("keras@tensorflow", "weights@tensorflow", "keras@jax", "weights@jax")
 LOADER = Path(__file__).with_name("fresh_loader.py")
 
 # The oracle's own tolerances, chosen here and not taken from the plugin: (atol, rtol, scale atol).
@@ -45,6 +47,8 @@ TOLERANCES: dict[str, tuple[float, float, bool]] = {
     "weights": (1e-6, 1e-5, False), "checkpoint": (1e-6, 1e-5, False),
     "savedmodel": (1e-5, 1e-4, True), "export": (1e-5, 1e-4, True),
     "tflite": (1e-4, 1e-3, True),
+    # Another backend runs other kernels on the same weights (XLA against TensorFlow's): as loose as a graph.
+    **{name: (1e-5, 1e-4, True) for name in CROSS_BACKEND_FORMATS},
 }
 
 
@@ -69,9 +73,9 @@ def oracle_verdicts(model: keras.Model, inputs: Any, *, formats: tuple[str, ...]
     `input_signature` (the model's input structure of tf.TensorSpec) is what a user who has one passes to
     `model.export(path, input_signature=[...])` (export, tflite); without it Keras infers the signature.
     """
-    unknown = set(formats) - set(FORMATS)
+    unknown = set(formats) - set(FORMATS + CROSS_BACKEND_FORMATS)
     if unknown:
-        raise ValueError(f"unknown formats {sorted(unknown)}; known: {FORMATS}")
+        raise ValueError(f"unknown formats {sorted(unknown)}; known: {FORMATS + CROSS_BACKEND_FORMATS}")
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     kind, keys, arrays = _flat_inputs(inputs)
@@ -82,7 +86,7 @@ def oracle_verdicts(model: keras.Model, inputs: Any, *, formats: tuple[str, ...]
     verdicts: dict[str, OracleVerdict] = {}
     artifacts: dict[str, str] = {}
     for fmt in sorted(formats, key=lambda f: f == "h5"):  # h5 last: its save edits the model (see _save)
-        if fmt in ("weights", "checkpoint") and rebuild is None:
+        if fmt.split("@")[0] in ("weights", "checkpoint") and rebuild is None:
             verdicts[fmt] = OracleVerdict(fmt, "limit", "no rebuild code", float("nan"))
             continue
         try:
@@ -98,7 +102,7 @@ def oracle_verdicts(model: keras.Model, inputs: Any, *, formats: tuple[str, ...]
     np.savez(workdir / "inputs.npz", **{f"in_{i}": a.astype(np.float32) if a.dtype.name == "bfloat16" else a
                                         for i, a in enumerate(arrays)})
     job = {
-        "artifacts": artifacts, "inputs_npz": str(workdir / "inputs.npz"), "input_kind": kind, "input_keys": keys,
+        "inputs_npz": str(workdir / "inputs.npz"), "input_kind": kind, "input_keys": keys,
         "input_dtypes": [a.dtype.name for a in arrays],
         # The names of the given signature's specs, in flat order: an exported file names its inputs by them.
         "signature_names": [getattr(spec, "name", None) for spec in keras.tree.flatten(input_signature)]
@@ -110,8 +114,7 @@ def oracle_verdicts(model: keras.Model, inputs: Any, *, formats: tuple[str, ...]
         # The caller's sys.path now (the loader lives on between calls; its PYTHONPATH is that of its start).
         "sys_path": [os.path.abspath(p or os.getcwd()) for p in sys.path],
     }
-    (workdir / "job.json").write_text(json.dumps(job, indent=1))
-    death = _run_loader(workdir, timeout)
+    deaths = _run_loaders(workdir, job, artifacts, timeout)
 
     for fmt in artifacts:
         error_file, output_file = outdir / f"{fmt}.error.json", outdir / f"{fmt}.npz"
@@ -124,7 +127,7 @@ def oracle_verdicts(model: keras.Model, inputs: Any, *, formats: tuple[str, ...]
             if verdicts[fmt].status == "pass" and (outdir / f"{fmt}.weights.npz").exists():
                 verdicts[fmt] = compare_weights(verdicts[fmt], expected_weights, _read_weights(outdir, fmt))
         else:
-            died = death or "exit code 0 without reporting this format"
+            died = deaths.get(_backend_of(fmt)) or "exit code 0 without reporting this format"
             verdicts[fmt] = OracleVerdict(fmt, "limit", f"loader process died: {died}", float("nan"))
     return {fmt: verdicts[fmt] for fmt in formats}
 
@@ -251,6 +254,13 @@ def _save(fmt: str, model: keras.Model, workdir: Path, input_signature: Any = No
     if fmt == "weights":
         model.save_weights(workdir / "model.weights.h5")
         return str(workdir / "model.weights.h5")
+    if fmt in CROSS_BACKEND_FORMATS:  # the same plain save; only the reload differs (another backend)
+        base, backend = fmt.split("@")
+        if base == "keras":
+            model.save(workdir / f"model_for_{backend}.keras")
+            return str(workdir / f"model_for_{backend}.keras")
+        model.save_weights(workdir / f"model_for_{backend}.weights.h5")
+        return str(workdir / f"model_for_{backend}.weights.h5")
     if fmt == "checkpoint":
         tf.train.Checkpoint(model=model).save(str(workdir / "checkpoint" / "ckpt"))
         return str(workdir / "checkpoint")
@@ -262,9 +272,14 @@ def _save(fmt: str, model: keras.Model, workdir: Path, input_signature: Any = No
     raise ValueError(fmt)
 
 
-def child_env() -> dict[str, str]:
-    """The fresh interpreter's environment: another hash seed, quiet CPU TensorFlow, the caller's sys.path."""
+def child_env(backend: str | None = None) -> dict[str, str]:
+    """The fresh interpreter's environment: another hash seed, quiet CPU TensorFlow, the caller's sys.path.
+
+    ``backend``: the Keras backend it runs (``KERAS_BACKEND``); None keeps this process's environment.
+    """
     env = dict(os.environ)
+    if backend is not None:
+        env["KERAS_BACKEND"] = backend
     parent_seed = os.environ.get("PYTHONHASHSEED", "")
     env["PYTHONHASHSEED"] = str((int(parent_seed) + 1) % 4294967296) if parent_seed.isdigit() else "1"
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
@@ -281,20 +296,30 @@ class _Loader:
     for all jobs instead of once per model (about 3.5 s each, most of an oracle call).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, backend: str | None = None) -> None:
+        self.backend = backend
         self.process: subprocess.Popen[str] | None = None
         self.stderr_path = Path()
 
     def run(self, job: Path, timeout: float) -> str | None:
+        self.submit(job)
+        return self.wait(timeout)
+
+    def submit(self, job: Path) -> None:
+        """Hand the loader a job; :meth:`wait` collects its answer (loaders of several backends work at once)."""
         if self.process is None or self.process.poll() is not None:
             # Made when a loader starts (inside a test session: under pytest's basetemp), not at import.
             self.stderr_path = Path(tempfile.mkdtemp(prefix="oracle-loader-")) / "stderr.txt"
             self.process = subprocess.Popen(
                 [sys.executable, str(LOADER), "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=self.stderr_path.open("w"), env=child_env(), text=True, cwd=job.parent)
-        assert self.process.stdin is not None and self.process.stdout is not None
+                stderr=self.stderr_path.open("w"), env=child_env(self.backend), text=True, cwd=job.parent)
+        assert self.process.stdin is not None
         self.process.stdin.write(f"{job}\n")
         self.process.stdin.flush()
+
+    def wait(self, timeout: float) -> str | None:
+        """None once the loader answers "done"; else how it died, with its stderr's end."""
+        assert self.process is not None and self.process.stdout is not None
         ready, _, _ = select.select([self.process.stdout], [], [], timeout)
         if not ready:
             self.stop()
@@ -313,13 +338,33 @@ class _Loader:
             self.process = None
 
 
-_LOADER = _Loader()
-atexit.register(_LOADER.stop)  # no loader is left running after the tests
+_LOADERS: dict[str | None, _Loader] = {}  # by backend; None: this process's own
 
 
-def _run_loader(workdir: Path, timeout: float) -> str | None:
-    """Run the fresh loader on workdir/job.json; None if it reported back, else how it died and its stderr's end."""
-    return _LOADER.run(workdir / "job.json", timeout)
+def _stop_loaders() -> None:
+    for loader in _LOADERS.values():
+        loader.stop()
+
+
+atexit.register(_stop_loaders)  # no loader is left running after the tests
+
+
+def _backend_of(fmt: str) -> str | None:
+    """The backend a format reloads under: the name after "@", or None (this process's own)."""
+    return fmt.split("@")[1] if "@" in fmt else None
+
+
+def _run_loaders(workdir: Path, job: dict[str, Any], artifacts: dict[str, str], timeout: float) -> dict[str | None, str]:
+    """Each backend's fresh loader reloads its formats of ``artifacts`` (all at once); how any loader died, by backend."""
+    by_backend: dict[str | None, dict[str, str]] = {}
+    for fmt, path in artifacts.items():
+        by_backend.setdefault(_backend_of(fmt), {})[fmt] = path
+    for backend, some in by_backend.items():
+        job_file = workdir / ("job.json" if backend is None else f"job_{backend}.json")
+        job_file.write_text(json.dumps({**job, "artifacts": some}, indent=1))
+        _LOADERS.setdefault(backend, _Loader(backend)).submit(job_file)
+    deaths = {backend: _LOADERS[backend].wait(timeout) for backend in by_backend}
+    return {backend: death for backend, death in deaths.items() if death is not None}
 
 
 def _tail(stderr: bytes | str | None, lines: int = 6) -> str:
