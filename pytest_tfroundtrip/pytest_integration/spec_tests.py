@@ -22,62 +22,8 @@ from typing import Any
 import pytest
 
 from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError
+from pytest_tfroundtrip.pytest_integration.settings import CUSTOM_OBJECTS, ROUNDTRIP, keep_artifacts, settings_for
 
-ROUNDTRIP, CUSTOM_OBJECTS, RESUME = "roundtrip", "custom_objects", "resume_training"
-CHECKS = (ROUNDTRIP, CUSTOM_OBJECTS, RESUME)
-
-
-def add_model_options(group: Any) -> None:
-    """The ``--tf-roundtrip-model*`` options, in the plugin's option group."""
-    group.addoption(
-        "--tf-roundtrip-model", action="append", default=[], metavar="SPEC",
-        help="check the model SPEC names, with no test file: keras_hub:ClassName (a tiny configuration, random weights; "
-             "@preset with --tf-roundtrip-pretrained), keras_applications:Name[@size], package.module:factory, "
-             "path/to/file.py:factory, a .keras/.h5 file or a SavedModel directory. Repeatable; one test per spec and "
-             "check. Default: none.",
-    )
-    group.addoption(
-        "--tf-roundtrip-model-formats", default=None, metavar="NAMES",
-        help="formats the --tf-roundtrip-model checks choose among, as by default: one that cannot take the model is "
-             "'not applicable' with the reason (--tf-roundtrip-formats names formats that must work). Applies to the round "
-             "trip; the other checks keep their own defaults. Default: all available.",
-    )
-    group.addoption(
-        "--tf-roundtrip-model-checks", default=None, metavar="NAMES",
-        help="which checks --tf-roundtrip-model runs, from: roundtrip, custom_objects, resume_training "
-             "(skipped for an uncompiled model). Default: all three.",
-    )
-    group.addoption(
-        "--tf-roundtrip-model-inputs", default=None, metavar="JSON|TOML|PATH",
-        help="describe inputs of the --tf-roundtrip-model model that inference cannot size: input name -> shape "
-             "(batch first), dtype, fill (ones/zeros) or range [low, high]; inline JSON/TOML or a .json/.toml file. "
-             "Default: inferred (keras-hub models that need it carry their own).",
-    )
-    group.addoption(
-        "--tf-roundtrip-pretrained", action="store_true", default=False,
-        help="allow keras_hub:Class@preset specs to load (download) preset weights. Default: off.",
-    )
-    group.addoption(
-        "--tf-roundtrip-model-fit", type=int, nargs="?", const=4, default=0, metavar="STEPS",
-        help="train a compiled --tf-roundtrip-model model STEPS batches (4 if no number) before checking it, so its "
-             "optimizer has state. Default: 0, not trained.",
-    )
-
-
-def requested_checks(text: str | None) -> tuple[str, ...]:
-    """The checks ``--tf-roundtrip-model-checks`` names (default: all three), validated.
-
-    Example:
-        >>> requested_checks("roundtrip, resume_training")
-        ('roundtrip', 'resume_training')
-    """
-    if not text:
-        return CHECKS
-    names = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = [name for name in names if name not in CHECKS]
-    if unknown or not names:
-        raise RoundTripUsageError(f"--tf-roundtrip-model-checks names {unknown or text!r}; the checks are {', '.join(CHECKS)}")
-    return names
 
 
 def spec_items(session: pytest.Session, specs: list[str], checks: tuple[str, ...]) -> list[pytest.Item]:
@@ -144,13 +90,12 @@ class ModelSpecCheck(pytest.Item):
 
     def runtest(self) -> None:
         __tracebackhide__ = True
-        from pytest_tfroundtrip.plugin import _keep_artifacts, settings_for
         from pytest_tfroundtrip.zoo.model_inputs import parse_model_inputs
 
         model = self.built.model
         settings = settings_for(self.config, None)
         directory = self.config._tmp_path_factory.mktemp(re.sub(r"[^\w.-]", "_", self.name)[:40], numbered=True)  # type: ignore[attr-defined]
-        common = {"artifacts_dir": directory, "keep_artifacts": _keep_artifacts(self.config)}
+        common = {"artifacts_dir": directory, "keep_artifacts": keep_artifacts(self.config)}
         if self.check == ROUNDTRIP:
             from pytest_tfroundtrip.checks.roundtrip import check_roundtrip
 
