@@ -31,7 +31,11 @@ def verdicts_alone():
     return alone
 
 
-@pytest.mark.parametrize("first,second", list(permutations(checks.CHECKS, 2)))
+IN_CI = {("custom_objects", "roundtrip"), ("roundtrip", "resume")}  # the others: -m slow
+
+
+@pytest.mark.parametrize("first,second", [pytest.param(*pair, marks=[] if pair in IN_CI else [pytest.mark.slow])
+                                          for pair in permutations(checks.CHECKS, 2)])
 def test_a_check_after_another_on_the_same_model_gives_its_verdict_alone(first, second, verdicts_alone):
     model = checks.build()
     assert checks.verdict(first, model) == verdicts_alone[first]

@@ -6,9 +6,11 @@ crash or a false alarm.  Mutated models (a defect from :mod:`tests.mutations`
 inserted into a generated host): the checker fails the formats the oracle
 shows defective, naming the cause.
 
-Budgets: CI runs seeds ``0 .. N-1`` (``TFROUNDTRIP_SOUND_MODELS``, default 60;
-``TFROUNDTRIP_MUTATED_MODELS``, default 60); ``-m slow`` runs the next
-thousand of each (``TFROUNDTRIP_SLOW_MODELS``, default 1000).  Set
+Budgets: CI runs seeds ``0 .. N-1`` (``TFROUNDTRIP_SOUND_MODELS``, default 20;
+``TFROUNDTRIP_MUTATED_MODELS``, default 20, so every layer-level defect of the
+catalogue is inserted at least once); ``-m slow`` runs the next thousand of
+each (``TFROUNDTRIP_SLOW_MODELS``, default 1000).  The README quotes the same
+numbers (:func:`test_the_budgets_the_docs_quote_are_the_codes`).  Set
 ``TFROUNDTRIP_PROPERTY_LOG=path.jsonl`` to keep every judgement.
 
 Run with ``KERAS_BACKEND=jax`` (tests/test_properties_jax.py does, on a sample), the process under test is
@@ -38,8 +40,10 @@ from tests.oracle import CROSS_BACKEND_FORMATS, FORMATS, oracle_verdicts
 from tests.properties.draw import drawn
 from tests.properties.judge import checker_verdicts, confirmed_on_the_checkers_input, explain, judge, log
 
-SOUND = int(os.environ.get("TFROUNDTRIP_SOUND_MODELS", "60"))  # CI's share; -m slow runs the next SLOW of each
-MUTATED = int(os.environ.get("TFROUNDTRIP_MUTATED_MODELS", "60"))
+CI_SOUND_MODELS = 20  # CI's share; -m slow runs the next SLOW of each
+CI_MUTATED_MODELS = 20
+SOUND = int(os.environ.get("TFROUNDTRIP_SOUND_MODELS", str(CI_SOUND_MODELS)))
+MUTATED = int(os.environ.get("TFROUNDTRIP_MUTATED_MODELS", str(CI_MUTATED_MODELS)))
 SLOW = int(os.environ.get("TFROUNDTRIP_SLOW_MODELS", "1000"))
 CHECKER_EXAMPLES = 3  # random examples per format after the targeted ones: the oracle judges on fixed inputs anyway
 
@@ -125,6 +129,18 @@ def recipe_inputs(recipe: ModelRecipe, arrays: dict[str, np.ndarray]):
     """Arrays keyed by input name (as the checker saves them) in the recipe's input structure."""
     names = [spec.name for spec in recipe.inputs]
     return structure_inputs(recipe, [arrays[name] for name in names] if set(names) <= set(arrays) else list(arrays.values()))
+
+
+def test_the_budgets_the_docs_quote_are_the_codes():
+    """The module docstring and the README (or the documentation site) give CI's share as the code does."""
+    assert f"``TFROUNDTRIP_SOUND_MODELS``, default {CI_SOUND_MODELS};" in __doc__
+    assert f"``TFROUNDTRIP_MUTATED_MODELS``, default {CI_MUTATED_MODELS}," in __doc__
+    assert CI_MUTATED_MODELS >= len(LAYER_MUTATIONS), "CI's share inserts every layer-level defect at least once"
+    root = Path(__file__).resolve().parent.parent
+    pages = "\n".join(path.read_text() for path in [root / "README.md", *sorted((root / "docs").rglob("*.md"))] if path.exists())
+    quoted = f"{CI_SOUND_MODELS} sound + {CI_MUTATED_MODELS} mutated models"
+    assert quoted in pages, f"the README or docs/ should say '{quoted}' where they give the test command's share"
+    assert f"{CI_SOUND_MODELS} generated sound models and {CI_MUTATED_MODELS} generated defective ones" in pages
 
 
 def assert_agrees(judgement, recipe: ModelRecipe) -> None:

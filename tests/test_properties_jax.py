@@ -7,7 +7,7 @@ models are built and trained under JAX, the checker judges the formats it lists 
 and ``checkpoint`` not applicable) and the oracle makes its own plain attempt at each, with the same
 assertions as under TensorFlow (no false alarm, no crash, the oracle's own error, defects caught).
 
-Budgets: seeds ``0 .. N-1`` of each (``TFROUNDTRIP_JAX_MODELS``, default 2); ``-m slow`` runs the next
+Budgets: seeds ``0 .. N-1`` of each (``TFROUNDTRIP_JAX_MODELS``, default 1); ``-m slow`` runs the next
 ``TFROUNDTRIP_JAX_SLOW_MODELS`` (default 40) of each.
 """
 
@@ -26,7 +26,7 @@ from pytest_tfroundtrip import _lazy
 pytestmark = pytest.mark.skipif(not _lazy.is_installed("jax"), reason="JAX is not installed (the test extra installs it)")
 
 ROOT = Path(__file__).resolve().parents[1]
-JAX_MODELS = int(os.environ.get("TFROUNDTRIP_JAX_MODELS", "2"))
+JAX_MODELS = int(os.environ.get("TFROUNDTRIP_JAX_MODELS", "1"))
 JAX_SLOW_MODELS = int(os.environ.get("TFROUNDTRIP_JAX_SLOW_MODELS", "40"))
 # What a JAX process's checker judges (README, "The backend of the process under test"), and what it cannot.
 JUDGED_UNDER_JAX = ("keras", "h5", "export", "weights", "tflite", "keras@tensorflow", "weights@tensorflow")

@@ -13,7 +13,8 @@ Rules, per format:
 
 ``rebuild=`` is the checker's new keyword (issue 27); until it exists, the parts that need it skip with
 "needs rebuild= support", and the false alarms issue 27 reports are expected failures (:func:`known_before_issue_27`).  Budgets: CI runs ``TFROUNDTRIP_USE_CASE_MODELS`` (default 5,
-one per kind) sound and ``TFROUNDTRIP_USE_CASE_MUTATED`` (default 2) mutated models; ``-m slow`` the next
+one per kind) sound round trips, ``TFROUNDTRIP_USE_CASE_RESUMES`` (default 2) resumes and
+``TFROUNDTRIP_USE_CASE_MUTATED`` (default 2) mutated models; ``-m slow`` the next
 ``TFROUNDTRIP_SLOW_USE_CASES`` (default 40) of each.
 """
 
@@ -37,6 +38,7 @@ from tests.properties.judge import FALSE_ALARM, WRONG_CAUSE, Judgement, checker_
 
 SOUND = int(os.environ.get("TFROUNDTRIP_USE_CASE_MODELS", "5"))
 MUTATED = int(os.environ.get("TFROUNDTRIP_USE_CASE_MUTATED", "2"))
+RESUMES = int(os.environ.get("TFROUNDTRIP_USE_CASE_RESUMES", "2"))
 SLOW = int(os.environ.get("TFROUNDTRIP_SLOW_USE_CASES", "40"))
 REBUILT_FORMATS = ("weights", "checkpoint")  # the formats a user's rebuild receives
 NEEDS_REBUILD = "needs rebuild= support in check_roundtrip (issue 27)"
@@ -219,12 +221,12 @@ def _resume(index: int, tmp_path: Path) -> None:
     _assert_agrees(second, recipe)
 
 
-@pytest.mark.parametrize("index", range(SOUND))
+@pytest.mark.parametrize("index", range(RESUMES))
 def test_resume_use_case(index, tmp_path):
     _resume(index, tmp_path)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("index", range(SOUND, SOUND + SLOW))
+@pytest.mark.parametrize("index", range(RESUMES, RESUMES + SLOW))
 def test_resume_use_case_at_scale(index, tmp_path):
     _resume(index, tmp_path)

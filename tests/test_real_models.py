@@ -6,8 +6,9 @@ are listed per model, and each expected failure is reproduced in the test
 with plain TensorFlow/Keras calls, so a failure the checker reports is shown
 to be genuine (and a format that stops failing shows up too).
 
-Models marked ``slow`` run with ``pytest tests -n 2 -m slow``; the others are
-a representative part that runs with the main test command.
+Models marked ``slow`` run with ``pytest tests -n 2 -m slow``; ViTBackbone (a
+real model with an expected failure, ``checkpoint``) is the representative
+part that runs with the main test command.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ class RealModel:
 
 def _text(name: str, cls: Callable[..., keras.Model], **config: Any) -> RealModel:
     return RealModel(name, lambda: cls(**config), {}, {"h5": h5_cannot_reload(f"Unknown layer: '{cls.__name__}'")},
-                     slow=name != "BertBackbone")
+                     slow=True)
 
 
 TEXT = dict(vocabulary_size=100, num_layers=2, hidden_dim=16, intermediate_dim=32)
@@ -132,7 +133,7 @@ REAL_MODELS = [
               {}, {"h5": h5_cannot_reload("Unknown layer: 'DistilBertBackbone'"), "onnx": onnx_runtime_refuses("Erfc")}),
     RealModel("LlamaBackbone", lambda: hub.LlamaBackbone(num_query_heads=2, num_key_value_heads=1, **TEXT),
               {}, {"h5": h5_cannot_reload("Unknown layer: 'LlamaBackbone'"), "tflite": tflite_cannot_convert,
-                   "litert": litert_needs_tensorflow_ops}, slow=False),
+                   "litert": litert_needs_tensorflow_ops}),
     RealModel("BertTextClassifier", lambda: hub.BertTextClassifier(
         hub.BertBackbone(vocabulary_size=100, num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32,
                          max_sequence_length=16), num_classes=3, preprocessor=None),
@@ -148,7 +149,7 @@ REAL_MODELS = [
               {}, {"h5": h5_cannot_reload("Unknown layer: 'ResNetBackbone'")}),
 ] + [
     RealModel(name, (lambda cls=getattr(apps, name), shape=shape: cls(weights=None, input_shape=shape, classes=10)),
-              expected, not_applicable, clean_process_failures=frozenset(clean), slow=name != "MobileNetV3Small")
+              expected, not_applicable, clean_process_failures=frozenset(clean), slow=True)
     for name, shape, expected, clean, not_applicable in [
         ("MobileNet", SMALL_IMAGE, {}, (), {}),
         ("MobileNetV2", SMALL_IMAGE, {}, (), {}),

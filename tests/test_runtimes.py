@@ -138,6 +138,7 @@ def test_exact_gelu_fails_onnx_as_onnx_runtime_refuses_the_file(tmp_path):
     assert "Erfc" in custom.not_applicable["onnx"] and "onnx" not in {r.format for r in custom.clean}
 
 
+@pytest.mark.slow  # a long OpenVINO conversion; tests/test_not_applicable_causes.py keeps an LSTM through OpenVINO in CI
 def test_recurrent_layers_over_unknown_lengths_fail_keras_openvino_export_and_convert_through_the_savedmodel(tmp_path):
     model = models.masked_rnn()
     tokens = np.array([[3, 5, 0, 0], [7, 1, 2, 9]], "int32")

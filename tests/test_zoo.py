@@ -184,6 +184,7 @@ def test_keras_applications_are_small_with_random_weights():
     assert build_from_spec("keras_applications:Xception").model.input_shape == (None, 71, 71, 3)
 
 
+@pytest.mark.slow  # trains a keras-hub task for two steps: minutes on 2 cores
 def test_fit_trains_a_compiled_task_so_its_optimizer_has_state():
     from pytest_tfroundtrip.zoo.building import build_from_spec
 
@@ -321,7 +322,7 @@ def test_zoo_writes_matrix_json_and_markdown_with_causes(tmp_path):
     from pytest_tfroundtrip.cli import FINDING, main
 
     out = io.StringIO()
-    arguments = ["zoo", "keras_hub", "--only", "BertTextClassifier,ViTBackbone", "--formats", "keras,checkpoint",
+    arguments = ["zoo", "keras_hub", "--only", "BertBackbone,ViTBackbone", "--formats", "keras,checkpoint",
                  "--max-examples", "3", "--jobs", "1", "--chunk-size", "1", "--workdir", str(tmp_path / "work"),
                  "--json", str(tmp_path / "zoo.json"), "--markdown", str(tmp_path / "zoo.md")]
     status = main(arguments, stdout=out)
@@ -335,11 +336,10 @@ def test_zoo_writes_matrix_json_and_markdown_with_causes(tmp_path):
     assert json.loads((tmp_path / "zoo.json").read_text())["checks"] == json.loads(first_json)["checks"]
     document = json.loads((tmp_path / "zoo.json").read_text())
     failing = sorted((c["test"], e["label"]) for c in document["checks"] for e in c["formats"] if e["verdict"] == "failed")
-    assert failing == [("resume_training[keras_hub:BertTextClassifier]", "keras"), ("roundtrip[keras_hub:ViTBackbone]", "checkpoint")]
+    assert failing == [("roundtrip[keras_hub:ViTBackbone]", "checkpoint")]
     page = (tmp_path / "zoo.md").read_text()
     assert "| ViTBackbone | ok | **FAIL** |" in page
     assert "weights were not restored by tf.train.Checkpoint" in page
-    assert "optimizer.iterations is 0 after reload" in page
     assert "Gemma4AssistantCausalLM" not in page  # not checkable, but not asked for either
     assert "Cells: `ok` passed" in page and "## Not applicable or skipped, and why" in page
 
