@@ -49,6 +49,7 @@ class FormatStats:
     ill_conditioned: int = 0
     nonfinite_not_judged: int = 0
     padding_not_judged: int = 0
+    example_errors: list[tuple[float, float, float]] = field(default_factory=list)  # (abs, rel, tolerance used) per passing example
 
     def record(self, comparison: Comparison, seconds: float) -> None:
         self.examples += 1
@@ -57,6 +58,7 @@ class FormatStats:
         if comparison.ok:
             self.max_abs_error = max(self.max_abs_error, comparison.max_abs_error)
             self.max_rel_error = max(self.max_rel_error, comparison.max_rel_error)
+            self.example_errors.append((comparison.max_abs_error, comparison.max_rel_error, comparison.tolerance_used))
 
 
 @dataclass(frozen=True)

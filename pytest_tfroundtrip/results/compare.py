@@ -57,6 +57,7 @@ class OutputComparison:
     table: tuple[Difference, ...] = ()
     tolerance: Tolerance | None = None
     left_out: int = 0  # values at padded positions, not judged
+    tolerance_used: float = 0.0  # the largest |actual - expected| / allowed: 1.0 is the tolerance itself
 
     @property
     def ok(self) -> bool:
@@ -88,6 +89,11 @@ class Comparison:
     @property
     def max_rel_error(self) -> float:
         return max((o.max_rel_error for o in self.outputs), default=0.0)
+
+    @property
+    def tolerance_used(self) -> float:
+        """How close the closest output came to failing: its largest error as a fraction of what it was allowed."""
+        return max((o.tolerance_used for o in self.outputs), default=0.0)
 
 
 def compare_outputs(
@@ -184,8 +190,12 @@ def _compare_floats(
     bad = unmatched_special | (abs_error > allowed)
     max_abs = float(abs_error.max()) if abs_error.size else 0.0
     max_rel = float(rel_error.max()) if rel_error.size else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        used = np.where(abs_error == 0, 0.0, abs_error / np.broadcast_to(allowed, abs_error.shape))
+    tolerance_used = float(used.max()) if used.size else 0.0
     if not np.any(bad):
-        return OutputComparison(name, None, elements=expected.size, max_abs_error=max_abs, max_rel_error=max_rel, tolerance=tolerance)
+        return OutputComparison(name, None, elements=expected.size, max_abs_error=max_abs, max_rel_error=max_rel,
+                                tolerance=tolerance, tolerance_used=tolerance_used)
     order = np.argsort(-np.where(bad, abs_error, -1.0), axis=None, kind="stable")[: min(MAX_TABLE_ROWS, int(bad.sum()))]
     table = tuple(
         Difference(tuple(int(i) for i in np.unravel_index(flat, expected.shape)),
@@ -194,5 +204,5 @@ def _compare_floats(
     )
     return OutputComparison(
         name, VALUES, "values differ beyond tolerance", expected.size, int(bad.sum()),
-        max_abs, max_rel, table[0], table, tolerance,
+        max_abs, max_rel, table[0], table, tolerance, tolerance_used=tolerance_used,
     )

@@ -31,12 +31,34 @@ def json_document(checks: list[dict[str, Any]], target: str | None = None) -> di
         "tool": "pytest-tfroundtrip",
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
+        "environment": environment(),
         "summary": {"checks": len(checks), "passed": passed, "failed": len(checks) - passed},
         "checks": checks,
     }
     if target is not None:
         document["target"] = target
     return document
+
+
+def environment() -> dict[str, Any]:
+    """This process's Keras backend, the formats a check runs here by default, and why each other one does not.
+
+    Example:
+        >>> here = environment()
+        >>> "keras" in here["formats_available"], "keras" in here["formats_unavailable"]
+        (True, False)
+    """
+    from pytest_tfroundtrip._lazy import process_backend
+    from pytest_tfroundtrip.formats import all_formats, available_formats
+
+    backend = process_backend()
+    available = available_formats()
+    unavailable = {}
+    for fmt in all_formats():
+        if fmt.name not in available:
+            why = fmt.backend_reason(backend) or fmt.unavailable_reason()
+            unavailable[fmt.name] = why or "checked only when named in formats= (not by default)"
+    return {"keras_backend": backend, "formats_available": available, "formats_unavailable": unavailable}
 
 
 def write_json_report(path: Path, checks: list[dict[str, Any]], target: str | None = None) -> Path:

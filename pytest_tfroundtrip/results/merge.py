@@ -168,6 +168,13 @@ def merge_shards(shards: Sequence[Shard]) -> dict[str, Any]:
                    key=lambda part: (part["tests"][:1] or ["\U0010ffff"], part["file"], part["created"]))
     document = json_document(checks)
     document["versions"] = dict(parts[0]["versions"]) if parts else document["versions"]
+    # Like the versions, the environment is a shard's, not the merging machine's (the first that recorded one).
+    recorded = [shard.document["environment"] for shard in sorted(shards, key=lambda shard: shard.tests[:1])
+                if "environment" in shard.document]
+    if recorded:
+        document["environment"] = recorded[0]
+    else:
+        document.pop("environment")
     warning = version_warning(parts)
     # The schema's order, with what merge adds before the checks, so both read first.
     return {**{key: value for key, value in document.items() if key != "checks"}, "merged_from": parts,

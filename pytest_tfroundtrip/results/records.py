@@ -27,6 +27,7 @@ VERDICTS = ("passed", "failed", "error", "skipped", "not_applicable")
 ROUNDTRIP, CUSTOM_OBJECTS, RESUME, BASELINE = "roundtrip", "custom_objects", "resume", "baseline"
 
 _RAISED_STAGES = ("save", "load", "call")
+MAX_EXAMPLE_ERRORS = 200  # per format: enough for a distribution, small enough for the JSON file
 _VERSIONED = {
     "pytest-tfroundtrip": ("pytest-tfroundtrip",), "tensorflow": ("tensorflow", "tensorflow-cpu"), "keras": ("keras",),
     "numpy": ("numpy",), "hypothesis": ("hypothesis",), "pytest": ("pytest",), "ai-edge-litert": ("ai-edge-litert",),
@@ -100,14 +101,34 @@ def _format_result(result: Any) -> dict[str, Any]:
         "warnings": list(result.warnings), "reloaded_in": result.reloaded_in,
         "padding_not_judged": int(result.padding_not_judged),
     })
+    if result.example_errors:
+        entry["example_errors"] = example_errors(result.example_errors)
     if failure is not None:
         entry.update({"stage": failure.stage, "message": failure.message[:2000],
                       "failing_input": _path(failure.input_file), "input_summary": failure.input_summary})
+        if failure.first_differing_layer:
+            entry["first_differing_layer"] = failure.first_differing_layer
+        from pytest_tfroundtrip.results.failure_text import format_failure_lines
+
+        entry["failure_text"] = "\n".join(format_failure_lines(result))[:4000]
         if failure.reproduction is not None:
             entry["reproduce"] = _path(failure.reproduction)
     if result.quantized:
         entry["quantized"] = [_quantized_figures(figures) for figures in result.quantized]
     return entry
+
+
+def example_errors(errors: Any) -> dict[str, list[float | None]]:
+    """Per passing example (the first :data:`MAX_EXAMPLE_ERRORS`): max abs error, max rel error, and the fraction
+    of its tolerance the error used (1.0 is the tolerance), each to 4 significant digits.
+
+    Example:
+        >>> example_errors([(2e-7, 1e-7, 0.25), (0.0, 0.0, 0.0)])
+        {'abs': [2e-07, 0.0], 'rel': [1e-07, 0.0], 'of_tolerance': [0.25, 0.0]}
+    """
+    kept = list(errors)[:MAX_EXAMPLE_ERRORS]
+    return {name: [_number(float(f"{example[index]:.4g}")) for example in kept]
+            for index, name in enumerate(("abs", "rel", "of_tolerance"))}
 
 
 def _mismatches(failure: Any) -> list[Any]:
@@ -152,6 +173,9 @@ def _resume(report: Any) -> dict[str, Any]:
         entry.update({"format": result.format, "reason": result.skip_reason, "artifact": _path(result.artifact),
                       "max_weight_error": _number(result.max_weight_error),
                       "max_optimizer_error": _number(result.max_optimizer_error)})
+        if result.resumed_losses:
+            entry["losses"] = {"uninterrupted": [_number(loss) for loss in result.reference_losses],
+                               "resumed": [_number(loss) for loss in result.resumed_losses]}
         if result.first_divergence:
             entry.update({"stage": "resume", "message": result.first_divergence[:2000]})
         formats.append(entry)

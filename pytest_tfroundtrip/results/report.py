@@ -57,6 +57,7 @@ class FormatResult:
     ill_conditioned: int = 0
     nonfinite_not_judged: int = 0
     padding_not_judged: int = 0  # output values at padded positions, left out of every comparison
+    example_errors: tuple[tuple[float, float, float], ...] = ()  # per passing example: max abs, max rel, tolerance used
     artifact: Path | None = None
     failure: FormatFailure | None = None
     skip_reason: str | None = None
