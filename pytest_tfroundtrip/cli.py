@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", metavar="PATH", default=None,
                        help="also write the check as JSON to PATH (schema: pytest_tfroundtrip/results/schema.json). "
                             "Default: not written")
+    check.add_argument("--html", metavar="FILE", default=None,
+                       help="write one self-contained HTML report to FILE (matrix coloured by verdict, causes and reproduction scripts on click, pictures; opens offline). Default: not written")
     check.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
                        help="import MODULE first, e.g. the one registering your custom layers (repeatable). Default: none")
     check.add_argument("--artifacts-dir", metavar="DIR", default=None,
@@ -123,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     zoo.add_argument("--max-minutes", type=float, default=None, metavar="M",
                      help="start no chunk after M minutes; the models left are listed as not run. Default: no limit")
     zoo.add_argument("--json", metavar="PATH", default=None, help="write the merged checks as JSON. Default: not written")
+    zoo.add_argument("--html", metavar="FILE", default=None,
+                     help="write one self-contained HTML report to FILE (matrix coloured by verdict, causes and reproduction scripts on click, pictures; opens offline). Default: not written")
     zoo.add_argument("--markdown", metavar="PATH", default=None,
                      help="write the Markdown page (tables, counts, one-line causes). Default: not written")
     zoo.add_argument("--no-color", action="store_true", default=False, help="no colours in the matrix. Default: coloured on a terminal")
@@ -139,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("files", nargs="+", metavar="FILE", help="the JSON file of each shard (a merged file counts as its shards)")
     merge.add_argument("--json", metavar="PATH", default=None,
                        help="write the merged document to PATH (same schema, with merged_from and warnings). Default: not written")
+    merge.add_argument("--html", metavar="FILE", default=None,
+                       help="write one self-contained HTML report to FILE (matrix coloured by verdict, causes and reproduction scripts on click, pictures; opens offline). Default: not written")
     merge.add_argument("--junit", metavar="PATH", default=None,
                        help="write JUnit XML to PATH: one testcase per test that ran checks, with the properties "
                             "pytest --junitxml gives it, failed when one of its checks failed. Default: not written")
@@ -225,11 +231,13 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         print("\n".join(textwrap.wrap(text, shutil.get_terminal_size((100, 24)).columns - 1, subsequent_indent="    ")),
               file=out)
     _print_matrix(checks, args.target, out, colour=not args.no_color and out.isatty())
-    if args.json:
-        from pytest_tfroundtrip.results.json_report import write_json_report
+    if args.json or args.html:
+        from pytest_tfroundtrip.results.json_report import json_document, write_json_document
 
-        path = write_json_report(Path(args.json), [dict(check, test=None) for check in checks], target=args.target)
-        print(f"checks written as JSON to {path}", file=out)
+        document = json_document([dict(check, test=None) for check in checks], target=args.target)
+        if args.json:
+            print(f"checks written as JSON to {write_json_document(Path(args.json), document)}", file=out)
+        _write_html(args.html, document, out)
     return status
 
 
@@ -275,6 +283,7 @@ def _zoo(args: argparse.Namespace, out: TextIO) -> int:
           + ("" if args.workdir else " (delete it when done; --workdir chooses it and lets a later run continue)"), file=out)
     if args.json:
         print(f"checks written as JSON to {write_json_document(Path(args.json), run.document)}", file=out)
+    _write_html(args.html, run.document, out)
     if args.markdown:
         command = _zoo_command(args)
         path = Path(args.markdown)
@@ -290,7 +299,7 @@ def _zoo_command(args: argparse.Namespace) -> str:
     """The command that regenerates this page: the zoo and every option that differs from its default."""
     defaults = build_parser().parse_args(["zoo", args.zoo])
     parts = ["tf-roundtrip", "zoo", args.zoo]
-    for name in ("checks", "formats", "max_examples", "chunk_size", "shard", "only", "workdir", "json", "markdown"):
+    for name in ("checks", "formats", "max_examples", "chunk_size", "shard", "only", "workdir", "json", "markdown", "html"):
         value = getattr(args, name)
         if value != getattr(defaults, name):
             parts += [f"--{name.replace('_', '-')}", str(value)]
@@ -314,12 +323,21 @@ def _merge(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         path = write_json_document(Path(args.json), document)
         print(f"checks written as JSON to {path}", file=out)
+    _write_html(args.html, document, out)
     if args.junit:
         path = Path(args.junit)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(junit_xml(checks) + "\n", encoding="utf-8")
         print(f"JUnit XML written to {path}", file=out)
     return PASSED if all(check["passed"] for check in checks) else FINDING
+
+
+def _write_html(file: str | None, document: dict[str, Any], out: TextIO) -> None:
+    """``--html FILE``: the document as one self-contained HTML page."""
+    if file:
+        from pytest_tfroundtrip.results.html import write_html_report
+
+        print(f"HTML report written to {write_html_report(Path(file), document)}", file=out)
 
 
 def _print_matrix(checks: list[dict[str, Any]], target: str, out: TextIO, colour: bool) -> None:

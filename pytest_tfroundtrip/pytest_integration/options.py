@@ -44,6 +44,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              "to PATH, in the schema pytest_tfroundtrip/results/schema.json. Default: not written.",
     )
     group.addoption(
+        "--tf-roundtrip-html", default=None, metavar="FILE",
+        help="write one self-contained HTML report of every check to FILE: the model-by-format matrix coloured by "
+             "verdict, each cell's cause, failing input and reproduction script on click, versions, time per format and "
+             "pictures; it opens offline. Default: not written (ini: tf_roundtrip_html).",
+    )
+    group.addoption(
         "--tf-roundtrip-update-baselines", action="store_true", default=False,
         help="rewrite the golden baselines that tf_roundtrip.check_baseline() reads, from the models as they are now; "
              "those tests pass and the summary lists what was written. Default: off (a missing baseline is created "
@@ -65,6 +71,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              "among xdist workers) and the memory the model needs (ini: tf_roundtrip_workers).",
     )
     add_model_options(group)
+    parser.addini("tf_roundtrip_html", "write the HTML report to this file, relative to the rootdir. Default: not written.",
+                  default="")
     parser.addini("tf_roundtrip_reload_in", "fresh (default) or process: where check() reloads artifacts.", default="")
     parser.addini("tf_roundtrip_workers", "worker interpreters per pytest-xdist worker. Default: from cores and memory.", default="")
     parser.addini("tf_roundtrip_baseline_dir", f"where baselines live, relative to the rootdir. Default: {DEFAULT_BASELINE_DIR}.",

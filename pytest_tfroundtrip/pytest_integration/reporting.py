@@ -72,13 +72,18 @@ class SessionChecks:
             self.hidden_warnings.append(hidden)
 
     def pytest_sessionfinish(self) -> None:
-        """Write the JSON file (by the controller only, under pytest-xdist)."""
-        path = self.json_path
-        if path is None or hasattr(self.config, "workerinput"):
+        """Write the JSON file and the HTML report, of one document (by the controller only, under pytest-xdist)."""
+        if (self.json_path is None and self.html_path is None) or hasattr(self.config, "workerinput"):
             return
-        from pytest_tfroundtrip.results.json_report import write_json_report
+        from pytest_tfroundtrip.results.json_report import json_document, write_json_document
 
-        write_json_report(path, [dict(check, test=nodeid) for nodeid, check in self.checks])
+        document = json_document([dict(check, test=nodeid) for nodeid, check in self.checks])
+        if self.json_path is not None:
+            write_json_document(self.json_path, document)
+        if self.html_path is not None:
+            from pytest_tfroundtrip.results.html import write_html_report
+
+            write_html_report(self.html_path, document)
 
     def unused_baselines(self) -> list[Path]:
         """Baselines under the modules that ran, read by no check (only said when no -k/-m narrowed the run)."""
@@ -99,6 +104,15 @@ class SessionChecks:
     def json_path(self) -> Path | None:
         option = self.config.getoption("tf_roundtrip_json", None)
         return Path(self.config.invocation_params.dir, option) if option else None
+
+    @property
+    def html_path(self) -> Path | None:
+        """``--tf-roundtrip-html`` (relative to where pytest was started), else the ini's (relative to the rootdir)."""
+        option = self.config.getoption("tf_roundtrip_html", None)
+        if option:
+            return Path(self.config.invocation_params.dir, option)
+        configured = self.config.getini("tf_roundtrip_html")
+        return Path(self.config.rootpath, configured) if configured else None
 
     def internal_warnings_line(self) -> str | None:
         total = sum(entry["count"] for entry in self.hidden_warnings)
@@ -135,6 +149,8 @@ class SessionChecks:
                 terminalreporter.write_line(f"  {path}")
         if self.json_path is not None and not hasattr(self.config, "workerinput"):
             terminalreporter.write_line(f"checks written as JSON to {self.json_path}")
+        if self.html_path is not None and not hasattr(self.config, "workerinput"):
+            terminalreporter.write_line(f"HTML report written to {self.html_path}")
 
 
 def write_matrix_line(terminalreporter: Any, line: list[tuple[str, str | None]]) -> None:

@@ -1,0 +1,286 @@
+"""The HTML report: the generator on hand-written documents (no browser), then a real run opened in headless Chromium.
+
+The browser tests need Debian's ``chromium`` and the ``playwright`` package (it drives the installed browser: it
+cannot download its own here); without them they skip, saying which is missing.  They share one real pytest run
+(module-scoped fixture) with passes, a genuine failure, an n/a cell, a resume check and a quantized check.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_tfroundtrip.results.html import html_report, write_html_report
+from pytest_tfroundtrip.results.html.assets import VERDICT_COLOURS
+from pytest_tfroundtrip.results.html.cells import display_verdict
+from pytest_tfroundtrip.results.json_report import json_document
+
+REPO = Path(__file__).resolve().parents[1]
+IMAGES = REPO / "docs" / "images"
+NASTY = "<script>alert('x')</script>"
+
+
+def entry(label: str, verdict: str, **fields: Any) -> dict[str, Any]:
+    return {"label": label, "format": label.split("[")[0], "verdict": verdict, **fields}
+
+
+def hand_written_document() -> dict[str, Any]:
+    """Every verdict, names and causes with markup in them, and every picture's numbers."""
+    errors = {"abs": [0.0, 2e-7, 1e-6], "rel": [0.0, 1e-7, 3e-6], "of_tolerance": [0.0, 0.02, 0.4]}
+    roundtrip = {
+        "test": f"t.py::test_model[{NASTY}]", "kind": "roundtrip", "passed": False, "model": f"m{NASTY} (Sequential)",
+        "seconds": 3.0, "artifacts_dir": "/tmp/a", "examples": 3, "formats": [
+            entry("keras", "failed", stage="mismatch", message=f"outputs differ {NASTY}", max_abs_error=0.5,
+                  max_rel_error=0.7, failure_text=f"[keras] outputs differ\n  first layer whose output differs on that input: '{NASTY}'",
+                  first_differing_layer=NASTY, input_summary="input: shape (1, 3) float32", reproduce="/no/such/reproduce.py",
+                  timings={"save": 0.1, "load": 0.2, "compare": 0.05}),
+            entry("h5", "passed", max_abs_error=1e-6, max_rel_error=3e-6, example_errors=errors,
+                  timings={"save": 0.1, "load": 0.1, "compare": 0.01}),
+            entry("savedmodel", "error", stage="save", message="ValueError: cannot save"),
+            entry("onnx", "not_applicable", reason="tf2onnx cannot convert StringLookup"),
+            entry("openvino", "skipped", reason="openvino is not installed"),
+            entry("weights", "skipped", reason="not judged: the architecture cannot be rebuilt"),
+        ]}
+    resume = {"test": "t.py::test_resume", "kind": "resume", "passed": True, "model": None, "seconds": 2.0,
+              "artifacts_dir": None, "steps": {"before": 2, "after": 2, "batch_size": 4}, "formats": [
+                  entry("keras", "passed", losses={"uninterrupted": [1.0, 0.8, 0.7, 0.6], "resumed": [1.0, 0.8, 0.7, 0.6]})]}
+    quantized = {"test": "t.py::test_quantized", "kind": "roundtrip", "passed": True, "model": None, "seconds": 1.0,
+                 "artifacts_dir": None, "formats": [entry("litert[float16]", "passed", quantized=[
+                     {"output": "y", "argmax_agreement": 0.98, "range_error": 0.004, "correlation": 0.9999}])]}
+    document = json_document([roundtrip, resume, quantized])
+    document["environment"] = {"keras_backend": "tensorflow", "formats_available": ["keras", "h5", "savedmodel", "onnx"],
+                               "formats_unavailable": {"openvino": f"openvino is not installed {NASTY}"}}
+    return document
+
+
+class _Page(HTMLParser):
+    """The cells of the matrix and every URL the page would fetch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: list[dict[str, str]] = []
+        self.fetched: list[str] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {name: value or "" for name, value in attrs}
+        if tag == "td" and "data-verdict" in found:
+            self.cells.append(found)
+        for name in ("src", "href"):
+            if name in found:
+                self.fetched.append(found[name])
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script:
+            self.scripts.append(data)
+
+
+def parsed(page: str) -> _Page:
+    parser = _Page()
+    parser.feed(page)
+    return parser
+
+
+def test_every_verdict_gets_its_own_colour_and_text():
+    page = html_report(hand_written_document())
+    verdicts = [(cell["data-format"], cell["data-verdict"]) for cell in parsed(page).cells]
+    assert verdicts == [("keras", "failed"), ("h5", "passed"), ("savedmodel", "error"), ("weights", "not_judged"),
+                        ("onnx", "not_applicable"), ("openvino", "skipped"), ("keras", "passed"), ("litert[float16]", "passed")]
+    assert len({colours for colours in VERDICT_COLOURS.values()}) == len(VERDICT_COLOURS) == 6
+    for verdict, (background, _text) in VERDICT_COLOURS.items():
+        assert f".v-{verdict} {{ background: {background};" in page
+    assert display_verdict({"verdict": "not_applicable", "reason": "not judged: rebuild= raised"}) == "not_judged"
+    # A pass says how much of its tolerance the worst input used.
+    assert re.search(r'data-format="h5" data-verdict="passed"[^>]*>ok 40%</td>', page)
+
+
+def test_every_text_from_the_document_is_escaped():
+    page = html_report(hand_written_document())
+    assert NASTY not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    page_parts = parsed(page)
+    assert len(page_parts.scripts) == 1 and "alert" not in page_parts.scripts[0]  # only our own script
+
+
+def test_the_page_fetches_nothing_and_draws_its_pictures_inline():
+    page = html_report(hand_written_document())
+    assert parsed(page).fetched == []
+    assert not re.search(r"(src|href)=|@import|url\(", page)
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in page
+    pictures = page.split('<section id="pictures">')[1]
+    assert pictures.count("<svg") == 7  # 3 error strips, 1 resume plot, 2 quantized bars, 1 findings by kind
+    assert "Resumed training: t.py::test_resume" in pictures and pictures.count("<polyline") == 2
+    assert "keras mismatch" not in pictures and "roundtrip mismatch" in pictures and "roundtrip save" in pictures
+
+
+def test_a_cell_detail_holds_cause_input_layer_script_and_artifact():
+    page = html_report(hand_written_document())
+    detail = re.search(r'<section class="detail v-failed" id="detail-0-0".*?</section>', page, re.S).group(0)
+    assert "keras: FAIL (stage mismatch): reloaded, but computed something else" in detail
+    assert "first differing layer" in detail and "input: shape (1, 3) float32" in detail
+    assert "python /no/such/reproduce.py" in detail and 'class="copy"' in detail  # the script's file is gone: its command
+    assert "/tmp/a" in detail
+    skipped = re.search(r'<section class="detail v-skipped".*?</section>', page, re.S).group(0)
+    assert "openvino is not installed" in skipped
+
+
+def test_the_reproduction_script_is_inlined_when_its_file_exists(tmp_path):
+    script = tmp_path / "reproduce.py"
+    script.write_text("import keras\nassert 1 < 2\n")
+    document = hand_written_document()
+    document["checks"][0]["formats"][0]["reproduce"] = str(script)
+    page = html_report(document)
+    assert "import keras\nassert 1 &lt; 2" in page
+
+
+def test_an_empty_document_says_no_check_ran(tmp_path):
+    path = write_html_report(tmp_path / "empty.html", json_document([]))
+    page = path.read_text()
+    assert "No check ran" in page and 'id="matrix"' not in page and "Versions: " in page
+    minimal = html_report({})  # a document missing every field still renders
+    assert "0 checks: 0 passed, 0 failed" in minimal
+
+
+def test_the_command_line_writes_the_report_of_merged_files(tmp_path):
+    from pytest_tfroundtrip.cli import main
+    from pytest_tfroundtrip.results.json_report import write_json_document
+
+    document = hand_written_document()
+    shard = write_json_document(tmp_path / "shard.json", document)
+    output = tmp_path / "out.txt"
+    with output.open("w") as out:
+        status = main(["merge", str(shard), "--html", str(tmp_path / "merged.html"), "--no-color"], stdout=out)
+    assert status == 1  # a check failed
+    assert f"HTML report written to {tmp_path / 'merged.html'}" in output.read_text()
+    assert "Merged from" in (tmp_path / "merged.html").read_text()
+
+
+# ----- a real run, opened in a browser -----
+
+RUN = '''
+import keras, numpy as np, pytest
+from pytest_tfroundtrip.formats import AmongFormats
+''' + '''
+@pytest.fixture
+def model():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)])
+
+@keras.saving.register_keras_serializable(package="html_report_run")
+class Forgetful(keras.layers.Layer):
+    def __init__(self, factor=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+    def call(self, x):
+        return x * self.factor
+    def get_config(self):
+        config = super().get_config()
+        config.pop("factor", None)
+        return config
+
+def test_sound(tf_roundtrip, model):
+    tf_roundtrip.check(model, formats=["keras", "export"], max_examples=3)
+
+def test_broken(tf_roundtrip):
+    inputs = keras.Input((3,))
+    tf_roundtrip.check(keras.Model(inputs, keras.layers.Dense(2)(Forgetful(4.0)(inputs))), formats=["keras", "export"],
+                       max_examples=3, seed=0)
+
+def test_strings(tf_roundtrip):
+    words = keras.Input((3,), dtype="string", name="words")
+    ids = keras.layers.StringLookup(vocabulary=["cat", "dog", "bird"])(words)
+    pooled = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(5, 2)(ids))
+    tf_roundtrip.check(keras.Model(words, keras.layers.Dense(1)(pooled)), formats=AmongFormats(("keras", "onnx")),
+                       max_examples=3)
+
+def test_resume(tf_roundtrip, model):
+    model.compile(optimizer="adam", loss="mse")
+    tf_roundtrip.check_resume_training(model, formats=["keras"], seed=0)
+
+@pytest.mark.tf_roundtrip(formats=["litert"], quantization="float16", max_examples=3)
+def test_quantized(tf_roundtrip, model):
+    tf_roundtrip.check(model)
+'''
+
+
+def _browser_missing() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install playwright; the test extra has it)"
+    if shutil.which("chromium") is None:
+        return "no chromium on PATH (apt-get install -y chromium; .ci/run installs it)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One pytest run under pytest-xdist that writes the JSON document and the HTML report."""
+    directory = tmp_path_factory.mktemp("html_run")
+    (directory / "test_report_run.py").write_text(RUN)
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--tf-roundtrip-reload-in=process",
+         "--tf-roundtrip-json=out/checks.json", "--tf-roundtrip-html=out/report.html", "test_report_run.py"],
+        cwd=directory, capture_output=True, text=True, timeout=900)
+    return {"directory": directory, "output": completed.stdout + completed.stderr,
+            "document": json.loads((directory / "out" / "checks.json").read_text()) if (directory / "out" / "checks.json").exists() else None,
+            "report": directory / "out" / "report.html"}
+
+
+def test_a_real_run_under_xdist_writes_one_report_of_the_json_document(real_run):
+    import jsonschema
+
+    from pytest_tfroundtrip.results.json_report import SCHEMA_PATH
+
+    output = real_run["output"]
+    assert "4 passed, 1 failed" in output.splitlines()[-1], output[-3000:]
+    assert f"HTML report written to {real_run['report']}" in output
+    document = real_run["document"]
+    jsonschema.validate(document, json.loads(SCHEMA_PATH.read_text()))
+    checks = {check["test"].split("::")[1]: check for check in document["checks"]}
+    losses = checks["test_resume"]["formats"][0]["losses"]
+    assert len(losses["uninterrupted"]) == len(losses["resumed"]) > 2  # the per-step losses the plot draws
+    assert checks["test_sound"]["formats"][0]["example_errors"]["of_tolerance"]
+    assert checks["test_broken"]["formats"][0]["first_differing_layer"] == "forgetful"
+    assert {entry["label"]: entry["verdict"] for entry in checks["test_strings"]["formats"]} == {
+        "keras": "passed", "onnx": "not_applicable"}
+    assert real_run["report"].read_text() == html_report(document)  # the report is of the JSON file's document
+
+
+def test_the_failure_in_the_real_run_is_genuine_with_plain_keras(tmp_path):
+    import keras
+    import numpy as np
+
+    @keras.saving.register_keras_serializable(package="html_report_plain")
+    class Forgetful(keras.layers.Layer):
+        def __init__(self, factor=1.0, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+        def get_config(self):
+            config = super().get_config()
+            config.pop("factor", None)
+            return config
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(Forgetful(4.0)(inputs)))
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.models.load_model(tmp_path / "m.keras")
+    x = np.ones((1, 3), "float32")
+    assert not np.allclose(model(x), reloaded(x))  # the factor 4.0 came back as the default 1.0
