@@ -246,7 +246,7 @@ def test_a_real_run_under_xdist_writes_one_report_of_the_json_document(real_run)
     from pytest_tfroundtrip.results.json_report import SCHEMA_PATH
 
     output = real_run["output"]
-    assert "4 passed, 1 failed" in output.splitlines()[-1], output[-3000:]
+    assert re.search(r"^=+ 1 failed, 4 passed in ", output, re.M), output[-3000:]
     assert f"HTML report written to {real_run['report']}" in output
     document = real_run["document"]
     jsonschema.validate(document, json.loads(SCHEMA_PATH.read_text()))
@@ -284,3 +284,91 @@ def test_the_failure_in_the_real_run_is_genuine_with_plain_keras(tmp_path):
     reloaded = keras.models.load_model(tmp_path / "m.keras")
     x = np.ones((1, 3), "float32")
     assert not np.allclose(model(x), reloaded(x))  # the factor 4.0 came back as the default 1.0
+
+
+@pytest.fixture(scope="module")
+def browser_page(real_run):
+    """The real run's report open in headless Chromium, with every request the page makes recorded."""
+    missing = _browser_missing()
+    if missing:
+        pytest.skip(f"no browser for the HTML report's tests: {missing}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"))
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.route(re.compile(r"^(?!file:).*"), lambda route: route.abort())  # nothing leaves the machine, even by mistake
+        page.goto(real_run["report"].as_uri())
+        yield page, requests
+        browser.close()
+
+
+def _row(page: Any, test: str) -> Any:
+    return page.locator(f'#matrix tbody tr[data-name="test_report_run.py::{test}"]')
+
+
+def test_the_matrix_shows_coloured_cells_and_a_click_on_the_failure_tells_its_cause(browser_page):
+    page, _requests = browser_page
+    colours = {verdict: page.locator(f"#matrix td.cell.v-{verdict}[data-format]").count()
+               for verdict in ("passed", "failed", "not_applicable")}
+    assert colours == {"passed": 6, "failed": 1, "not_applicable": 1}, colours
+    failed = _row(page, "test_broken").locator('td.cell[data-format="keras"]')
+    background = failed.evaluate("cell => getComputedStyle(cell).backgroundColor")
+    assert background == "rgb(229, 57, 53)" and failed.inner_text() == "FAIL"
+    assert page.locator("#details section.detail:visible").count() == 0
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    top, bottom = page.locator("h2", has_text="Model by format").bounding_box(), page.locator("#details").bounding_box()
+    page.screenshot(path=str(IMAGES / "html-report-matrix.png"), full_page=True,
+                    clip={"x": 0, "y": top["y"] - 8, "width": 1280, "height": bottom["y"] + bottom["height"] - top["y"] + 16})
+
+    failed.click()
+    detail = page.locator("#details section.detail:visible")
+    assert detail.count() == 1
+    assert detail.locator("dd.cause").inner_text() == \
+        "outputs differ; first layer whose output differs on that input: 'forgetful'"
+    assert "input: shape (1, 3) float32" in detail.locator("dd.failing").inner_text()
+    assert detail.locator("dd.first").inner_text() == "forgetful"
+    script = detail.locator("pre.code").inner_text()
+    assert "load_model" in script or "keras" in script, script  # the script itself, inlined
+    detail.locator("button.copy").click()
+    page.wait_for_function("() => document.querySelector('#details section.detail:not([hidden]) button.copy').textContent !== 'copy'")
+    assert detail.locator("button.copy").inner_text() in ("copied", "selected: press Ctrl+C")
+    detail.screenshot(path=str(IMAGES / "html-report-cell.png"))
+
+    not_applicable = _row(page, "test_strings").locator('td.cell[data-format="onnx"]')
+    not_applicable.click()
+    assert "ONNX Runtime cannot run this model" in page.locator("#details section.detail:visible dd.cause").inner_text()
+
+
+def test_the_filters_narrow_the_matrix_by_check_format_and_verdict(browser_page):
+    page, _requests = browser_page
+    rows = page.locator("#matrix tbody tr")
+    assert page.locator("#shown-count").inner_text() == "5 of 5 checks shown"
+    page.fill("#filter-check", "resume")
+    assert [row.get_attribute("data-name") for row in rows.all() if row.is_visible()] == ["test_report_run.py::test_resume"]
+    page.fill("#filter-check", "")
+    page.uncheck('input.filter-verdict[value="passed"]')
+    visible = sorted(row.get_attribute("data-name").split("::")[1] for row in rows.all() if row.is_visible())
+    assert visible == ["test_broken", "test_strings"]  # a failure or an n/a cell
+    assert page.locator("#shown-count").inner_text() == "2 of 5 checks shown"
+    page.check('input.filter-verdict[value="passed"]')
+    page.uncheck('input.filter-format[value="export"]')
+    assert not page.locator('#matrix th[data-format="export"]').is_visible()
+    assert not _row(page, "test_sound").locator('td[data-format="export"]').is_visible()
+    page.check('input.filter-format[value="export"]')
+    page.select_option("#filter-kind", "resume")
+    assert page.locator("#shown-count").inner_text() == "1 of 5 checks shown"
+    page.select_option("#filter-kind", "")
+
+
+def test_the_pictures_are_drawn_inline_and_nothing_is_fetched(browser_page):
+    page, requests = browser_page
+    pictures = page.locator("#pictures")
+    assert pictures.locator("svg.chart").count() >= 6  # 3 error strips, the resume plot, 2 quantized bars, findings
+    resume = pictures.locator("svg.chart", has=page.locator("polyline"))
+    assert resume.count() == 1 and resume.locator("polyline").count() == 2  # uninterrupted and resumed, one plot
+    assert "argmax agreement" in pictures.inner_text() and "Findings by kind" in pictures.inner_text()
+    assert page.locator("#versions").inner_text().startswith("Versions: python")
+    assert requests and all(url.startswith("file://") for url in requests), requests

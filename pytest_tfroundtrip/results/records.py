@@ -110,7 +110,9 @@ def _format_result(result: Any) -> dict[str, Any]:
             entry["first_differing_layer"] = failure.first_differing_layer
         from pytest_tfroundtrip.results.failure_text import format_failure_lines
 
-        entry["failure_text"] = "\n".join(format_failure_lines(result))[:4000]
+        paths = ("    input saved as ", "    artifact: ")  # in failing_input and artifact already
+        lines = [line for line in format_failure_lines(result) if not line.startswith(paths)]
+        entry["failure_text"] = "\n".join(lines)[:4000]
         if failure.reproduction is not None:
             entry["reproduce"] = _path(failure.reproduction)
     if result.quantized:
