@@ -22,6 +22,7 @@ from pytest_tfroundtrip.pytest_integration.options import pytest_addoption  # no
 from pytest_tfroundtrip.pytest_integration.reporting import (  # noqa: F401
     SessionChecks, pytest_report_header, pytest_runtest_makereport,
 )
+from pytest_tfroundtrip.pytest_integration.pytest_html_report import PytestHtmlSummary, uses_pytest_html
 from pytest_tfroundtrip.pytest_integration.settings import MARKER
 
 _POOL_OWNER: list[pytest.Config] = []  # the outermost session in this process (pytester runs sessions inside it)
@@ -31,7 +32,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _POOL_OWNER:
         _POOL_OWNER.append(config)
     internal_warnings.COLLECTED.show_all = bool(config.getoption("tf_roundtrip_show_internal_warnings", False))
-    config.pluginmanager.register(SessionChecks(config), "tf-roundtrip-session-checks")
+    session_checks = SessionChecks(config)
+    config.pluginmanager.register(session_checks, "tf-roundtrip-session-checks")
+    if uses_pytest_html(config):
+        config.pluginmanager.register(PytestHtmlSummary(session_checks), "tf-roundtrip-pytest-html")
     config.addinivalue_line(
         "markers",
         f"{MARKER}(formats=None, rtol=None, atol=None, max_examples=None, input_signature=None, inputs=None, seed=None, "

@@ -168,6 +168,69 @@ def test_the_command_line_writes_the_report_of_merged_files(tmp_path):
     assert "Merged from" in (tmp_path / "merged.html").read_text()
 
 
+def test_tf_roundtrip_check_writes_the_report_of_its_target(tmp_path):
+    import keras
+
+    from pytest_tfroundtrip.cli import PASSED, main
+
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]).save(tmp_path / "m<1>.keras")
+    output = tmp_path / "out.txt"
+    with output.open("w") as out:
+        status = main(["check", str(tmp_path / "m<1>.keras"), "--formats", "keras,h5", "--max-examples", "2", "--seed", "0",
+                       "--reload-in", "process", "--no-progress", "--html", str(tmp_path / "r.html")], stdout=out)
+    assert status == PASSED, output.read_text()
+    page = (tmp_path / "r.html").read_text()
+    assert f'data-name="{tmp_path}/m&lt;1&gt;.keras"' in page  # the row is the target, escaped
+    assert 'data-format="keras" data-verdict="passed"' in page and 'data-format="h5" data-verdict="passed"' in page
+
+
+def test_the_ini_setting_writes_the_report_relative_to_the_rootdir(pytester):
+    pytester.makeini("[pytest]\ntf_roundtrip_html = out/report.html\n")
+    pytester.makepyfile("def test_nothing(): pass")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    assert "No check ran" in (pytester.path / "out" / "report.html").read_text()
+
+
+def test_with_pytest_html_installed_its_report_gets_the_matrix_and_each_tests_checks(pytester):
+    pytest.importorskip("pytest_html", reason="pytest-html is not installed (optional: its report then gets the matrix too)")
+    pytester.makepyfile("""
+import keras
+
+def test_sound(tf_roundtrip):
+    keras.utils.set_random_seed(0)
+    tf_roundtrip.check(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]), formats=["keras", "h5"], max_examples=2)
+""")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--tf-roundtrip-reload-in=process", "--html=out/pytest-html.html",
+                                "--self-contained-html")
+    result.assert_outcomes(passed=1)
+    page = (pytester.path / "out" / "pytest-html.html").read_text()
+    summary = page.split('class="tf-roundtrip-matrix"')[1]  # the summary takes HTML as it is
+    assert "test_with_pytest_html_installed_its_report_gets_the_matrix_and_each_tests_checks.py::test_sound" in summary
+    assert summary.count('data-verdict="passed"') == 2
+    assert "tf-roundtrip-checks" in page  # the test's row: its checks (in pytest-html's JSON data)
+
+
+def test_a_comparison_says_how_much_of_its_tolerance_it_used():
+    import numpy as np
+
+    from pytest_tfroundtrip.results.compare import compare_arrays
+    from pytest_tfroundtrip.results.tolerances import Tolerance
+
+    within = compare_arrays("y", np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-6]), Tolerance(rtol=0.0, atol=4e-6))
+    assert within.ok and abs(within.tolerance_used - 0.25) < 1e-6
+    beyond = compare_arrays("y", np.array([1.0]), np.array([1.1]), Tolerance(rtol=0.0, atol=0.05))
+    assert not beyond.ok and abs(beyond.tolerance_used - 2.0) < 1e-6
+
+
+def test_a_resume_record_keeps_the_loss_per_step_of_both_runs():
+    from pytest_tfroundtrip.checks.resume import ResumeReport, ResumeResult
+    from pytest_tfroundtrip.results.records import record_of
+
+    result = ResumeResult("keras", "passed", reference_losses=(1.0, 0.5, 0.25), resumed_losses=(1.0, 0.5, 0.3))
+    record = record_of(ResumeReport((result,), steps_before=1, steps_after=2, batch_size=4), 1.0)
+    assert record["formats"][0]["losses"] == {"uninterrupted": [1.0, 0.5, 0.25], "resumed": [1.0, 0.5, 0.3]}
+
+
 # ----- a real run, opened in a browser -----
 
 RUN = '''

@@ -11,6 +11,7 @@ import pytest
 from pytest_tfroundtrip._lazy import process_backend
 from pytest_tfroundtrip.formats import all_formats, available_formats
 from pytest_tfroundtrip.isolation import internal_warnings
+from pytest_tfroundtrip.pytest_integration.pytest_html_report import add_extras, uses_pytest_html
 from pytest_tfroundtrip.pytest_integration.settings import baseline_root
 from pytest_tfroundtrip.results import records
 from pytest_tfroundtrip.results.junit import junit_properties
@@ -46,6 +47,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if checks:
         report.tf_roundtrip_checks = checks
         item.user_properties.extend(junit_properties(checks))
+        if uses_pytest_html(item.config):
+            add_extras(report, checks)
     count, first = internal_warnings.COLLECTED.take()
     if count:
         report.tf_roundtrip_internal_warnings = {"count": count, "first": first}

@@ -45,12 +45,6 @@ table.matrix td.dim { opacity: 0.25; } table.matrix td.none { background: #fffff
 #details dd.cause { font-weight: 600; }
 pre { background: #f5f5f5; padding: 8px; overflow: auto; max-height: 360px; font-size: 12px; white-space: pre; }
 .script span { font-weight: 600; } button.copy { margin-left: 8px; }
-svg.chart { display: block; margin: 4px 0 14px; max-width: 100%; height: auto; background: #ffffff; }
-svg.chart text { fill: #424242; font-family: inherit; } svg.chart .grid { stroke: #eeeeee; }
-svg.chart .axis { stroke: #9e9e9e; } svg.chart .threshold { stroke: #c62828; stroke-width: 2; }
-svg.chart .threshold-label { fill: #c62828; } svg.chart .marker { stroke: #616161; stroke-dasharray: 3 3; }
-svg.chart .dot { fill: #1f77b4; fill-opacity: 0.6; } svg.chart .dot.over { fill: #c62828; fill-opacity: 0.9; }
-svg.chart .bar { fill: #5c6bc0; }
 .note { color: #616161; font-size: 0.92em; max-width: 900px; }
 .warning { color: #e65100; }
 """

@@ -28,9 +28,20 @@ class Series:
     dashed: bool = False
 
 
+# In every picture, so one stands alone (pytest-html's report, a page of the docs) as well as in our page.
+CHART_STYLE = (
+    "svg.chart{display:block;margin:4px 0 14px;max-width:100%;height:auto;background:#fff}"
+    "svg.chart text{fill:#424242;font-family:system-ui,sans-serif}svg.chart .grid{stroke:#eee}"
+    "svg.chart .axis{stroke:#9e9e9e}svg.chart .threshold{stroke:#c62828;stroke-width:2}"
+    "svg.chart .threshold-label{fill:#c62828}svg.chart .marker{stroke:#616161;stroke-dasharray:3 3}"
+    "svg.chart .dot{fill:#1f77b4;fill-opacity:.6}svg.chart .dot.over{fill:#c62828;fill-opacity:.9}svg.chart .bar{fill:#5c6bc0}"
+)
+
+
 def _svg(width: int, height: int, body: list[str], title: str) -> str:
     return (f'<svg class="chart" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-            f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>' + "".join(body) + "</svg>")
+            f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title><style>{CHART_STYLE}</style>'
+            + "".join(body) + "</svg>")
 
 
 def _text(x: float, y: float, text: str, anchor: str = "start", size: int = 11, css: str = "") -> str:
