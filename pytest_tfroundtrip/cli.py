@@ -231,13 +231,15 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         print("\n".join(textwrap.wrap(text, shutil.get_terminal_size((100, 24)).columns - 1, subsequent_indent="    ")),
               file=out)
     _print_matrix(checks, args.target, out, colour=not args.no_color and out.isatty())
-    if args.json or args.html:
-        from pytest_tfroundtrip.results.json_report import json_document, write_json_document
+    if args.json:
+        from pytest_tfroundtrip.results.json_report import write_json_report
 
-        document = json_document([dict(check, test=None) for check in checks], target=args.target)
-        if args.json:
-            print(f"checks written as JSON to {write_json_document(Path(args.json), document)}", file=out)
-        _write_html(args.html, document, out)
+        path = write_json_report(Path(args.json), [dict(check, test=None) for check in checks], target=args.target)
+        print(f"checks written as JSON to {path}", file=out)
+    if args.html:
+        from pytest_tfroundtrip.results.json_report import json_document
+
+        _write_html(args.html, json_document([dict(check, test=None) for check in checks], target=args.target), out)
     return status
 
 

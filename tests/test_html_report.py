@@ -435,3 +435,12 @@ def test_the_pictures_are_drawn_inline_and_nothing_is_fetched(browser_page):
     assert "argmax agreement" in pictures.inner_text() and "Findings by kind" in pictures.inner_text()
     assert page.locator("#versions").inner_text().startswith("Versions: python")
     assert requests and all(url.startswith("file://") for url in requests), requests
+
+
+def test_a_records_own_cause_and_share_of_tolerance_are_shown_when_it_has_them():
+    from pytest_tfroundtrip.results.html.cells import cause, cell_text
+
+    failed = entry("keras", "failed", cause="output 'y': 2 of 2 values differ by up to 0.9",
+                   failure_text="[keras] outputs differ\n  2 of 5 weights were not restored: 'scale'")
+    assert cause(failed) == "output 'y': 2 of 2 values differ by up to 0.9; 2 of 5 weights were not restored: 'scale'"
+    assert cell_text(entry("h5", "passed", tolerance_used=0.5, example_errors={"of_tolerance": [0.1]})) == "ok 50%"

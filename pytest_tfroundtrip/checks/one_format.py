@@ -183,8 +183,8 @@ def _judged(base: FormatResult, outcome: SearchOutcome, workdir: Path) -> Format
     stats = outcome.stats.get(name, FormatStats())
     judged = replace(base, examples=stats.examples, max_abs_error=stats.max_abs_error, max_rel_error=stats.max_rel_error,
                      ill_conditioned=stats.ill_conditioned, nonfinite_not_judged=stats.nonfinite_not_judged,
-                     padding_not_judged=stats.padding_not_judged, example_errors=tuple(stats.example_errors),
-                     compare_seconds=stats.compare_seconds)
+                     padding_not_judged=stats.padding_not_judged,
+                     compare_seconds=stats.compare_seconds, example_errors=tuple(stats.example_errors))
     if outcome.nondeterminism is not None:
         return replace(judged, status=SKIPPED, skip_reason=NOT_DETERMINISTIC)
     finding = outcome.findings.get(name)

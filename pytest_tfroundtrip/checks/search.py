@@ -54,11 +54,12 @@ class FormatStats:
     def record(self, comparison: Comparison, seconds: float) -> None:
         self.examples += 1
         self.compare_seconds += seconds
+        if comparison.ok:  # per example, for the HTML report's distribution
+            self.example_errors.append((comparison.max_abs_error, comparison.max_rel_error, comparison.tolerance_used))
         self.padding_not_judged += comparison.left_out
         if comparison.ok:
             self.max_abs_error = max(self.max_abs_error, comparison.max_abs_error)
             self.max_rel_error = max(self.max_rel_error, comparison.max_rel_error)
-            self.example_errors.append((comparison.max_abs_error, comparison.max_rel_error, comparison.tolerance_used))
 
 
 @dataclass(frozen=True)

@@ -169,8 +169,7 @@ def merge_shards(shards: Sequence[Shard]) -> dict[str, Any]:
     document = json_document(checks)
     document["versions"] = dict(parts[0]["versions"]) if parts else document["versions"]
     # Like the versions, the environment is a shard's, not the merging machine's (the first that recorded one).
-    recorded = [shard.document["environment"] for shard in sorted(shards, key=lambda shard: shard.tests[:1])
-                if "environment" in shard.document]
+    recorded = [shard.document["environment"] for shard in sorted(shards, key=_first_row) if "environment" in shard.document]
     if recorded:
         document["environment"] = recorded[0]
     else:
@@ -242,6 +241,12 @@ def _refuse_duplicates(shards: Sequence[Shard]) -> None:
         f"{len(duplicated)} test id{' is' if len(duplicated) == 1 else 's are'} in more than one file, so the shards "
         f"overlap: {shown}{more}. Each test must run in exactly one shard (check the shards' -k expressions or file "
         "lists); if a shard was retried, name only the retry's file. Not de-duplicated: the verdicts may differ")
+
+
+def _first_row(shard: Shard) -> str:
+    """The first row a shard's checks take in the matrix (its test ids, or a check file's target)."""
+    return min((check.get("test") or check.get("target") or shard.document.get("target") or "" for check in
+                shard.document["checks"]), default="\U0010ffff")
 
 
 def _malformed(fields: dict[str, Any], required: Sequence[str]) -> list[str]:

@@ -101,36 +101,16 @@ def _format_result(result: Any) -> dict[str, Any]:
         "warnings": list(result.warnings), "reloaded_in": result.reloaded_in,
         "padding_not_judged": int(result.padding_not_judged),
     })
-    if result.example_errors:
-        entry["example_errors"] = example_errors(result.example_errors)
     if failure is not None:
         entry.update({"stage": failure.stage, "message": failure.message[:2000],
                       "failing_input": _path(failure.input_file), "input_summary": failure.input_summary})
-        if failure.first_differing_layer:
-            entry["first_differing_layer"] = failure.first_differing_layer
-        from pytest_tfroundtrip.results.failure_text import format_failure_lines
-
-        paths = ("    input saved as ", "    artifact: ")  # in failing_input and artifact already
-        lines = [line for line in format_failure_lines(result) if not line.startswith(paths)]
-        entry["failure_text"] = "\n".join(lines)[:4000]
         if failure.reproduction is not None:
             entry["reproduce"] = _path(failure.reproduction)
     if result.quantized:
         entry["quantized"] = [_quantized_figures(figures) for figures in result.quantized]
+
+    entry.update(_report_details(result))
     return entry
-
-
-def example_errors(errors: Any) -> dict[str, list[float | None]]:
-    """Per passing example (the first :data:`MAX_EXAMPLE_ERRORS`): max abs error, max rel error, and the fraction
-    of its tolerance the error used (1.0 is the tolerance), each to 4 significant digits.
-
-    Example:
-        >>> example_errors([(2e-7, 1e-7, 0.25), (0.0, 0.0, 0.0)])
-        {'abs': [2e-07, 0.0], 'rel': [1e-07, 0.0], 'of_tolerance': [0.25, 0.0]}
-    """
-    kept = list(errors)[:MAX_EXAMPLE_ERRORS]
-    return {name: [_number(float(f"{example[index]:.4g}")) for example in kept]
-            for index, name in enumerate(("abs", "rel", "of_tolerance"))}
 
 
 def _mismatches(failure: Any) -> list[Any]:
@@ -219,6 +199,36 @@ def _number(value: float | None) -> float | None:
 
 def _path(path: Any) -> str | None:
     return None if path is None else str(path)
+
+
+def example_errors(errors: Any) -> dict[str, list[float | None]]:
+    """Per passing example (the first :data:`MAX_EXAMPLE_ERRORS`): max abs error, max rel error, and the fraction
+    of its tolerance the error used (1.0 is the tolerance), each to 4 significant digits.
+
+    Example:
+        >>> example_errors([(2e-7, 1e-7, 0.25), (0.0, 0.0, 0.0)])
+        {'abs': [2e-07, 0.0], 'rel': [1e-07, 0.0], 'of_tolerance': [0.25, 0.0]}
+    """
+    kept = list(errors)[:MAX_EXAMPLE_ERRORS]
+    return {name: [_number(float(f"{example[index]:.4g}")) for example in kept]
+            for index, name in enumerate(("abs", "rel", "of_tolerance"))}
+
+
+def _report_details(result: Any) -> dict[str, Any]:
+    """What the HTML report shows beyond the matrix: per-example errors; for a failure, the first differing layer and
+    the format's part of the failure text (without the paths its own fields hold)."""
+    details: dict[str, Any] = {}
+    if result.example_errors:
+        details["example_errors"] = example_errors(result.example_errors)
+    failure = result.failure
+    if failure is not None:
+        from pytest_tfroundtrip.results.failure_text import format_failure_lines
+
+        if failure.first_differing_layer:
+            details["first_differing_layer"] = failure.first_differing_layer
+        paths = ("    input saved as ", "    artifact: ")  # in failing_input and artifact already
+        details["failure_text"] = "\n".join(line for line in format_failure_lines(result) if not line.startswith(paths))[:4000]
+    return details
 
 
 def versions() -> dict[str, str | None]:

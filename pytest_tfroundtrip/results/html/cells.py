@@ -9,7 +9,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from pytest_tfroundtrip.zoo.markdown import failure_cause
+from pytest_tfroundtrip.zoo.markdown import DIAGNOSES, failure_cause, one_line_cause
 
 PASSED, FAILED, ERROR, SKIPPED, NOT_APPLICABLE, NOT_JUDGED = (
     "passed", "failed", "error", "skipped", "not_applicable", "not_judged")
@@ -43,12 +43,14 @@ def display_verdict(entry: dict[str, Any]) -> str:
 
 
 def tolerance_used(entry: dict[str, Any]) -> float | None:
-    """The largest fraction of its tolerance a passing example used, when the record has the per-example figures.
+    """The largest fraction of its tolerance a passing example used, when the record has it (or the per-example figures).
 
     Example:
         >>> tolerance_used({"example_errors": {"abs": [0.1, 0.2], "rel": [0, 0], "of_tolerance": [0.05, 0.5]}})
         0.5
     """
+    if entry.get("tolerance_used") is not None:  # the record's own figure, where it has one
+        return float(entry["tolerance_used"])
     figures = [v for v in (entry.get("example_errors") or {}).get("of_tolerance", []) if v is not None]
     return max(figures) if figures else None
 
@@ -101,6 +103,10 @@ def cause(entry: dict[str, Any]) -> str | None:
         ...        "failure_text": "[keras] outputs differ\\n  first layer whose output differs on that input: 'scale'"})
         "outputs differ; first layer whose output differs on that input: 'scale'"
     """
+    if entry.get("cause"):  # the record's one line (the terminal lists it too), with a diagnosis it lacks
+        lines = [line.strip() for line in (entry.get("failure_text") or "").splitlines()[1:]]
+        diagnosis = next((line for line in lines for keyword in DIAGNOSES[:-1] if keyword in line), None)
+        return entry["cause"] + (f"; {one_line_cause(diagnosis)}" if diagnosis else "")
     if entry.get("message") or entry.get("failure_text"):
         return failure_cause(entry.get("failure_text"), entry.get("message"))
     return entry.get("reason")

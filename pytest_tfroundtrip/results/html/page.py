@@ -58,13 +58,13 @@ def write_html_report(path: Path, document: dict[str, Any]) -> Path:
 
 
 def row_name(check: dict[str, Any], document: dict[str, Any]) -> str:
-    """A row's name: the test id, else the command line's target, else the model.
+    """A row's name: the test id, else the check's or the document's target (``tf-roundtrip check``), else the model.
 
     Example:
         >>> row_name({"test": None, "model": "mlp (Sequential)"}, {"target": "m.keras"})
         'm.keras'
     """
-    return check.get("test") or document.get("target") or check.get("model") or "(unnamed check)"
+    return check.get("test") or check.get("target") or document.get("target") or check.get("model") or "(unnamed check)"
 
 
 def column_labels(checks: list[dict[str, Any]]) -> list[str]:
