@@ -366,18 +366,27 @@ def _install_signal_handlers() -> None:
 
 WORKER_BASE_BYTES = 700 * 2**20  # measured: a worker with TensorFlow and Keras imported, before it loads anything
 RELOAD_BYTES_PER_WEIGHT_BYTE = 3  # a reloaded copy, its traced functions and a runtime's buffers
+# Below this, one worker: measured on the MLP 784-128-10 (0.4 MB of weights), a second worker cost 1.96x the
+# memory of the in-process path and saved 0.2 s, since each of its reloads takes well under a second. Kept well
+# below MobileNetV3Small (10 MB), whose reloads take seconds each and do gain from workers in parallel.
+SMALL_MODEL_BYTES = 2**20
 
 
 def default_worker_count(formats: int, weight_bytes: int, environ: dict[str, str] | None = None) -> int:
     """Workers for a check: the cores this process may use (shared among pytest-xdist workers), at most one per
-    format, and no more than half the machine's memory holds at the model's size.
+    format, and no more than half the machine's memory holds at the model's size; one for a small model, whose
+    reloads are too quick for a second worker to pay for its start and memory.
 
     Example:
         >>> default_worker_count(10, 0, {"PYTEST_XDIST_WORKER_COUNT": "64"})
         1
         >>> default_worker_count(1, 0, {})
         1
+        >>> default_worker_count(10, 400_000, {})  # the MLP 784-128-10
+        1
     """
+    if weight_bytes < SMALL_MODEL_BYTES:
+        return 1
     environ = environ if environ is not None else dict(os.environ)
     try:
         cores = len(os.sched_getaffinity(0))
