@@ -1,5 +1,5 @@
 """How far the same ``.keras`` file computes apart under JAX and PyTorch, on real models: the figures behind
-the ``backend`` tolerance family and the README's table of models under other backends.
+the ``backend`` tolerance family and the table of models under other backends in docs/backends.md.
 
 Each model of the real-model suite (keras-hub backbones at small configurations,
 keras.applications at 32x32 with random weights) is saved here under TensorFlow,

@@ -3,7 +3,7 @@
 Run: ``python benchmarks/quantization.py`` (about 3 minutes on 2 CPU cores).
 Each model is checked with every quantization mode on the TFLite path, with
 thresholds that cannot fail, and the figures per output are printed; the
-README's quantization table is this output.  Trained models are trained here
+docs/quantized.md's table is this output.  Trained models are trained here
 for a few epochs on a synthetic task, so their outputs carry decisions the
 way real classifiers' do.
 """

@@ -54,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check", help="save and reload TARGET in each format and compare outputs",
         description="Save and reload TARGET in each format; compare the reloaded outputs with TARGET's own on drawn inputs. "
-                    "For a saved file, the original is that file loaded the way its format loads: see the README "
-                    "('Command line') for what that can and cannot prove.",
+                    "For a saved file, the original is that file loaded the way its format loads: see docs/cli.md "
+                    "('What a saved file can and cannot prove') for what that can and cannot prove.",
         epilog="Exit status: 0 every format passed; 1 a format failed (a finding); 2 usage error; 3 internal error of the checker.",
     )
     check.add_argument("target", metavar="TARGET",

@@ -1,6 +1,6 @@
 """Baselines across the Keras 2 -> Keras 3 move: written by tf_keras, read by Keras 3 (and the reverse).
 
-Both are installed side by side.  Each format's outcome is the README's
+Both are installed side by side.  Each format's outcome is docs/baselines.md's
 cross-version table; every failure the check reports is reproduced here with
 plain TensorFlow/Keras calls, so none is an artefact of this package.
 """
@@ -23,7 +23,7 @@ BUILDERS = {
     "functional": lambda k: keras2_models.mlp(k, functional=True),
     "lstm": keras2_models.lstm_classifier,
 }
-# Measured with tf-keras 2.21 and Keras 3.15 on TensorFlow 2.21: the README's table.
+# Measured with tf-keras 2.21 and Keras 3.15 on TensorFlow 2.21: the table in docs/baselines.md.
 LOADS_FAILED = "artifact failed to load"
 TF_KERAS_TO_KERAS3 = {
     "sequential": {"checkpoint": LOADS_FAILED},

@@ -114,7 +114,7 @@ def test_a_finding_exits_1_with_the_failure_and_its_reproduction(project):
 
 
 def test_a_saved_file_is_the_original_so_a_defect_already_saved_into_it_is_invisible(project):
-    # What the README says a saved file cannot prove: the factor was lost when the file was written.
+    # What docs/cli.md says a saved file cannot prove: the factor was lost when the file was written.
     directory, module = project
     broken = __import__(module).broken()
     broken.save(directory / "broken.keras")

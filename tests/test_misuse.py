@@ -119,3 +119,30 @@ def test_model_that_rejects_generated_inputs_says_how_to_narrow_them():
     model = models.with_layer(NeedsPositive())
     with pytest.raises(RoundTripUsageError, match="the model cannot be called|raised InvalidArgumentError on a generated input"):
         check_roundtrip(model, formats=["keras"], max_examples=5, seed=0)
+
+
+def test_a_check_inside_a_users_given_test_says_how_to_allow_it_and_runs_once_allowed():
+    import keras
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from pytest_tfroundtrip import RoundTripUsageError, check_roundtrip
+
+    def model_of(units: int) -> keras.Model:
+        inputs = keras.Input((3,))
+        return keras.Model(inputs, keras.layers.Dense(units)(inputs))
+
+    @settings(max_examples=1, database=None, deadline=None)
+    @given(st.integers(1, 3))
+    def refused(units):
+        check_roundtrip(model_of(units), formats=["keras"], max_examples=2, reload_in="process")
+
+    with pytest.raises(RoundTripUsageError, match=r"suppress_health_check=\[HealthCheck.nested_given\]"):
+        refused()
+
+    @settings(max_examples=1, database=None, deadline=None, suppress_health_check=[HealthCheck.nested_given])
+    @given(st.integers(1, 3))
+    def allowed(units):
+        assert check_roundtrip(model_of(units), formats=["keras"], max_examples=2, reload_in="process").passed
+
+    allowed()

@@ -278,7 +278,7 @@ def test_subclassed_model(tmp_path):
                                rebuild="from tests.test_oracle import TwoHeads\ndef build():\n    return TwoHeads()\n")
     statuses = {f: v.status for f, v in verdicts.items()}
     assert statuses == {**dict.fromkeys(FORMATS, "pass"), "h5": "limit"}, verdicts
-    assert verdicts["h5"].error.startswith("ValueError: Unknown layer: 'TwoHeads'")  # README's measured h5 limit
+    assert verdicts["h5"].error.startswith("ValueError: Unknown layer: 'TwoHeads'")  # docs/formats.md's measured h5 limit
     # weights and checkpoint pass because the loader calls build()'s model once before restoring; without
     # that call (measured) load_weights raises "not yet been built" and Checkpoint.read silently restores
     # nothing (outputs 3.3 off).

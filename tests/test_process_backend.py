@@ -136,6 +136,39 @@ def test_jax_only_layer(tf_roundtrip, tmp_path):
     assert results["keras@tensorflow"].status == "failed"
     assert "layer 'jax_softplus' (JaxSoftplus) calls JAX directly: `return jax.nn.softplus(x)`" in str(caught.value)
     model.save("jax_only_layer.keras")  # the outer test loads it under TensorFlow with plain calls
+
+
+def test_custom_objects(tf_roundtrip):
+    report = tf_roundtrip.check_custom_objects(trained()[0], formats=["keras", "export", "weights"], max_examples=3)
+    assert report.passed and sorted(r.format for r in report.clean) == ["export", "keras", "weights"], report
+
+
+def test_baseline(tmp_path):
+    from pytest_tfroundtrip import check_baseline
+
+    model = trained()[0]
+    written = check_baseline(model, tmp_path, "mlp", update=True)
+    skipped = {r.format: r.detail for r in written.results if r.status == "skipped"}
+    assert sorted(skipped) == ["savedmodel"], written  # a TensorFlow-only format: said so, not a saving failure
+    assert "not applicable: tf.saved_model.save takes only TensorFlow objects" in skipped["savedmodel"], skipped
+    assert check_baseline(model, tmp_path, "mlp").status == "passed"
+
+
+def mlp():  # a factory for `tf-roundtrip check test_jax_project.py:mlp`
+    return trained()[0]
+
+
+def test_command_line(tmp_path):
+    import json, os, subprocess
+
+    trained()[0].save(tmp_path / "mlp.keras")
+    for target in (str(tmp_path / "mlp.keras"), __file__ + ":mlp"):
+        run = subprocess.run(["tf-roundtrip", "check", target, "--formats", "keras,export,keras@tensorflow", "--max-examples", "3",
+                              "--json", str(tmp_path / "check.json"), "--no-progress"], capture_output=True, text=True,
+                             timeout=900, env=dict(os.environ))
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        verdicts = {e["label"]: e["verdict"] for e in json.loads((tmp_path / "check.json").read_text())["checks"][0]["formats"]}
+        assert verdicts == {"keras": "passed", "export": "passed", "keras@tensorflow": "passed"}, verdicts
 """
 
 
@@ -145,7 +178,7 @@ def test_a_jax_process_checks_the_formats_of_its_backend(pytester: pytest.Pytest
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--tf-roundtrip-keep-artifacts",
                                            "--tf-roundtrip-json=out/checks.json")
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=8)
     output = result.stdout.str()
     assert ", Keras backend jax; formats available: keras, h5, export, weights, tflite, keras@tensorflow, weights@tensorflow" \
            "; not formats of a jax model: savedmodel, checkpoint, litert, openvino" in output

@@ -9,7 +9,7 @@ shows defective, naming the cause.
 Budgets: CI runs seeds ``0 .. N-1`` (``TFROUNDTRIP_SOUND_MODELS``, default 20;
 ``TFROUNDTRIP_MUTATED_MODELS``, default 20, so every layer-level defect of the
 catalogue is inserted at least once); ``-m slow`` runs the next thousand of
-each (``TFROUNDTRIP_SLOW_MODELS``, default 1000).  The README quotes the same
+each (``TFROUNDTRIP_SLOW_MODELS``, default 1000).  docs/testing-the-checker.md quotes the same
 numbers (:func:`test_the_budgets_the_docs_quote_are_the_codes`).  Set
 ``TFROUNDTRIP_PROPERTY_LOG=path.jsonl`` to keep every judgement.
 
@@ -55,7 +55,7 @@ PROPERTY_FORMATS = FORMATS + tuple(name for name in CROSS_BACKEND_FORMATS
                                    if PROCESS_BACKEND != "tensorflow" and name.endswith("@tensorflow"))
 
 # Every input dtype the generator makes but sparse: the checker draws dense arrays for a sparse input, so it
-# checks the dense path while plain export of a SparseTensorSpec fails (a known gap, said in the README).
+# checks the dense path while plain export of a SparseTensorSpec fails (a known gap, said in docs/testing-the-checker.md).
 # JAX has no string tensors: a JAX process cannot call a model taking strings.
 PROPERTY_DTYPES = tuple(dtype for dtype in ALL_DTYPES
                         if dtype != "sparse" and (dtype != "string" or PROCESS_BACKEND == "tensorflow"))

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(not _lazy.is_installed("jax"), reason="JAX is no
 ROOT = Path(__file__).resolve().parents[1]
 JAX_MODELS = int(os.environ.get("TFROUNDTRIP_JAX_MODELS", "1"))
 JAX_SLOW_MODELS = int(os.environ.get("TFROUNDTRIP_JAX_SLOW_MODELS", "40"))
-# What a JAX process's checker judges (README, "The backend of the process under test"), and what it cannot.
+# What a JAX process's checker judges (docs/backends.md, "The backend of the process under test"), and what it cannot.
 JUDGED_UNDER_JAX = ("keras", "h5", "export", "weights", "tflite", "keras@tensorflow", "weights@tensorflow")
 TENSORFLOW_ONLY = ("savedmodel", "checkpoint")
 

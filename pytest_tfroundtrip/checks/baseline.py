@@ -132,6 +132,10 @@ def _create(subject: Subject, target: Path, named: list[str] | None, examples: i
     np.savez_compressed(target / "outputs.npz", **{f"{i}/{k}": v for i, flat in enumerate(outputs) for k, v in flat.items()})
     stored, not_stored = {}, {}
     for fmt in [get_format(n) for n in (named or DEFAULT_FORMATS)]:
+        about_the_process = fmt.backend_reason(_lazy.process_backend())  # not a format of this process's models at all
+        if about_the_process is not None:
+            not_stored[fmt.name] = f"not applicable: {about_the_process}"
+            continue
         reason = fmt.unavailable_reason() or fmt.not_applicable_reason(subject)
         if reason is not None and named is None:
             not_stored[fmt.name] = reason

@@ -51,6 +51,24 @@ def validate_reload_in(reload_in: Any, workers: Any) -> None:
                                   f"default), got {workers!r}")
 
 
+def prestart_workers(chosen: list[RoundTripFormat], model: Any, reload_in: str) -> None:
+    """Start, without waiting, one worker of each backend :func:`place_formats` will lend for ``chosen``, so that
+    importing Keras there overlaps this check's own work (preparing inputs, the rebuild control, in-process saves).
+
+    Example:
+        >>> from pytest_tfroundtrip.formats import get_format
+        >>> prestart_workers([get_format("keras")], None, "process")  # reloaded here: nothing to start
+    """
+    here_backend = _lazy.process_backend()
+    if model is not None and _lazy.is_keras2_model(model):
+        return
+    backends = {fmt.keras_backend for fmt in chosen if fmt.keras_backend != here_backend}
+    if reload_in == "fresh" and any(fmt.keras_backend == here_backend for fmt in chosen):
+        backends.add(here_backend)
+    for backend in sorted(backends):
+        session_pool(1, backend).prestart(1)
+
+
 def place_formats(chosen: list[RoundTripFormat], run: FormatRun, reload_in: str, workers: int | None) -> Placement:
     """Lend workers for the formats to reload fresh; keep here those a new interpreter cannot load, saying why.
 

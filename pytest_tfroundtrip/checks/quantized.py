@@ -39,7 +39,7 @@ from pytest_tfroundtrip.results.report import CALL, FAILED, QUANTIZED, FormatFai
 QUANTIZABLE_FORMATS = ("tflite", "litert")
 TYPICAL_VALUES = Pin(family="normal", scale=1.0)
 
-# Measured with benchmarks/quantization.py (README): sound trained models reached, at worst,
+# Measured with benchmarks/quantization.py (docs/quantized.md): sound trained models reached, at worst,
 # range error 2e-4 / 0.005 / 0.149, correlation 1.0 / 0.99997 / 0.9992 and argmax agreement
 # 1.0 / 0.991 / 0.985 (float16 / dynamic_int8 / int8); the defaults leave room above those.
 # An output spreading over less than 16 steps of the mode's resolution (2**-10 of its peak for

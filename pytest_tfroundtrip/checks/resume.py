@@ -173,6 +173,8 @@ def check_resume_training(
         subject = Subject(model, signature_from_structure(input_signature, source="x"), None, rebuild=rebuild)
     else:
         subject = replace(prepare_subject(model, input_signature).subject, rebuild=rebuild)
+    if reload_in == "fresh":
+        session_pool(1).prestart(1)  # its start overlaps the uninterrupted training below
     seed = 0 if seed is None else seed
     total = steps_before + steps_after
     drawn = x is None

@@ -37,7 +37,7 @@ from pytest_tfroundtrip.results.report import CALL, FAILED, LOAD, SAVE, SKIPPED,
 from pytest_tfroundtrip.results.tolerances import ToleranceArgument, check_override_names, validate_tolerance_argument
 from pytest_tfroundtrip.checks import progress
 from pytest_tfroundtrip.checks.in_workers import WorkerRun, check_in_workers
-from pytest_tfroundtrip.checks.placement import Placement, place_formats, validate_reload_in
+from pytest_tfroundtrip.checks.placement import Placement, place_formats, prestart_workers, validate_reload_in
 from pytest_tfroundtrip.isolation.check_scope import public_check
 
 
@@ -122,6 +122,8 @@ def check_roundtrip(
     if among is not None:
         limit_to = tuple(name for name in among if limit_to is None or name in limit_to)
     chosen, skipped = _choose_formats(requested, subject, limit_to)
+    if quantized_settings is None:
+        prestart_workers(chosen, subject.model, reload_in)
 
     workdir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-", dir=existing_dir(artifacts_dir)))
     finite = _finite_input_names(subject, finite_inputs)

@@ -24,7 +24,7 @@ ReloadedCall = Callable[[Mapping[str, np.ndarray]], Any]
 
 @dataclass(frozen=True)
 class Preserves:
-    """What a format keeps, for the README table and for other checks."""
+    """What a format keeps, for the formats table (docs/formats.md) and for other checks."""
 
     architecture: bool
     weights: bool

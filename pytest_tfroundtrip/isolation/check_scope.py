@@ -11,6 +11,7 @@ for the matrix, the JSON file and JUnit.
 from __future__ import annotations
 
 import functools
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -31,6 +32,7 @@ def public_check(function: Function) -> Function:
         __tracebackhide__ = True
         started = time.perf_counter()
         model = args[0] if args else kwargs.get("model")
+        refuse_a_search_hypothesis_would_stop(function.__name__)
         try:
             with internal_warnings_collected(), hypothesis_files_in_temporary_directory():
                 report = function(*args, **kwargs)
@@ -45,6 +47,27 @@ def public_check(function: Function) -> Function:
         return report
 
     return wrapper  # type: ignore[return-value]
+
+
+def refuse_a_search_hypothesis_would_stop(check: str) -> None:
+    """Inside the user's own ``@given`` test, hypothesis stops our search with its ``nested_given`` health check
+    unless the user's test suppresses it: say so before starting, as misuse with its fix, not as an error of ours.
+
+    Example:
+        >>> refuse_a_search_hypothesis_would_stop("check_roundtrip")  # not inside a @given test: nothing to say
+    """
+    if "hypothesis" not in sys.modules:  # no @given test can be running
+        return
+    from hypothesis import HealthCheck, settings
+    from hypothesis.control import currently_in_test_context
+
+    nested_given = getattr(HealthCheck, "nested_given", None)  # hypothesis >= 6.118
+    if nested_given is None or not currently_in_test_context() or nested_given in settings().suppress_health_check:
+        return
+    raise RoundTripUsageError(
+        f"{check} runs its own hypothesis search, and this is inside a @given test: hypothesis refuses a nested "
+        "@given unless the outer test allows it. Add @settings(suppress_health_check=[HealthCheck.nested_given]) "
+        "to your @given test (from hypothesis import HealthCheck, settings)")
 
 
 def _record(report: Any, started: float, model: Any) -> None:

@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 
 # Packages whose own code raises the warnings we collect (matched on the warning's file path).
 INTERNAL_PACKAGES = ("tensorflow", "keras", "tf_keras", "tf2onnx", "onnx", "onnxruntime", "openvino",
-                     "ai_edge_litert", "google", "absl", "h5py", "ml_dtypes", "tensorflow_text", "keras_hub")
+                     "ai_edge_litert", "google", "absl", "h5py", "ml_dtypes", "tensorflow_text", "keras_hub",
+                     "jax", "jaxlib", "orbax")
 _INTERNAL_PATH = re.compile(r"[/\\](site|dist)-packages[/\\](" + "|".join(INTERNAL_PACKAGES) + r")[/\\]")
 Function = TypeVar("Function", bound=Callable[..., Any])
 

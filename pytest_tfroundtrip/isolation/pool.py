@@ -214,6 +214,7 @@ class WorkerPool:
     def __init__(self, size: int, backend: str = TENSORFLOW) -> None:
         self.size, self.backend = size, backend
         self._idle: list[Worker] = []
+        self._starting: list[Worker] = []  # started by prestart(), not yet asked for
         self._lent: list[Worker] = []
         self._started = 0
         self._log_dir = Path(tempfile.mkdtemp(prefix="tf-roundtrip-workers-"))
@@ -224,7 +225,9 @@ class WorkerPool:
         self._idle = [worker for worker in self._idle if worker.alive]
         taken = self._idle[:count]
         del self._idle[:count]
-        fresh = [self._start() for _ in range(count - len(taken))]
+        starting = self._starting[:count - len(taken)]
+        del self._starting[:len(starting)]
+        fresh = starting + [self._start() for _ in range(count - len(taken) - len(starting))]
         try:
             for worker in fresh:
                 self._wait_ready(worker)
@@ -236,6 +239,26 @@ class WorkerPool:
         taken += fresh
         self._lent.extend(taken)
         return taken
+
+    def prestart(self, count: int = 1) -> None:
+        """Start workers now without waiting, so their start (importing Keras) overlaps the check's own work:
+        up to ``count`` ready or starting workers in all; :meth:`take` waits for them when it needs them.
+
+        Example:
+            >>> pool = WorkerPool(1)
+            >>> pool.prestart(); pool.prestart()  # the second call finds one starting already
+            >>> len(pool.processes()), len(pool.take(1)), pool.started
+            (1, 1, 1)
+            >>> pool.close()
+        """
+        self._idle = [worker for worker in self._idle if worker.alive]
+        missing = min(count, self.size) - len(self._idle) - len(self._starting)
+        self._starting.extend(self._start() for _ in range(max(0, missing)))
+
+    @property
+    def started(self) -> int:
+        """How many workers this pool has started so far."""
+        return self._started
 
     def replacement(self, worker: Worker) -> Worker:
         """A new worker in place of ``worker`` (crashed, stopped, or holding a stale module), which is stopped."""
@@ -273,13 +296,13 @@ class WorkerPool:
             raise RoundTripInternalError(f"a worker interpreter could not start: {error}") from error
 
     def close(self) -> None:
-        for worker in self._idle + self._lent:
+        for worker in self._idle + self._starting + self._lent:
             worker.stop()
-        self._idle, self._lent = [], []
+        self._idle, self._starting, self._lent = [], [], []
         shutil.rmtree(self._log_dir, ignore_errors=True)
 
     def processes(self) -> list[int]:
-        return [worker.process.pid for worker in self._idle + self._lent if worker.alive]
+        return [worker.process.pid for worker in self._idle + self._starting + self._lent if worker.alive]
 
 
 def wait_for_any(workers: list[Worker], timeout: float | None) -> list[Worker]:
@@ -343,18 +366,27 @@ def _install_signal_handlers() -> None:
 
 WORKER_BASE_BYTES = 700 * 2**20  # measured: a worker with TensorFlow and Keras imported, before it loads anything
 RELOAD_BYTES_PER_WEIGHT_BYTE = 3  # a reloaded copy, its traced functions and a runtime's buffers
+# Below this, one worker: measured on the MLP 784-128-10 (0.4 MB of weights), a second worker cost 1.96x the
+# memory of the in-process path and saved 0.2 s, since each of its reloads takes well under a second. Kept well
+# below MobileNetV3Small (10 MB), whose reloads take seconds each and do gain from workers in parallel.
+SMALL_MODEL_BYTES = 2**20
 
 
 def default_worker_count(formats: int, weight_bytes: int, environ: dict[str, str] | None = None) -> int:
     """Workers for a check: the cores this process may use (shared among pytest-xdist workers), at most one per
-    format, and no more than half the machine's memory holds at the model's size.
+    format, and no more than half the machine's memory holds at the model's size; one for a small model, whose
+    reloads are too quick for a second worker to pay for its start and memory.
 
     Example:
         >>> default_worker_count(10, 0, {"PYTEST_XDIST_WORKER_COUNT": "64"})
         1
         >>> default_worker_count(1, 0, {})
         1
+        >>> default_worker_count(10, 400_000, {})  # the MLP 784-128-10
+        1
     """
+    if weight_bytes < SMALL_MODEL_BYTES:
+        return 1
     environ = environ if environ is not None else dict(os.environ)
     try:
         cores = len(os.sched_getaffinity(0))

@@ -6,7 +6,7 @@ rounding error grows with the magnitude of the terms, not of the result: an
 output near zero computed from large terms can be off by ``eps * |terms|``.
 So their default ``atol`` also grows with the output's peak magnitude
 (``peak_rtol * max|expected|`` over that output).  A user-given ``atol`` is
-used as given.  The figures are calibrated in ``benchmarks``/README.
+used as given.  The figures are calibrated in ``benchmarks`` (docs/tolerances.md).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class Tolerance:
 
 
 # Multiples of the dtype's machine epsilon, per format family, calibrated with
-# benchmarks/calibrate_tolerances.py (figures in README): exact formats were
+# benchmarks/calibrate_tolerances.py (figures in docs/tolerances.md): exact formats were
 # bit-exact on every model measured; graph formats differed by up to 3.0e-5 and
 # TFLite by up to 1.5e-3 (EfficientNetB0, float32); real defects measured 0.07+.
 _FAMILY_FACTORS: dict[str, tuple[float, float, float]] = {

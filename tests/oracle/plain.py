@@ -5,7 +5,7 @@
 
 It shares no code with the plugin under test (tests/test_oracle.py checks its imports), so that the
 plugin's verdicts can be judged against it. Saving happens here, in the calling process, with the
-plain calls of the README's "Formats" table; loading and calling happen in ONE new interpreter per
+plain calls of the "Formats" table (docs/formats.md); loading and calling happen in ONE new interpreter per
 call (tests/oracle/fresh_loader.py), started with a different PYTHONHASHSEED.
 """
 
