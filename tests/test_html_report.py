@@ -389,8 +389,8 @@ def test_the_matrix_shows_coloured_cells_and_a_click_on_the_failure_tells_its_ca
     failed.click()
     detail = page.locator("#details section.detail:visible")
     assert detail.count() == 1
-    assert detail.locator("dd.cause").inner_text() == \
-        "outputs differ; first layer whose output differs on that input: 'forgetful'"
+    found = detail.locator("dd.cause").inner_text()  # the record's one-line cause, naming the layer
+    assert "differ" in found and "'forgetful'" in found, found
     assert "input: shape (1, 3) float32" in detail.locator("dd.failing").inner_text()
     assert detail.locator("dd.first").inner_text() == "forgetful"
     script = detail.locator("pre.code").inner_text()
