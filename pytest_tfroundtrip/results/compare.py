@@ -57,6 +57,7 @@ class OutputComparison:
     table: tuple[Difference, ...] = ()
     tolerance: Tolerance | None = None
     left_out: int = 0  # values at padded positions, not judged
+    tolerance_used: float = 0.0  # the largest error as a fraction of what the tolerance allowed there (1: at the limit)
 
     @property
     def ok(self) -> bool:
@@ -84,6 +85,11 @@ class Comparison:
     @property
     def left_out(self) -> int:
         return sum(o.left_out for o in self.outputs)
+
+    @property
+    def tolerance_used(self) -> float:
+        """How close the outputs came to failing: the largest error over its allowance (0: bit for bit, 1: at the limit)."""
+        return max((o.tolerance_used for o in self.outputs), default=0.0)
 
     @property
     def max_rel_error(self) -> float:
@@ -159,7 +165,7 @@ def _compare_exact(name: str, expected: np.ndarray, actual: np.ndarray, judged: 
     table = tuple(Difference(tuple(map(int, i)), expected[tuple(i)], actual[tuple(i)], float("nan")) for i in indices[:MAX_TABLE_ROWS])
     return OutputComparison(
         name, VALUES, "values differ (exact comparison for this dtype)", expected.size, int(bad.sum()),
-        float("nan"), float("nan"), table[0], table, Tolerance(0.0, 0.0),
+        float("nan"), float("nan"), table[0], table, Tolerance(0.0, 0.0), tolerance_used=float("inf"),
     )
 
 
@@ -184,8 +190,10 @@ def _compare_floats(
     bad = unmatched_special | (abs_error > allowed)
     max_abs = float(abs_error.max()) if abs_error.size else 0.0
     max_rel = float(rel_error.max()) if rel_error.size else 0.0
+    used = _tolerance_used(abs_error, allowed)
     if not np.any(bad):
-        return OutputComparison(name, None, elements=expected.size, max_abs_error=max_abs, max_rel_error=max_rel, tolerance=tolerance)
+        return OutputComparison(name, None, elements=expected.size, max_abs_error=max_abs, max_rel_error=max_rel,
+                                tolerance=tolerance, tolerance_used=used)
     order = np.argsort(-np.where(bad, abs_error, -1.0), axis=None, kind="stable")[: min(MAX_TABLE_ROWS, int(bad.sum()))]
     table = tuple(
         Difference(tuple(int(i) for i in np.unravel_index(flat, expected.shape)),
@@ -194,5 +202,16 @@ def _compare_floats(
     )
     return OutputComparison(
         name, VALUES, "values differ beyond tolerance", expected.size, int(bad.sum()),
-        max_abs, max_rel, table[0], table, tolerance,
+        max_abs, max_rel, table[0], table, tolerance, tolerance_used=used,
     )
+
+
+def _tolerance_used(abs_error: np.ndarray, allowed: np.ndarray) -> float:
+    """The largest ``abs_error / allowed`` over the elements: 0 when none differs, infinity when one differs where
+    nothing was allowed.  A raw absolute error says nothing without the magnitudes (4e+03 passes on outputs of 1e8):
+    this fraction is how close the output came to failing."""
+    if not abs_error.size:
+        return 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(abs_error == 0, 0.0, abs_error / np.broadcast_to(allowed, abs_error.shape))
+    return float(ratio.max())
