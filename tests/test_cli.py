@@ -108,8 +108,8 @@ def test_a_finding_exits_1_with_the_failure_and_its_reproduction(project):
     # The FAIL cell's cause right under the matrix, not only hundreds of lines above it.
     assert lines[lines.index(row) + 1] == "failures:"
     failure = " ".join(lines[lines.index(row) + 2:lines.index("1 check: 0 passed, 1 failed")]).split()  # wrapped to the width
-    assert re.fullmatch(rf"{module}:broken \[keras\]: output '\w+': values mismatch, \d+ of \d+ values differ, max abs "
-                        r"error \S+ \(\S+ times what its tolerance allows\); first layer whose output differs: 'forgetful'",
+    assert re.fullmatch(rf"{module}:broken \[keras\]: output '\w+': \d+ of \d+ values differ by up to \S+ "
+                        r"\(\S+x its tolerance\); first layer that differs: 'forgetful'",
                         " ".join(failure)), output
 
 

@@ -124,19 +124,21 @@ def cause_line(failure: Any) -> str:
     comparison = getattr(failure, "comparison", None)
     if comparison is not None and comparison.failures:
         output = comparison.failures[0]
-        text = f"output {output.output!r}: {output.problem} mismatch"
+        text = f"output {output.output!r}: "
         if output.problem == "values":
-            text += f", {output.mismatched} of {output.elements} values differ, max abs error {output.max_abs_error:.3g}"
+            text += f"{output.mismatched} of {output.elements} values differ"
+            if math.isfinite(output.max_abs_error):
+                text += f" by up to {output.max_abs_error:.3g}"
             if math.isfinite(output.tolerance_used):
-                text += f" ({output.tolerance_used:.3g} times what its tolerance allows)"
+                text += f" ({output.tolerance_used:.3g}x its tolerance)"
         else:
-            text += f": {output.detail}"
+            text += output.detail
         others = len(comparison.failures) - 1
         text += f" (and {others} more output{'s' if others != 1 else ''})" if others else ""
     else:
         text = next((line.strip() for line in failure.message.splitlines() if line.strip()), failure.stage)
     if getattr(failure, "first_differing_layer", None):
-        text += f"; first layer whose output differs: {failure.first_differing_layer!r}"
+        text += f"; first layer that differs: {failure.first_differing_layer!r}"
     return text[:400]
 
 
