@@ -420,5 +420,6 @@ def test_check_files_and_a_pytest_shard_merge_into_one_matrix(checked, runs, tmp
     assert status == PASSED, output
     merged = json.loads((tmp_path / "merged.json").read_text())
     assert merged["summary"] == {"checks": 5, "passed": 5, "failed": 0}
-    assert [check.get("target") for check in merged["checks"]][-1] == "mlp.keras"  # rows by key: test ids, then the target
+    keys = [check["test"] or check["target"] for check in merged["checks"]]
+    assert keys == sorted(keys) and keys[0] == "mlp.keras"  # rows by key: test ids and targets sort together
     assert "5 checks: 5 passed" in matrix_of(output)

@@ -25,7 +25,15 @@ _NOT_JUDGED_BY_TOLERANCE = "pass"
 
 @dataclass
 class Footnotes:
-    """Reasons of skip and n/a cells, numbered in the order met, with the formats each was met in."""
+    """Reasons of skip and n/a cells, numbered in the order met, with the formats each was met in.
+
+    Example:
+        >>> notes = Footnotes()
+        >>> notes.number("no kernel for Erfinv", "onnx"), notes.number("no kernel for Erfinv", "openvino")
+        (1, 1)
+        >>> notes.texts()
+        ['(1) onnx, openvino: no kernel for Erfinv']
+    """
 
     numbers: dict[str, int] = field(default_factory=dict)
     formats: dict[int, list[str]] = field(default_factory=dict)
