@@ -130,15 +130,16 @@ def matrix_of(output: str) -> list[str]:
 
 
 def numbering_aside(lines: list[str]) -> list[str]:
-    """Matrix lines without Keras's auto-numbering of layer names (``dense_5``), which counts the models a process built."""
+    """Lines without Keras's auto-numbering of layer names (``dense_5``), which counts the models a process built:
+    the failures line and a check's ``cause`` name the differing output."""
     return [re.sub(r"'(\w+?)_\d+'", r"'\1_N'", line) for line in lines]
 
 
 def comparable(check: dict) -> dict:
     """A check without what differs between two runs of the same test: times and temporary paths."""
     check = {key: ("<path>" if key in PATH_KEYS and value else value) for key, value in check.items() if key != "seconds"}
-    check["formats"] = [{key: ("<path>" if key in PATH_KEYS and value else value) for key, value in entry.items()
-                         if key != "timings"} for entry in check["formats"]]
+    check["formats"] = [{key: ("<path>" if key in PATH_KEYS and value else numbering_aside([value])[0] if key == "cause"
+                               else value) for key, value in entry.items() if key != "timings"} for entry in check["formats"]]
     return check
 
 
