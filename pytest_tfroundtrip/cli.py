@@ -131,23 +131,26 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write the Markdown page (tables, counts, one-line causes). Default: not written")
     zoo.add_argument("--no-color", action="store_true", default=False, help="no colours in the matrix. Default: coloured on a terminal")
     merge = commands.add_parser(
-        "merge", help="join the JSON files of a sharded test suite into one: matrix, JSON, JUnit",
+        "merge", help="join the JSON files of a sharded test suite, or of tf-roundtrip check runs, into one: matrix, JSON, JUnit",
         description="Join the JSON files that the shards of one pytest suite wrote (pytest --tf-roundtrip-json=PATH, "
-                    "one per CI job) into one document of the same schema, print its matrix, and write it. Checks are "
-                    "sorted by test id: the order of FILE does not matter. Refused (exit 2), saying why and how to fix "
-                    "it: a missing file, a file that is not one of these JSON files, a file of another schema_version, "
-                    "and a test id in two files (overlapping shards: not de-duplicated, the verdicts may differ). "
-                    "Shards that ran with different versions are merged with a warning, kept in the document.",
+                    "one per CI job), or that tf-roundtrip check TARGET --json PATH wrote (one per model), into one "
+                    "document of the same schema, print its matrix, and write it. A check's row is its test id, or "
+                    "its target for a tf-roundtrip check file. Checks are sorted by row: the order of FILE does not "
+                    "matter. Refused (exit 2), saying why and how to fix it: a missing file, a file that is not one of "
+                    "these JSON files, a file of another schema_version, and a test id or target in two files "
+                    "(overlapping shards: not de-duplicated, the verdicts may differ). Files written with different "
+                    "versions are merged with a warning, kept in the document.",
         epilog="Exit status: 0 every merged check passed; 1 a check failed; 2 usage error (a file refused).",
     )
-    merge.add_argument("files", nargs="+", metavar="FILE", help="the JSON file of each shard (a merged file counts as its shards)")
+    merge.add_argument("files", nargs="+", metavar="FILE",
+                       help="the JSON file of each shard or check run (a merged file counts as its files)")
     merge.add_argument("--json", metavar="PATH", default=None,
                        help="write the merged document to PATH (same schema, with merged_from and warnings). Default: not written")
     merge.add_argument("--html", metavar="FILE", default=None,
                        help="write one self-contained HTML report to FILE (matrix coloured by verdict, causes and reproduction scripts on click, pictures; opens offline). Default: not written")
     merge.add_argument("--junit", metavar="PATH", default=None,
-                       help="write JUnit XML to PATH: one testcase per test that ran checks, with the properties "
-                            "pytest --junitxml gives it, failed when one of its checks failed. Default: not written")
+                       help="write JUnit XML to PATH: one testcase per test (or checked target) that ran checks, with "
+                            "the properties pytest --junitxml gives it, failed when one of its checks failed. Default: not written")
     merge.add_argument("--no-color", action="store_true", default=False,
                        help="no colours in the matrix. Default: coloured on a terminal")
     return parser
@@ -161,7 +164,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
         tf-roundtrip: error: TARGET 'no/such/model.keras' does not exist (expected a .keras or .h5 file, a SavedModel directory, package.module:function, path/to/file.py:function, keras_hub:ClassName or keras_applications:Name)
         2
         >>> main(["merge", "no/such/shard.json"], stdout=sys.stdout)
-        tf-roundtrip: error: no/such/shard.json does not exist (expected the JSON file a shard wrote with pytest --tf-roundtrip-json=PATH)
+        tf-roundtrip: error: no/such/shard.json does not exist (expected the JSON file a shard wrote with pytest --tf-roundtrip-json=PATH or tf-roundtrip check TARGET --json PATH)
         2
     """
     out = stdout or sys.stdout
@@ -234,7 +237,8 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         from pytest_tfroundtrip.results.json_report import write_json_report
 
-        path = write_json_report(Path(args.json), [dict(check, test=None) for check in checks], target=args.target)
+        path = write_json_report(Path(args.json), [dict(check, test=None, target=args.target) for check in checks],
+                                 target=args.target)
         print(f"checks written as JSON to {path}", file=out)
     if args.html:
         from pytest_tfroundtrip.results.json_report import json_document
@@ -312,7 +316,7 @@ def _merge(args: argparse.Namespace, out: TextIO) -> int:
     from pytest_tfroundtrip.results.json_report import write_json_document
     from pytest_tfroundtrip.results.junit import junit_xml
     from pytest_tfroundtrip.results.matrix import matrix_rows
-    from pytest_tfroundtrip.results.merge import merge_files
+    from pytest_tfroundtrip.results.merge import merge_files, row_key
 
     document = merge_files(args.files)
     checks = document["checks"]
@@ -321,7 +325,7 @@ def _merge(args: argparse.Namespace, out: TextIO) -> int:
     for warning in document["warnings"]:
         print(f"tf-roundtrip: warning: {warning}", file=out)
     if checks:
-        _print_rows(matrix_rows([(check["test"], check) for check in checks]), out, colour=not args.no_color and out.isatty())
+        _print_rows(matrix_rows([(row_key(check), check) for check in checks]), out, colour=not args.no_color and out.isatty())
     if args.json:
         path = write_json_document(Path(args.json), document)
         print(f"checks written as JSON to {path}", file=out)

@@ -84,3 +84,23 @@ def test_user_tolerances_override_defaults_per_output():
     assert tolerance.atol == default_tolerance("graph", "float32").atol
     explicit = resolve_tolerance("graph", "float32", "logits", None, {"logits": 0.5})
     assert explicit.atol == 0.5 and explicit.peak_rtol == 0.0  # a given atol is used as given
+
+
+def test_tolerance_used_is_the_largest_error_over_its_allowance():
+    """4e+03 off on an output of 1e8 is 4% of an allowance of 1e5: how close a pass came to failing."""
+    tolerance = Tolerance(rtol=1e-3, atol=0.0)
+    expected = np.array([1e8, 1.0, 0.0])
+    close = compare_arrays("y", expected, np.array([1e8 + 4e3, 1.0, 0.0]), tolerance)
+    assert close.ok and close.max_abs_error == 4e3 and close.tolerance_used == pytest.approx(4e3 / 1e5)
+    small = compare_arrays("y", expected, np.array([1e8, 1.0009, 0.0]), tolerance)  # 9e-4 off where 1e-3 is allowed
+    assert small.ok and small.tolerance_used == pytest.approx(0.9) and small.max_abs_error < close.max_abs_error
+    beyond = compare_arrays("y", expected, np.array([1e8, 1.0, 0.5]), tolerance)  # 0.5 where nothing is allowed
+    assert not beyond.ok and beyond.tolerance_used == float("inf")
+    assert compare_arrays("y", expected, expected.copy(), tolerance).tolerance_used == 0.0
+    both = compare_outputs({"a": expected, "b": expected}, {"a": expected, "b": small_actual(expected)},
+                           lambda name, dtype: tolerance)
+    assert both.ok and both.tolerance_used == pytest.approx(0.5)  # the worst output's
+
+
+def small_actual(expected: np.ndarray) -> np.ndarray:
+    return expected + np.array([0.0, 5e-4, 0.0])

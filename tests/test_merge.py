@@ -124,16 +124,24 @@ def matrix_of(output: str) -> list[str]:
     """The matrix lines of pytest's summary or of merge's output: from its header to the legend's end."""
     lines = [line.rstrip() for line in output.splitlines()]
     start = next(i for i, line in enumerate(lines) if line.startswith("model "))
-    end = next(i for i, line in enumerate(lines) if line.startswith("    (footnotes;"))
-    return lines[start:end + 1]
+    legend = next(i for i, line in enumerate(lines) if line.startswith("check: the check's verdict"))
+    end = next((i for i in range(legend + 1, len(lines)) if not lines[i].startswith("    ")), len(lines))
+    return lines[start:end]
+
+
+def numbering_aside(lines: list[str]) -> list[str]:
+    """Lines without Keras's auto-numbering of layer names (``dense_5``), which counts the models a process built:
+    the failures line and a check's ``cause`` name the differing output."""
+    return [re.sub(r"'(\w+?)_\d+'", r"'\1_N'", line) for line in lines]
 
 
 def comparable(check: dict) -> dict:
     """A check without what differs between two runs of the same test: times, temporary paths and auto-numbered names."""
     check = {key: ("<path>" if key in PATH_KEYS and value else value) for key, value in check.items() if key != "seconds"}
-    # failure_text names outputs as Keras numbered them ('dense_5'), which depends on the models built before in the process.
-    check["formats"] = [{key: ("<path>" if key in PATH_KEYS and value else value) for key, value in entry.items()
-                         if key not in ("timings", "failure_text")} for entry in check["formats"]]
+    # failure_text and cause name outputs as Keras numbered them ('dense_5'), which depends on the models built before.
+    check["formats"] = [{key: ("<path>" if key in PATH_KEYS and value else numbering_aside([value])[0] if key == "cause"
+                               else value) for key, value in entry.items() if key not in ("timings", "failure_text")}
+                        for entry in check["formats"]]
     return check
 
 
@@ -157,7 +165,7 @@ def test_merged_shards_are_the_unsharded_run_matrix_json_and_junit(runs, tmp_pat
                            "--junit", tmp_path / "junit.xml")
     assert status == FINDING, output  # test_forgotten_argument's check failed
     assert output.startswith("tf-roundtrip: merged 2 files: 6 checks\n") and "warning" not in output
-    assert matrix_of(output) == matrix_of(runs.output("unsharded"))
+    assert numbering_aside(matrix_of(output)) == numbering_aside(matrix_of(runs.output("unsharded")))
     assert "6 checks: 5 passed, 1 failed" in matrix_of(output)
 
     merged = json.loads((tmp_path / "merged.json").read_text())
@@ -198,7 +206,7 @@ def test_the_order_of_the_files_does_not_matter(runs, tmp_path, monkeypatch):
     assert len(results) == 6 and all(result == results[0] for result in results[1:])
     status, output, document, _junit = results[0]
     assert status == FINDING and document["summary"] == {"checks": 6, "passed": 5, "failed": 1}
-    assert matrix_of(output) == matrix_of(runs.output("unsharded"))
+    assert numbering_aside(matrix_of(output)) == numbering_aside(matrix_of(runs.output("unsharded")))
     assert [part["file"] for part in document["merged_from"]] == [str(runs.json("shard-1")), str(files[1]), str(files[2])]
 
 
@@ -247,8 +255,8 @@ def test_a_file_of_another_schema_version_is_refused_saying_how_to_fix_it(runs, 
     (json.dumps(dict(json_document([]), versions="2.16")), "lacks versions as schema_version 1 requires them"),
     (json.dumps(dict(json_document([]), merged_from=[{"file": "a.json"}])), "lacks a well-formed merged_from as"),
     (json.dumps(json_document([{"kind": "roundtrip", "passed": True, "formats": [], "model": None, "seconds": 1.0,
-                                "artifacts_dir": None, "test": None}], target="mlp.keras")),
-     "was written by tf-roundtrip check mlp.keras: its checks have no test id"),
+                                "artifacts_dir": None, "test": None}])),
+     "check 0 has neither a test id nor a target, so it has no row to go in"),
 ])
 def test_a_file_that_is_not_a_shard_report_is_refused_saying_what_was_received(runs, tmp_path, content, says):
     (tmp_path / "other.json").write_text(content)
@@ -260,7 +268,8 @@ def test_a_file_that_is_not_a_shard_report_is_refused_saying_what_was_received(r
 def test_a_missing_file_or_a_directory_is_refused(runs, tmp_path):
     status, output = merge(runs.json("shard-1"), tmp_path / "shard-3.json")
     assert status == USAGE_ERROR
-    assert f"{tmp_path / 'shard-3.json'} does not exist (expected the JSON file a shard wrote with pytest --tf-roundtrip-json=PATH)" in output
+    assert f"{tmp_path / 'shard-3.json'} does not exist (expected the JSON file a shard wrote with pytest --tf-roundtrip-json=PATH " \
+           "or tf-roundtrip check TARGET --json PATH)" in output
     status, output = merge(tmp_path)
     assert status == USAGE_ERROR and "is a directory, not a JSON file" in output
 
@@ -310,3 +319,116 @@ def test_merge_does_not_import_tensorflow_or_keras(runs, tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip().endswith("status 1 []"), done.stdout + done.stderr
     assert (tmp_path / "merged.json").exists() and (tmp_path / "junit.xml").exists()
+
+
+# --- files of tf-roundtrip check: one per checked model, keyed by target --------------------------------------------
+
+CHECKED_MODELS = '''
+import keras
+
+
+@keras.saving.register_keras_serializable(package="merge_check_defect")
+class Forgetful(keras.layers.Layer):
+    def __init__(self, factor=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, x):
+        return x * self.factor
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("factor", None)  # the defect: reloads with factor 1
+        return config
+
+
+def broken():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((3,))
+    return keras.Model(inputs, keras.layers.Dense(2)(Forgetful(4.0)(inputs)), name="forgetful")
+
+
+if __name__ == "__main__":
+    keras.utils.set_random_seed(0)
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="mlp").save("mlp.keras")
+'''
+CHECK_JOBS = {"mlp": "mlp.keras", "broken": "checked_models.py:broken"}
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory) -> Path:
+    """Two real ``tf-roundtrip check --json`` runs side by side, as two CI jobs would: a passing file and a failing one."""
+    directory = tmp_path_factory.mktemp("checked-models")
+    (directory / "checked_models.py").write_text(CHECKED_MODELS)
+    environment = dict(os.environ, COLUMNS=COLUMNS, TF_CPP_MIN_LOG_LEVEL="2")
+    subprocess.run([sys.executable, "checked_models.py"], cwd=directory, env=environment, check=True, timeout=300)
+    processes = {}
+    for job, target in CHECK_JOBS.items():
+        argv = [sys.executable, "-c", "from pytest_tfroundtrip.cli import main_exit; main_exit()", "check", target,
+                "--formats", "keras,export", "--max-examples", "2", "--seed", "0", "--reload-in", "process",
+                "--no-progress", "--json", f"{job}.json"]
+        with open(directory / f"{job}.txt", "w") as output:
+            processes[job] = subprocess.Popen(argv, cwd=directory, env=environment, stdout=output, stderr=subprocess.STDOUT)
+    for job, process in processes.items():
+        assert process.wait(timeout=600) == (FINDING if job == "broken" else PASSED), (directory / f"{job}.txt").read_text()
+    return directory
+
+
+def test_files_of_tf_roundtrip_check_merge_into_one_matrix_keyed_by_target(checked, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", COLUMNS)
+    status, output = merge(checked / "mlp.json", checked / "broken.json", "--json", tmp_path / "merged.json",
+                           "--junit", tmp_path / "junit.xml")
+    assert status == FINDING, output  # the broken model's keras round trip failed
+    assert output.startswith("tf-roundtrip: merged 2 files: 2 checks\n"), output
+    matrix = matrix_of(output)
+    assert matrix[0].split() == ["model", "check", "keras", "export"]
+    # One row per target, in target order, with the cells its own run printed.
+    for job, target in sorted(CHECK_JOBS.items(), key=lambda item: item[1]):
+        row = next(line for line in matrix if line.startswith(target + " "))
+        own = next(line for line in (checked / f"{job}.txt").read_text().splitlines() if line.startswith(target + " "))
+        assert row.split() == own.split(), (row, own)
+    assert [line.split()[0] for line in matrix[1:3]] == ["checked_models.py:broken", "mlp.keras"]
+    assert "failures:" in matrix and any(line.startswith("  checked_models.py:broken [keras]:") for line in matrix)
+    assert "2 checks: 1 passed, 1 failed" in matrix
+
+    merged = json.loads((tmp_path / "merged.json").read_text())
+    jsonschema.validate(merged, json.loads(SCHEMA_PATH.read_text()))
+    assert [(check["test"], check["target"], check["passed"]) for check in merged["checks"]] == [
+        (None, "checked_models.py:broken", False), (None, "mlp.keras", True)]
+    assert merged["summary"] == {"checks": 2, "passed": 1, "failed": 1} and "target" not in merged
+    assert [(part["file"], part["target"], part["tests"]) for part in merged["merged_from"]] == [
+        (str(checked / "broken.json"), "checked_models.py:broken", ["checked_models.py:broken"]),
+        (str(checked / "mlp.json"), "mlp.keras", ["mlp.keras"])]
+    for job in CHECK_JOBS:  # each job's check, unchanged but for its target
+        (own,) = json.loads((checked / f"{job}.json").read_text())["checks"]
+        assert own in merged["checks"]
+    cases = junit_cases(tmp_path / "junit.xml")
+    assert set(cases) == {("tf-roundtrip check", "checked_models.py:broken"), ("tf-roundtrip check", "mlp.keras")}
+    assert cases[("tf-roundtrip check", "checked_models.py:broken")][1] is True
+    assert cases[("tf-roundtrip check", "mlp.keras")][1] is False
+    # The order of the files does not matter; a merged file merges again into the same document.
+    status, again = merge(checked / "broken.json", checked / "mlp.json", "--json", tmp_path / "again.json")
+    assert again == output.replace(str(tmp_path / "merged.json"), str(tmp_path / "again.json")).split("JUnit XML")[0]
+    assert merge(tmp_path / "merged.json", "--json", tmp_path / "twice.json")[0] == FINDING
+    assert without_created(json.loads((tmp_path / "twice.json").read_text())) == without_created(merged)
+
+
+def test_a_target_checked_in_two_files_is_refused_saying_how_to_fix_it(checked, tmp_path):
+    retried = tmp_path / "mlp-retry.json"
+    retried.write_text((checked / "mlp.json").read_text())
+    status, output = merge(checked / "mlp.json", checked / "broken.json", retried, "--json", tmp_path / "merged.json")
+    assert status == USAGE_ERROR
+    assert (f"1 target is checked in more than one file (tf-roundtrip check TARGET --json): mlp.keras "
+            f"({checked / 'mlp.json'}, {retried}).") in output
+    assert "if a job was retried, name only the retry's file" in output and "Not de-duplicated" in output
+    assert not (tmp_path / "merged.json").exists()  # nothing half-merged is written
+
+
+def test_check_files_and_a_pytest_shard_merge_into_one_matrix(checked, runs, tmp_path):
+    status, output = merge(runs.json("shard-2"), checked / "mlp.json", "--json", tmp_path / "merged.json")
+    assert status == PASSED, output
+    merged = json.loads((tmp_path / "merged.json").read_text())
+    assert merged["summary"] == {"checks": 5, "passed": 5, "failed": 0}
+    keys = [check["test"] or check["target"] for check in merged["checks"]]
+    assert keys == sorted(keys) and keys[0] == "mlp.keras"  # rows by key: test ids and targets sort together
+    assert "5 checks: 5 passed" in matrix_of(output)

@@ -37,17 +37,28 @@ def broken():
 """
 
 
-def test_check_fixture_passes_and_the_summary_lists_formats(pytester):
+PASS_SHARE = re.compile(r"0|<1%|\d{1,3}%")  # a pass: its largest error as a share of its tolerance
+
+
+def test_check_fixture_passes_and_the_summary_lists_formats(pytester, monkeypatch):
     pytester.makepyfile(MODEL_FIXTURE + """
 def test_survives(tf_roundtrip, model):
     report = tf_roundtrip.check(model, max_examples=3)
     assert report.formats_passed == tuple(pytest_tfroundtrip.available_formats())
 """)
+    monkeypatch.setenv("COLUMNS", "100")
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+    # Every available format in one table of at most 100 columns (a backend's formats grouped under @backend).
     result.stdout.fnmatch_lines(["*tf-roundtrip summary*", "model*check*keras*h5*saved*export*weights*ckpt*tflite*",
                                  "test_check_fixture_passes_and_the_summary_lists_formats.py::test_survives",
-                                 " *ok*0*0*0*0*0*0*0*", "1 check: 1 passed"])
+                                 " *ok*0*0*0*0*0*0*", "1 check: 1 passed"])
+    lines = result.stdout.str().split("tf-roundtrip summary")[1].splitlines()
+    header = next(line for line in lines if line.startswith("model"))
+    row = lines[lines.index(header) + 2].split()
+    assert row[0] == "ok" and len(row) == len(header.split()) - 1 == len(available_formats()) + 1
+    assert all(PASS_SHARE.fullmatch(cell) for cell in row[1:]), row
+    assert all(len(line) <= 100 for line in lines[lines.index(header) - 1:] if "::" not in line and "JSON to" not in line)
 
 
 def test_failure_explains_itself_in_pytest_output(pytester):
@@ -210,7 +221,9 @@ def test_check(tf_roundtrip, model, seed):
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*tf-roundtrip summary*", "model*check*keras*export"])
     for seed in range(4):
-        result.stdout.fnmatch_lines([f"*::test_check[[]{seed}[]]*ok*0*0"])
+        result.stdout.fnmatch_lines([f"*::test_check[[]{seed}[]]*ok*"])
+        row = next(line for line in result.stdout.lines if f"::test_check[{seed}]" in line).split()[1:]
+        assert row[0] == "ok" and row[1] == "0" and PASS_SHARE.fullmatch(row[2]), row  # keras bit for bit; export
     result.stdout.fnmatch_lines(["4 checks: 4 passed"])
     assert result.stdout.str().count("4 checks: 4 passed") == 1  # printed once, by the controller
 
@@ -228,7 +241,7 @@ def test_float(tf_roundtrip, model):
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*tf-roundtrip summary*", "model*check*litert*litert[[]f16[]]",
-                                 "*::test_float", " *ok*0*-", "*::test_quantized", " *ok*-*pass"])  # in test-id order
+                                 "*::test_float", " *ok *[0<]*-", "*::test_quantized", " *ok*-*pass"])  # in test-id order
 
 
 def test_a_check_in_a_fresh_project_leaves_nothing_but_the_test_file(pytester, monkeypatch, tmp_path):

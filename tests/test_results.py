@@ -16,6 +16,7 @@ from pytest_tfroundtrip import RoundTripError, available_formats, check_roundtri
 from pytest_tfroundtrip.results import records
 from pytest_tfroundtrip.results.json_report import SCHEMA_PATH, json_document
 from pytest_tfroundtrip.results.matrix import MatrixRow, matrix_lines
+from pytest_tfroundtrip.results.matrix_cells import tolerance_share
 from tests import models
 
 FORMAT_ORDER = ["keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite", "litert", "onnx", "openvino"]
@@ -119,8 +120,12 @@ def test_a_failing_check_records_verdicts_paths_and_figures(tmp_path):
     assert record["model"].endswith("(Functional)") and record["seconds"] > 0
     by_label = {entry["label"]: entry for entry in record["formats"]}
     assert by_label["keras"]["verdict"] == "passed" and by_label["keras"]["max_abs_error"] == 0
+    assert by_label["keras"]["tolerance_used"] == 0  # bit for bit
     export = by_label["export"]
     assert export["verdict"] == "failed" and export["stage"] == "mismatch" and export["max_abs_error"] > 0.01
+    assert export["tolerance_used"] > 1  # beyond its tolerance, by that factor
+    assert re.match(r"output '\w+': \d+ of \d+ values differ by up to \S+ \(\S+x its tolerance\)", export["cause"])
+    assert f"by up to {export['max_abs_error']:.3g} ({export['tolerance_used']:.3g}x its tolerance)" in export["cause"]
     for key in ("failing_input", "reproduce", "artifact"):
         assert export[key] and __import__("pathlib").Path(export[key]).exists(), key
     assert set(export["timings"]) == {"save", "load", "compare"}
@@ -153,9 +158,11 @@ def test_not_applicable_and_error_verdicts_are_told_apart_from_failures():
 def _record(*cells: tuple[str, str]) -> dict:
     formats = []
     for label, verdict in cells:
-        entry = {"label": label, "verdict": verdict, "max_abs_error": 3.2e-7}
+        entry = {"label": label, "verdict": verdict, "max_abs_error": 3.2e-7, "tolerance_used": 0.02}
         if verdict in ("skipped", "not_applicable"):
             entry["reason"] = f"a long reason why {label} was {verdict}, long enough that the footnote must wrap on a narrow terminal"
+        if verdict in ("failed", "error"):
+            entry["message"] = f"[{label}] {verdict} because of something\nand more lines"
         formats.append(entry)
     return {"kind": "roundtrip", "passed": all(v in ("passed", "skipped", "not_applicable") for _l, v in cells),
             "formats": formats}
@@ -165,43 +172,120 @@ def _text(lines) -> list[str]:
     return ["".join(text for text, _colour in line).rstrip() for line in lines]
 
 
-def test_the_matrix_shows_every_verdict_with_footnotes_and_colours():
+def test_the_matrix_shows_every_verdict_with_footnotes_causes_and_colours():
     rows = [MatrixRow("tests/test_a.py::test_mlp", _record(("keras", "passed"), ("onnx", "not_applicable"))),
             MatrixRow("tests/test_a.py::test_broken", _record(("keras", "failed"), ("onnx", "error"))),
             MatrixRow("tests/test_a.py::test_missing", _record(("keras", "passed"), ("onnx", "skipped")))]
     lines = matrix_lines(rows, FORMAT_ORDER, width=100)
     text = _text(lines)
     assert text[0].split() == ["model", "check", "keras", "onnx"]
-    assert text[1].split() == ["tests/test_a.py::test_mlp", "ok", "3e-07", "n/a(1)"]
+    assert text[1].split() == ["tests/test_a.py::test_mlp", "ok", "2%", "n/a(1)"]  # a pass: its share of the tolerance
     assert text[2].split() == ["tests/test_a.py::test_broken", "FAIL", "FAIL", "error"]
-    assert text[3].split() == ["tests/test_a.py::test_missing", "ok", "3e-07", "skip(2)"]
-    assert text[4].startswith("(1) onnx: a long reason why onnx was not_applicable")
+    assert text[3].split() == ["tests/test_a.py::test_missing", "ok", "2%", "skip(2)"]
+    # Each FAIL and error cell's cause right under the table, before the footnotes.
+    assert text[4:7] == ["failures:", "  tests/test_a.py::test_broken [keras]: failed because of something",
+                         "  tests/test_a.py::test_broken [onnx]: error because of something"]
+    assert text[7].startswith("(1) onnx: a long reason why onnx was not_applicable")
     assert "3 checks: 2 passed, 1 failed" in text
     colours = {segment[0].strip(): segment[1] for line in lines for segment in line if segment[0].strip()}
-    assert colours["FAIL"] == colours["error"] == "red" and colours["3e-07"] == "green" and colours["n/a(1)"] == "yellow"
+    assert colours["FAIL"] == colours["error"] == "red" and colours["2%"] == "green" and colours["n/a(1)"] == "yellow"
     assert colours["ok"] == "green"
 
 
-def test_a_check_that_failed_with_every_format_passing_shows_it_in_its_check_column():
-    findings_only = dict(_record(("keras", "passed")), passed=False, kind="custom_objects")
+def test_a_pass_shows_how_close_it_came_to_failing_not_its_absolute_error():
+    """4e+03 off on outputs of 1e8 is 2% of the tolerance: the cell says 2%, never 4e+03 (read as a failure)."""
+    record = _record(("keras", "passed"), ("export", "passed"), ("litert[f16]", "passed"), ("h5", "passed"))
+    by_label = {entry["label"]: entry for entry in record["formats"]}
+    by_label["keras"].update(max_abs_error=0.0, tolerance_used=0.0)
+    by_label["export"].update(max_abs_error=4e3, tolerance_used=0.021)
+    by_label["litert[f16]"]["quantized"] = [{"output": "y", "argmax_agreement": 1.0}]  # judged by its own figures
+    del by_label["h5"]["tolerance_used"]  # a file of an older version: no share recorded
+    (cells,) = [line.split() for line in _text(matrix_lines([MatrixRow("test_mlp", record)], FORMAT_ORDER))[1:2]]
+    assert cells == ["test_mlp", "ok", "0", "pass", "2%", "pass"]
+    assert tolerance_share(0.0) == "0" and tolerance_share(1e-9) == "<1%" and tolerance_share(1.0) == "100%"
+    assert all("e+" not in line for line in _text(matrix_lines([MatrixRow("test_mlp", record)], FORMAT_ORDER)))
+
+
+def test_a_check_that_failed_with_every_format_passing_shows_it_in_its_check_column_and_its_finding():
+    findings_only = dict(_record(("keras", "passed")), passed=False, kind="custom_objects",
+                         findings=["Scale 'scale': 'factor' is missing from get_config()"])
     text = _text(matrix_lines([MatrixRow("test_layer", findings_only)], FORMAT_ORDER))
-    assert text[1].split() == ["test_layer", "[custom", "objects]", "FAIL", "3e-07"]
+    assert text[1].split() == ["test_layer", "[custom", "objects]", "FAIL", "2%"]
+    assert text[2:4] == ["failures:", "  test_layer [custom objects]: Scale 'scale': 'factor' "
+                                      "is missing from get_config()"]
+
+
+EVERY_FORMAT = FORMAT_ORDER + ["keras@jax", "weights@jax"]
+
+
+def _lines_fit(text: list[str], names: set[str], width: int) -> bool:
+    """Every line within ``width``, but a line holding a whole test id (never cut)."""
+    return all(len(line) <= width or any(name in line for name in names) for line in text)
+
+
+def test_fourteen_format_columns_fit_a_100_column_terminal_in_one_table():
+    """Two backend formats and a quantized build: 14 columns, once printed as two tables; now one, grouped."""
+    every = [(name, "passed") for name in EVERY_FORMAT] + [("litert[float16]", "passed")]
+    rows = [MatrixRow(f"examples/test_case.py::test_model_{index}", _record(*every)) for index in range(10)]
+    rows[3] = MatrixRow(rows[3].name, _record(*[(name, "failed" if name == "keras@jax" else "passed") for name, _v in every]))
+    text = _text(matrix_lines(rows, FORMAT_ORDER, width=100))
+    assert _lines_fit(text, {row.name for row in rows}, 100), text
+    headers = [line for line in text if line.startswith("model")]
+    assert len(headers) == 1, text  # one table
+    assert headers[0].split() == ["model", "check", "keras", "h5", "saved", "export", "weights", "ckpt", "tflite",
+                                  "litert", "litert", "onnx", "openvino", "keras", "weights"]
+    above = text[text.index(headers[0]) - 1]  # the backend and quantization over their columns
+    assert above.split() == ["[f16]", "@jax"]
+    assert above.index("@jax") == headers[0].index(" keras ", headers[0].index("openvino")) + 1
+    assert above.index("[f16]") == headers[0].index("litert", headers[0].index("litert") + 1)
+    assert "  examples/test_case.py::test_model_3 [keras@jax]: failed because of something" in text
+    assert any("a column under @backend" in line for line in text)
 
 
 def test_the_matrix_fits_a_narrow_terminal():
-    every_format = [(name, "passed") for name in FORMAT_ORDER] + [("litert[int8]", "not_applicable")]
+    every_format = [(name, "passed") for name in EVERY_FORMAT] + [("litert[int8]", "not_applicable")]
     rows = [MatrixRow(f"tests/test_real_models_with_a_long_file_name.py::test_model[{name}]", _record(*every_format))
             for name in ("EfficientNetB0", "ResNet50")]
-    for width in (100, 80, 60):
+    names = {row.name for row in rows}
+    for width in (100, 80, 60, 40):
         text = _text(matrix_lines(rows, FORMAT_ORDER, width=width))
-        names = {row.name for row in rows}
-        assert all(len(line) <= width for line in text if line not in names), (width, text)
-        for row in rows:  # a test id too long for the name column gets a line of its own, never cut
-            assert row.name in text
+        assert _lines_fit(text, names, width), (width, text)
+        for name in names:  # a test id too long for the name column gets a line of its own, never cut
+            assert any(line.endswith(name) for line in text), (width, name)
+        if width == 100:  # formats as columns, in one table
+            assert len([line for line in text if line.startswith("model")]) == 1, text
+        else:  # turned: a row per format, a column per check, named in a key above it
+            assert text[:2] == [f"#1 {rows[0].name}", f"#2 {rows[1].name}"] and text[2].split() == ["format", "#1", "#2"]
+            assert [line.split()[0] for line in text[3:3 + len(every_format) + 1]] == (
+                ["check", "keras", "h5", "saved", "export", "weights", "ckpt", "tflite", "litert", "litert[i8]",
+                 "onnx", "openvino", "keras@jax", "weights@jax"])
+    many = [MatrixRow(f"{row.name}-{index}", row.record) for index in range(12) for row in rows]
+    for width in (60, 40):  # too many checks to turn: the formats split over tables, each within the width
+        text = _text(matrix_lines(many, FORMAT_ORDER, width=width))
+        assert _lines_fit(text, {row.name for row in many}, width), (width, text)
         headers = [line for line in text if line.startswith("model")]
-        assert sum(len(h.split()) - 1 for h in headers) == len(every_format) + 1  # check + formats, split if need be
-    ten = [MatrixRow(row.name, _record(*every_format[:-1])) for row in rows]
-    assert len([line for line in _text(matrix_lines(ten, FORMAT_ORDER, width=100)) if line.startswith("model")]) == 1
+        assert len(headers) > 1 and sum(len(h.split()) - 1 for h in headers) == len(every_format) + 1
+
+
+def test_one_check_turns_when_its_formats_do_not_fit():
+    every = [(name, "passed") for name in EVERY_FORMAT]
+    text = _text(matrix_lines([MatrixRow("mlp.keras", _record(*every))], FORMAT_ORDER, width=60))
+    assert text[0].split() == ["format", "mlp.keras"] and text[1].split() == ["check", "ok"]
+    assert text[2].split() == ["keras", "2%"] and len([line for line in text if line.endswith(" 2%")]) == len(every)
+
+
+def test_a_format_every_check_skipped_for_one_reason_gets_no_column():
+    """keras@torch where torch is not installed: a column of skip(1) says nothing about any check."""
+    rows = [MatrixRow(f"test_{index}", _record(("keras", "passed"), ("keras@torch", "skipped"), ("weights@torch", "skipped"),
+                                               ("onnx", "skipped" if index else "passed")))
+            for index in range(3)]
+    for row in rows:  # one reason, as the plugin gives it for a runtime that is not installed
+        for entry in row.record["formats"]:
+            if entry["label"].endswith("@torch"):
+                entry["reason"] = "torch is not installed (name 'keras@torch' in formats= to see it fail)"
+    text = _text(matrix_lines(rows, FORMAT_ORDER, width=100))
+    assert text[0].split() == ["model", "check", "keras", "onnx"]  # onnx ran in one check: it keeps its column
+    assert "not run here (no column): keras@torch, weights@torch: torch is not installed" in text
 
 
 def test_junit_properties_carry_the_key_figures():

@@ -63,6 +63,7 @@ class CleanResult:
     classes_needed: tuple[str, ...] = ()
     error: str | None = None
     max_abs_error: float = 0.0
+    tolerance_used: float = 0.0  # the largest error over what its tolerance allowed
     reproduction: Path | None = None  # a script loading the artifact with plain calls, for a load failure
 
 
@@ -360,7 +361,7 @@ def _compared(name: str, expected: list[dict[str, np.ndarray]], got: list[dict[s
               excused: Callable[[int], bool] | None = None, left_outs: list[dict[str, np.ndarray]] | None = None,
               ) -> CleanResult:
     tolerance_for = tolerance_function(get_format(name).tolerance_family, None, None)
-    worst = 0.0
+    worst = used = 0.0
     for index, (want, have) in enumerate(zip(expected, got)):
         comparison = compare_outputs(want, have, tolerance_for, left_outs[index] if left_outs else None)
         if not comparison.ok and excused is not None and excused(index):
@@ -370,7 +371,8 @@ def _compared(name: str, expected: list[dict[str, np.ndarray]], got: list[dict[s
             return CleanResult(name, FAILS, error=f"outputs differ from the original model {where} "
                                                   f"(output {bad.output!r}: {bad.problem} mismatch, max abs error {bad.max_abs_error:.3g})")
         worst = max(worst, comparison.max_abs_error)
-    return CleanResult(name, MATCHES, max_abs_error=worst)
+        used = max(used, comparison.tolerance_used)
+    return CleanResult(name, MATCHES, max_abs_error=worst, tolerance_used=used)
 
 
 def _problems(clean: list[CleanResult], here: list[CleanResult], lambdas: tuple[str, ...]) -> list[str]:

@@ -182,6 +182,7 @@ def _judged(base: FormatResult, outcome: SearchOutcome, workdir: Path) -> Format
     name = base.format
     stats = outcome.stats.get(name, FormatStats())
     judged = replace(base, examples=stats.examples, max_abs_error=stats.max_abs_error, max_rel_error=stats.max_rel_error,
+                     tolerance_used=stats.tolerance_used,
                      ill_conditioned=stats.ill_conditioned, nonfinite_not_judged=stats.nonfinite_not_judged,
                      padding_not_judged=stats.padding_not_judged,
                      compare_seconds=stats.compare_seconds, example_errors=tuple(stats.example_errors))

@@ -45,6 +45,7 @@ class FormatStats:
     examples: int = 0
     max_abs_error: float = 0.0
     max_rel_error: float = 0.0
+    tolerance_used: float = 0.0
     compare_seconds: float = 0.0
     ill_conditioned: int = 0
     nonfinite_not_judged: int = 0
@@ -60,6 +61,7 @@ class FormatStats:
         if comparison.ok:
             self.max_abs_error = max(self.max_abs_error, comparison.max_abs_error)
             self.max_rel_error = max(self.max_rel_error, comparison.max_rel_error)
+            self.tolerance_used = max(self.tolerance_used, comparison.tolerance_used)
 
 
 @dataclass(frozen=True)

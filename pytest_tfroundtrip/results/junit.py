@@ -31,11 +31,13 @@ def junit_properties(checks: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return properties
 
 
+TARGET_PREFIX = "\0target:"  # keys a check of tf-roundtrip check (no test id) apart from any test id
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def junit_xml(checks: list[dict[str, Any]], suite: str = "tf-roundtrip") -> str:
-    """A JUnit XML document of check records that carry a test id: one testcase per test, as pytest names it.
+    """A JUnit XML document of check records: one testcase per test, as pytest names it (per target for checks of
+    ``tf-roundtrip check``, in the class ``tf-roundtrip check``).
 
     A testcase has the properties :func:`junit_properties` gives pytest's
     ``--junitxml``, and a ``<failure>`` when one of its checks failed (with
@@ -60,7 +62,8 @@ def junit_xml(checks: list[dict[str, Any]], suite: str = "tf-roundtrip") -> str:
 
     per_test: dict[str, list[dict[str, Any]]] = {}
     for check in checks:
-        per_test.setdefault(check["test"], []).append(check)
+        per_test.setdefault(check["test"] if isinstance(check.get("test"), str) else TARGET_PREFIX + check["target"],
+                            []).append(check)
     cases = [_testcase(test, test_checks) for test, test_checks in per_test.items()]
     seconds = sum(check.get("seconds", 0) for check in checks)
     failures = sum(1 for case in cases if case.find("failure") is not None)
@@ -76,10 +79,13 @@ def junit_xml(checks: list[dict[str, Any]], suite: str = "tf-roundtrip") -> str:
 def _testcase(test: str, checks: list[dict[str, Any]]) -> Any:
     import xml.etree.ElementTree as ET
 
-    head, bracket, params = test.partition("[")  # pytest's classname/name: the file as a dotted path, then the names
-    names = head.split("::")
-    names[0] = re.sub(r"\.py$", "", names[0].replace("/", "."))
-    names[-1] += bracket + params
+    if test.startswith(TARGET_PREFIX):  # a tf-roundtrip check file's: named by the target it checked
+        names = ["tf-roundtrip check", test.removeprefix(TARGET_PREFIX)]
+    else:
+        head, bracket, params = test.partition("[")  # pytest's classname/name: the file as a dotted path, then the names
+        names = head.split("::")
+        names[0] = re.sub(r"\.py$", "", names[0].replace("/", "."))
+        names[-1] += bracket + params
     seconds = sum(check.get("seconds", 0) for check in checks)
     case = ET.Element("testcase", classname=".".join(names[:-1]), name=_xml_text(names[-1]), time=f"{seconds:.3f}")
     properties = ET.SubElement(case, "properties")

@@ -1,23 +1,28 @@
-"""``tf-roundtrip merge``: the JSON files of one suite's shards joined into one document.
+"""``tf-roundtrip merge``: the JSON files of one suite's shards, or of several checks, joined into one document.
 
-A suite sharded over CI jobs writes one file per job (``pytest --tf-roundtrip-json=PATH``).
-:func:`merge_files` reads them, refuses what would make the joined verdict wrong, and
-returns one document of the same schema (:data:`~pytest_tfroundtrip.results.records.SCHEMA_VERSION`):
+A suite sharded over CI jobs writes one file per job (``pytest --tf-roundtrip-json=PATH``);
+a team checking saved models in parallel jobs writes one per model (``tf-roundtrip check
+TARGET --json PATH``).  :func:`merge_files` reads them, refuses what would make the joined
+verdict wrong, and returns one document of the same schema
+(:data:`~pytest_tfroundtrip.results.records.SCHEMA_VERSION`).  A check's *key*, its row in
+the matrix, is its test id, or for a check file its target (:func:`row_key`):
 
-- ``checks``: every shard's checks sorted by test id (a test's checks keep the order they
-  ran in), so the document does not depend on the order the files are named in;
+- ``checks``: every file's checks sorted by key (a test's checks keep the order they
+  ran in), so the document does not depend on the order the files are named in; a check
+  file's checks carry their ``target``;
 - ``summary``: recomputed from those checks;
-- ``versions``: the first shard's, shards ordered by their first test id (the order of
+- ``versions``: the first file's, files ordered by their first key (the order of
   their rows in the matrix);
-- ``merged_from``: per shard, its file, when it was written, its versions, summary and test ids;
-- ``warnings``: what a reader must know, e.g. which packages differed between shards.
+- ``merged_from``: per file, its name, when it was written, its versions, summary and keys
+  (and a check file's ``target``);
+- ``warnings``: what a reader must know, e.g. which packages differed between files.
 
 Refused, with what was received and how to fix it: a missing file, a file that is not
-JSON or not one of these documents, one of another ``schema_version``, one of
-``tf-roundtrip check`` (no test ids), a file named twice, and a test id in two files.
-A test in two shards is refused rather than de-duplicated: the shards overlap (that test
-ran twice, and another may have run nowhere), and its two verdicts may differ (a flaky
-test), so keeping either one would hide something.
+JSON or not one of these documents, one of another ``schema_version``, a file named
+twice, and a key in two files.  A test (or target) in two files is refused rather than
+de-duplicated: the shards overlap (that test ran twice, and another may have run
+nowhere), and its two verdicts may differ (a flaky test), so keeping either one would
+hide something.
 
 This module imports nothing heavy (no TensorFlow, Keras or NumPy).
 """
@@ -35,7 +40,7 @@ from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.results.json_report import SCHEMA_PATH, json_document
 from pytest_tfroundtrip.results.records import SCHEMA_VERSION, installed_version
 
-_PRODUCER = "pytest --tf-roundtrip-json=PATH"
+_PRODUCER = "pytest --tf-roundtrip-json=PATH or tf-roundtrip check TARGET --json PATH"
 _SHOWN_DUPLICATES = 5
 _SHAPES = {"created": str, "versions": dict, "summary": dict, "checks": list, "formats": list, "tests": list,
            "file": str}  # what merge reads
@@ -47,7 +52,7 @@ class Shard:
 
     Example:
         >>> shard = Shard("shard-1.json", json_document([_example_check("t.py::test_b"), _example_check("t.py::test_a")]))
-        >>> shard.tests
+        >>> shard.keys
         ('t.py::test_a', 't.py::test_b')
     """
 
@@ -55,9 +60,9 @@ class Shard:
     document: dict[str, Any]
 
     @property
-    def tests(self) -> tuple[str, ...]:
-        """The test ids of its checks, sorted, each once."""
-        return tuple(sorted({check["test"] for check in self.document["checks"]}))
+    def keys(self) -> tuple[str, ...]:
+        """The keys of its checks (test ids; a check file's target), sorted, each once."""
+        return tuple(sorted({row_key(check) for check in self.document["checks"]}))
 
     def parts(self) -> list[dict[str, Any]]:
         """Its ``merged_from`` entries: one for a shard, those it already lists for a merged file.
@@ -68,8 +73,9 @@ class Shard:
         """
         if "merged_from" in self.document:
             return list(self.document["merged_from"])
-        return [{"file": self.file, "created": self.document["created"], "versions": self.document["versions"],
-                 "summary": self.document["summary"], "tests": list(self.tests)}]
+        part = {"file": self.file, "created": self.document["created"], "versions": self.document["versions"],
+                "summary": self.document["summary"], "tests": list(self.keys)}
+        return [dict(part, target=self.document["target"])] if "target" in self.document else [part]
 
 
 def read_shard(file: str) -> Shard:
@@ -100,7 +106,19 @@ def read_shard(file: str) -> Shard:
         raise RoundTripUsageError(f"{file} is not JSON ({error.msg} at line {error.lineno}, column {error.colno}); "
                                   f"received: {received}. Expected the file a shard wrote with {_PRODUCER}") from None
     check_document(file, document)
+    if isinstance(document.get("target"), str):  # a check file: its checks are keyed by the target it checked
+        document["checks"] = [dict(check, target=check.get("target") or document["target"]) for check in document["checks"]]
     return Shard(file, document)
+
+
+def row_key(check: dict[str, Any]) -> str:
+    """What names a check's row and must be unique across files: its test id, else (``tf-roundtrip check``) its target.
+
+    Example:
+        >>> row_key({"test": "t.py::test_a", "target": None}), row_key({"test": None, "target": "models/mlp.keras"})
+        ('t.py::test_a', 'models/mlp.keras')
+    """
+    return check["test"] if isinstance(check.get("test"), str) else check["target"]
 
 
 def check_document(file: str, document: Any) -> None:
@@ -140,14 +158,13 @@ def check_document(file: str, document: Any) -> None:
         if missing:
             raise RoundTripUsageError(f"{file}: check {index} lacks {', '.join(missing)} as schema_version {SCHEMA_VERSION} "
                                       "requires them: a truncated or edited file? Re-run that shard")
-        if not isinstance(check.get("test"), str):
-            writer = f"tf-roundtrip check {document['target']}" if document.get("target") else "tf-roundtrip check"
-            raise RoundTripUsageError(f"{file} was written by {writer}: its checks have no test id. "
-                                      f"merge joins the files of one pytest suite's shards ({_PRODUCER})")
+        if not isinstance(check.get("test"), str) and not isinstance(check.get("target") or document.get("target"), str):
+            raise RoundTripUsageError(f"{file}: check {index} has neither a test id nor a target, so it has no row "
+                                      f"to go in: a truncated or edited file? Re-run the job that wrote it ({_PRODUCER})")
 
 
 def merge_shards(shards: Sequence[Shard]) -> dict[str, Any]:
-    """One document of every shard's checks, sorted by test id; a test id in two shards is refused.
+    """One document of every shard's checks, sorted by key (:func:`row_key`); a key in two shards is refused.
 
     Example:
         >>> a = Shard("a.json", json_document([_example_check("t.py::test_b", passed=False)]))
@@ -161,7 +178,7 @@ def merge_shards(shards: Sequence[Shard]) -> dict[str, Any]:
         pytest_tfroundtrip.errors.RoundTripUsageError: 1 test id is in more than one file, so the shards overlap: t.py::test_b (a.json, a.json). ...
     """
     _refuse_duplicates(shards)
-    ordered = sorted(((check["test"], position, check) for shard in shards
+    ordered = sorted(((row_key(check), position, check) for shard in shards
                       for position, check in enumerate(shard.document["checks"])), key=lambda item: item[:2])
     checks = [check for _test, _position, check in ordered]
     parts = sorted((part for shard in shards for part in shard.parts()),
@@ -229,18 +246,33 @@ def version_warning(parts: Sequence[dict[str, Any]]) -> str | None:
 
 def _refuse_duplicates(shards: Sequence[Shard]) -> None:
     owners: dict[str, list[str]] = {}
+    targets: set[str] = set()
     for shard in shards:
-        for test in shard.tests:
-            owners.setdefault(test, []).append(shard.file)
-    duplicated = sorted(test for test, files in owners.items() if len(files) > 1)
-    if not duplicated:
-        return
-    shown = "; ".join(f"{test} ({', '.join(sorted(owners[test]))})" for test in duplicated[:_SHOWN_DUPLICATES])
-    more = f"; and {len(duplicated) - _SHOWN_DUPLICATES} more" if len(duplicated) > _SHOWN_DUPLICATES else ""
-    raise RoundTripUsageError(
-        f"{len(duplicated)} test id{' is' if len(duplicated) == 1 else 's are'} in more than one file, so the shards "
-        f"overlap: {shown}{more}. Each test must run in exactly one shard (check the shards' -k expressions or file "
-        "lists); if a shard was retried, name only the retry's file. Not de-duplicated: the verdicts may differ")
+        for key in shard.keys:
+            owners.setdefault(key, []).append(shard.file)
+        targets.update(row_key(check) for check in shard.document["checks"] if not isinstance(check.get("test"), str))
+    duplicated = sorted(key for key, files in owners.items() if len(files) > 1)
+    tests = [key for key in duplicated if key not in targets]
+    if tests:
+        raise RoundTripUsageError(
+            f"{_count(tests, 'test id')} in more than one file, so the shards overlap: {_owned(tests, owners)}. Each test "
+            "must run in exactly one shard (check the shards' -k expressions or file lists); if a shard was retried, "
+            "name only the retry's file. Not de-duplicated: the verdicts may differ")
+    if duplicated:
+        raise RoundTripUsageError(
+            f"{_count(duplicated, 'target')} checked in more than one file (tf-roundtrip check TARGET --json): "
+            f"{_owned(duplicated, owners)}. A target is a check's row, so each once: if a job was retried, name only the "
+            "retry's file; if they are different models saved under the same path, check them under paths that tell "
+            "them apart. Not de-duplicated: the verdicts may differ")
+
+
+def _count(keys: Sequence[str], noun: str) -> str:
+    return f"{len(keys)} {noun}{' is' if len(keys) == 1 else 's are'}"
+
+
+def _owned(keys: Sequence[str], owners: dict[str, list[str]]) -> str:
+    shown = "; ".join(f"{key} ({', '.join(sorted(owners[key]))})" for key in keys[:_SHOWN_DUPLICATES])
+    return shown + (f"; and {len(keys) - _SHOWN_DUPLICATES} more" if len(keys) > _SHOWN_DUPLICATES else "")
 
 
 def _first_row(shard: Shard) -> str:

@@ -95,6 +95,7 @@ def _format_result(result: Any) -> dict[str, Any]:
         "format": result.format, "quantization": result.quantization, "examples": int(result.examples),
         "max_abs_error": _number(max([result.max_abs_error] + [o.max_abs_error for o in _mismatches(failure)])),
         "max_rel_error": _number(max([result.max_rel_error] + [o.max_rel_error for o in _mismatches(failure)])),
+        "tolerance_used": _number(max([result.tolerance_used] + [o.tolerance_used for o in _mismatches(failure)])),
         "timings": {"save": round(result.save_seconds, 4), "load": round(result.load_seconds, 4),
                     "compare": round(result.compare_seconds, 4)},
         "artifact": _path(result.artifact), "reason": result.skip_reason,
@@ -102,15 +103,46 @@ def _format_result(result: Any) -> dict[str, Any]:
         "padding_not_judged": int(result.padding_not_judged),
     })
     if failure is not None:
-        entry.update({"stage": failure.stage, "message": failure.message[:2000],
+        entry.update({"stage": failure.stage, "message": failure.message[:2000], "cause": cause_line(failure),
                       "failing_input": _path(failure.input_file), "input_summary": failure.input_summary})
         if failure.reproduction is not None:
             entry["reproduce"] = _path(failure.reproduction)
+    if result.quantized or verdict not in ("passed", "failed"):  # judged by other figures, or not compared at all
+        entry["tolerance_used"] = None
     if result.quantized:
         entry["quantized"] = [_quantized_figures(figures) for figures in result.quantized]
 
     entry.update(_report_details(result))
     return entry
+
+
+def cause_line(failure: Any) -> str:
+    """One line saying why a format failed: the first differing output with its figures, or the message's first line.
+
+    Example:
+        >>> from pytest_tfroundtrip.results.report import FormatFailure
+        >>> cause_line(FormatFailure("load", "\\nValueError: Unknown layer: 'Scale'\\n  more"))
+        "ValueError: Unknown layer: 'Scale'"
+    """
+    comparison = getattr(failure, "comparison", None)
+    if comparison is not None and comparison.failures:
+        output = comparison.failures[0]
+        text = f"output {output.output!r}: "
+        if output.problem == "values":
+            text += f"{output.mismatched} of {output.elements} values differ"
+            if math.isfinite(output.max_abs_error):
+                text += f" by up to {output.max_abs_error:.3g}"
+            if math.isfinite(output.tolerance_used):
+                text += f" ({output.tolerance_used:.3g}x its tolerance)"
+        else:
+            text += output.detail
+        others = len(comparison.failures) - 1
+        text += f" (and {others} more output{'s' if others != 1 else ''})" if others else ""
+    else:
+        text = next((line.strip() for line in failure.message.splitlines() if line.strip()), failure.stage)
+    if getattr(failure, "first_differing_layer", None):
+        text += f"; first layer that differs: {failure.first_differing_layer!r}"
+    return text[:400]
 
 
 def _mismatches(failure: Any) -> list[Any]:
@@ -132,6 +164,7 @@ def _custom_objects(report: Any) -> dict[str, Any]:
         differ = any("outputs differ" in problem for problem in failing)  # loaded, computed something else
         entry = _format_entry(result.format, ("failed" if differ else "error") if failing else "passed")
         entry.update({"format": result.format, "max_abs_error": _number(result.max_abs_error),
+                      "tolerance_used": None if failing else _number(result.tolerance_used),
                       "clean_process": result.verdict, "classes_needed": list(result.classes_needed)})
         if failing:
             entry.update({"stage": "mismatch" if differ else "load", "message": "\n".join(failing)[:2000]})

@@ -51,6 +51,7 @@ class FormatResult:
     examples: int = 0
     max_abs_error: float = 0.0
     max_rel_error: float = 0.0
+    tolerance_used: float = 0.0  # the largest error over what its tolerance allowed (0: bit for bit; above 1: failed)
     save_seconds: float = 0.0
     load_seconds: float = 0.0
     compare_seconds: float = 0.0
