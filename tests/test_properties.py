@@ -32,7 +32,7 @@ import pytest
 
 from pytest_tfroundtrip import check_roundtrip
 from pytest_tfroundtrip.formats import AmongFormats
-from pytest_tfroundtrip.generators.building import structure_inputs
+from pytest_tfroundtrip.generators.recipes import structure_inputs
 from pytest_tfroundtrip.generators.inputs import ALL_DTYPES
 from pytest_tfroundtrip.strategies import ModelRecipe, model_recipes
 from tests.mutations.catalogue import MUTATIONS, Mutation

@@ -27,7 +27,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from pytest_tfroundtrip.generators import inputs as input_draws
-from pytest_tfroundtrip.generators.building import BLOCK_CLASS, SUBMODEL_CLASS, _call, instantiate
+from pytest_tfroundtrip.generators.graph import BLOCK_CLASS, SUBMODEL_CLASS, _call, instantiate
 from pytest_tfroundtrip.generators.data import sample_input
 from pytest_tfroundtrip.generators.factories import FACTORY_CLASS, factory_reference, probe_factory
 from pytest_tfroundtrip.generators.layer_catalogue import CATALOGUE, LayerEntry, Slot, entries_for, pair_compatible

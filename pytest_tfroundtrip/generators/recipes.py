@@ -332,6 +332,20 @@ class ModelRecipe:
 
     def training_data(self, samples: int = 4, seed: int = 0) -> tuple[Any, Any]:
         """``(x, y)`` for training: ``y`` fits each output's loss."""
-        from pytest_tfroundtrip.generators.data import training_data
+        from pytest_tfroundtrip.generators.building import training_data
 
         return training_data(self, samples, seed)
+
+
+def structure_inputs(recipe: ModelRecipe, tensors: list[Any]) -> Any:
+    """Arrange input tensors as the model takes them."""
+    if recipe.input_structure == "dict":
+        return {i.name: t for i, t in zip(recipe.inputs, tensors)}
+    return list(tensors) if recipe.input_structure == "list" else tensors[0]
+
+
+def structure_outputs(recipe: ModelRecipe, tensors: list[Any]) -> Any:
+    """Arrange output tensors as the model returns them."""
+    if recipe.output_structure == "dict":
+        return dict(zip(recipe.output_names(), tensors))
+    return list(tensors) if recipe.output_structure == "list" else tensors[0]
