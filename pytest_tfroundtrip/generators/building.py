@@ -14,7 +14,8 @@ from typing import Any
 
 import keras
 
-from pytest_tfroundtrip.generators.graph import _keras_inputs, functional_model, make_layers
+from pytest_tfroundtrip.generators.data import sample_inputs, training_targets
+from pytest_tfroundtrip.generators.graph import functional_model, keras_inputs, make_layers
 from pytest_tfroundtrip.generators.recipes import ModelRecipe
 
 TRAIN_BATCH = 4
@@ -25,14 +26,14 @@ def untrained_model(recipe: ModelRecipe) -> Any:
     keras.utils.set_random_seed(recipe.seed)
     if recipe.kind == "sequential":
         layers = make_layers(recipe)
-        return keras.Sequential([*_keras_inputs(recipe), *(layers[k] for k in sorted(layers))])
+        return keras.Sequential([*keras_inputs(recipe), *(layers[k] for k in sorted(layers))])
     if recipe.kind == "functional":
         return functional_model(recipe)
-    from pytest_tfroundtrip.generators import custom
+    from pytest_tfroundtrip.generators import custom  # imports TensorFlow, which the other kinds do not need
 
     cls = custom.GeneratedTrainStepModel if recipe.compile and recipe.compile.custom_train_step else custom.GeneratedModel
     model = cls(recipe.to_dict())
-    model(recipe.sample_inputs(batch=1, seed=recipe.seed))  # builds, recording the build shapes for reloading
+    model(sample_inputs(recipe, batch=1, seed=recipe.seed))  # builds, recording the build shapes for reloading
     return model
 
 
@@ -41,13 +42,11 @@ def build_model(recipe: ModelRecipe) -> Any:
     model = untrained_model(recipe)
     if recipe.compile is None:
         return model
-    from pytest_tfroundtrip.generators.training import compile_arguments
+    from pytest_tfroundtrip.generators.training import compile_arguments  # imports hypothesis, a rebuild need not
 
     model.compile(**compile_arguments(recipe))
     if recipe.train_steps:
-        from pytest_tfroundtrip.generators.data import training_targets
-
-        x = recipe.sample_inputs(batch=TRAIN_BATCH, seed=recipe.seed)  # = recipe.training_data(TRAIN_BATCH, seed)
+        x = sample_inputs(recipe, batch=TRAIN_BATCH, seed=recipe.seed)  # = training_data(recipe, TRAIN_BATCH, seed)
         y = training_targets(recipe, model, x, recipe.seed + 1)
         for _ in range(recipe.train_steps):
             model.train_on_batch(x, y)
@@ -56,7 +55,5 @@ def build_model(recipe: ModelRecipe) -> Any:
 
 def training_data(recipe: ModelRecipe, samples: int = 4, seed: int = 0) -> tuple[Any, Any]:
     """``(x, y)`` with ``samples`` rows; ``y`` fits the recipe's losses."""
-    from pytest_tfroundtrip.generators.data import sample_inputs, training_targets
-
     x = sample_inputs(recipe, samples, seed)
     return x, training_targets(recipe, untrained_model(recipe), x, seed + 1)

@@ -101,13 +101,13 @@ def make_layers(recipe: ModelRecipe) -> dict[int, Any]:
     return layers
 
 
-def _keras_inputs(recipe: ModelRecipe) -> list[Any]:
+def keras_inputs(recipe: ModelRecipe) -> list[Any]:
     return [keras.Input(shape=i.shape, dtype=i.dtype, sparse=i.sparse, name=i.name) for i in recipe.inputs]
 
 
 def functional_model(recipe: ModelRecipe) -> Any:
     """The recipe's graph as a functional model (also used for nested sub-models)."""
-    inputs = _keras_inputs(recipe)
+    inputs = keras_inputs(recipe)
     tensors = run_graph(recipe, inputs, make_layers(recipe))
     return keras.Model(structure_inputs(recipe, inputs), structure_outputs(recipe, [tensors[o] for o in recipe.outputs]))
 
