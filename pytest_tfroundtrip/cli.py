@@ -234,11 +234,11 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _zoo(args: argparse.Namespace, out: TextIO) -> int:
+    from pytest_tfroundtrip.pytest_integration.settings import requested_checks
     from pytest_tfroundtrip.results.json_report import write_json_document
     from pytest_tfroundtrip.results.matrix import matrix_rows
     from pytest_tfroundtrip.zoo.markdown import zoo_counts, zoo_markdown
     from pytest_tfroundtrip.zoo.running import ZooSettings, parse_shard, run_zoo
-    from pytest_tfroundtrip.pytest_integration.settings import requested_checks
 
     for name in ("max_examples", "jobs", "chunk_size"):
         if getattr(args, name) < 1:

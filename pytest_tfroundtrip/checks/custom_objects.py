@@ -22,17 +22,17 @@ from pytest_tfroundtrip.arguments import (
     validate_max_examples,
     validate_seed,
 )
-from pytest_tfroundtrip.checks.reproduction import load_failure_script
 from pytest_tfroundtrip.checks.config_audit import (
     Finding,
     attribute_state,
     audit_config,
-    json_round_trip,
     custom_objects_in,
+    json_round_trip,
     lambda_layers_in,
     registration_finding,
     untracked_variables,
 )
+from pytest_tfroundtrip.checks.reproduction import load_failure_script
 from pytest_tfroundtrip.checks.search import SearchPlan, is_ill_conditioned, search
 from pytest_tfroundtrip.checks.subject import prepare_subject, require_keras3
 from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, error_head
@@ -42,13 +42,13 @@ from pytest_tfroundtrip.inputs.arrays import model_strings, savable
 from pytest_tfroundtrip.inputs.probing import probe_arrays
 from pytest_tfroundtrip.inputs.specs import signature_from_structure
 from pytest_tfroundtrip.inputs.strategies import Example, example_strategy
+from pytest_tfroundtrip.isolation.check_scope import public_check
 from pytest_tfroundtrip.isolation.clean_process import DEFAULT_TIMEOUT, shared_worker
 from pytest_tfroundtrip.results.compare import compare_outputs
 from pytest_tfroundtrip.results.padding import padded_positions
 from pytest_tfroundtrip.results.report import result_named
 from pytest_tfroundtrip.results.tolerances import Tolerance, conditioning_step, tolerance_function
 from pytest_tfroundtrip.structure import flatten_with_paths
-from pytest_tfroundtrip.isolation.check_scope import public_check
 
 CLEAN_EXAMPLES = 4
 MATCHES, NEEDS_CLASSES, FAILS = "loads and matches on its own", "needs classes", "fails"

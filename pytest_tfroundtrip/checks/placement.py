@@ -9,9 +9,9 @@ from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.checks.one_format import FormatRun
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat, blueprint_of
+from pytest_tfroundtrip.formats.user_rebuild import RebuildReference, reference_of
 from pytest_tfroundtrip.isolation.pool import default_worker_count, session_pool
 from pytest_tfroundtrip.isolation.remote import Workers, lend_workers
-from pytest_tfroundtrip.formats.user_rebuild import RebuildReference, reference_of
 from pytest_tfroundtrip.isolation.user_modules import UserModule, UserModules, module_to_import, user_modules
 from pytest_tfroundtrip.results.report import FAILED, LOAD, SKIPPED, FormatFailure, FormatResult
 

@@ -28,7 +28,14 @@ import numpy as np
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import (
-    KerasReload, Preserves, ReloadedCall, RoundTripFormat, Subject, fresh_model_like, rebuild_not_judged, weight_digests,
+    KerasReload,
+    Preserves,
+    ReloadedCall,
+    RoundTripFormat,
+    Subject,
+    fresh_model_like,
+    rebuild_not_judged,
+    weight_digests,
 )
 from pytest_tfroundtrip.formats.reproduction_code import structure_code
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE

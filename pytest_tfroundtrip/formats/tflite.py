@@ -19,9 +19,13 @@ import numpy as np
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject
 from pytest_tfroundtrip.formats.quantization import QuantizedConversion
-from pytest_tfroundtrip.formats.runtime import export_to_file, non_float32_compute
 from pytest_tfroundtrip.formats.reproduction_code import feed_code
-from pytest_tfroundtrip.formats.savedmodel import match_input_names, output_keys_in_model_order, outputs_in_model_structure
+from pytest_tfroundtrip.formats.runtime import export_to_file, non_float32_compute
+from pytest_tfroundtrip.formats.savedmodel import (
+    match_input_names,
+    output_keys_in_model_order,
+    outputs_in_model_structure,
+)
 from pytest_tfroundtrip.results.tolerances import TFLITE
 
 

@@ -13,7 +13,14 @@ from typing import Any
 
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.isolation.pool import session_pool
-from pytest_tfroundtrip.isolation.remote import LoadFailed, LoadRequest, RemoteReload, finish_load, lend_workers, start_load
+from pytest_tfroundtrip.isolation.remote import (
+    LoadFailed,
+    LoadRequest,
+    RemoteReload,
+    finish_load,
+    lend_workers,
+    start_load,
+)
 from pytest_tfroundtrip.isolation.user_modules import user_modules
 
 

@@ -22,10 +22,11 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.zoo.specs import KERAS_APPLICATIONS, KERAS_HUB, ZOOS
