@@ -30,10 +30,8 @@ FLOORS = (
 
 KNOWN_UPWARD = {
     ("formats.backends", "isolation.backend_reload"),
-    ("formats.base", "checks.construction"),
     ("isolation.fresh_worker", "checks.continued"),
     ("isolation.fresh_worker", "checks.diagnosis"),
-    ("isolation.user_modules", "checks.config_audit"),
 }
 
 

@@ -26,7 +26,6 @@ from pytest_tfroundtrip.checks.config_audit import (
     Finding,
     attribute_state,
     audit_config,
-    custom_objects_in,
     json_round_trip,
     lambda_layers_in,
     registration_finding,
@@ -38,6 +37,7 @@ from pytest_tfroundtrip.checks.subject import prepare_subject, require_keras3
 from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, error_head
 from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
 from pytest_tfroundtrip.formats.base import Subject, call_keras_model
+from pytest_tfroundtrip.formats.construction import custom_objects_in
 from pytest_tfroundtrip.inputs.arrays import model_strings, savable
 from pytest_tfroundtrip.inputs.probing import probe_arrays
 from pytest_tfroundtrip.inputs.specs import signature_from_structure
