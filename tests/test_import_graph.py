@@ -31,7 +31,6 @@ FLOORS = (
 KNOWN_UPWARD = {
     ("formats.backends", "isolation.backend_reload"),
     ("isolation.fresh_worker", "checks.continued"),
-    ("isolation.fresh_worker", "checks.diagnosis"),
 }
 
 

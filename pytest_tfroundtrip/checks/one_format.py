@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 
 from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.checks.diagnosis import first_differing_layer, layer_trace, weight_difference
 from pytest_tfroundtrip.checks.output_cache import OutputCache
 from pytest_tfroundtrip.checks.reproduction import with_reproduction
 from pytest_tfroundtrip.checks.search import Finding, FormatStats, SearchOutcome, SearchPlan, ToleranceFor, search
 from pytest_tfroundtrip.errors import describe_exception
 from pytest_tfroundtrip.formats.base import KerasReload, ReloadedCall, RoundTripFormat, Subject
+from pytest_tfroundtrip.formats.diagnosis import first_differing_layer, layer_trace, weight_difference
 from pytest_tfroundtrip.inputs.arrays import savable
 from pytest_tfroundtrip.inputs.strategies import Example, Pin
 from pytest_tfroundtrip.isolation.pool import WorkerCrashed

@@ -155,7 +155,7 @@ def _weight_values(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str,
 
 
 def _trace(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
-    from pytest_tfroundtrip.checks.diagnosis import layer_trace
+    from pytest_tfroundtrip.formats.diagnosis import layer_trace
 
     reload = loaded[request["handle"]]
     return {"ok": True, "trace": layer_trace(reload.model, reload.subject, request["arrays"], request["recorded"])}
