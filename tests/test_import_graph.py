@@ -29,7 +29,6 @@ FLOORS = (
 )
 
 KNOWN_UPWARD = {
-    ("formats.backends", "isolation.backend_reload"),
     ("isolation.fresh_worker", "checks.continued"),
 }
 

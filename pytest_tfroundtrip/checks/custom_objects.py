@@ -42,6 +42,7 @@ from pytest_tfroundtrip.inputs.arrays import model_strings, savable
 from pytest_tfroundtrip.inputs.probing import probe_arrays
 from pytest_tfroundtrip.inputs.specs import signature_from_structure
 from pytest_tfroundtrip.inputs.strategies import Example, example_strategy
+from pytest_tfroundtrip.isolation.backend_reload import load_in_its_backend
 from pytest_tfroundtrip.isolation.check_scope import public_check
 from pytest_tfroundtrip.isolation.clean_process import DEFAULT_TIMEOUT, shared_worker
 from pytest_tfroundtrip.results.compare import compare_outputs
@@ -332,7 +333,7 @@ def _with_script(result: CleanResult, fmt: Any, subject: Subject, artifact: Path
 def _load_here(fmt: Any, subject: Subject, artifact: Path, examples: list[Example],
                expected: list[dict[str, np.ndarray]], excused: Callable[[int], bool] | None) -> CleanResult:
     try:
-        call = fmt.load(subject, artifact)
+        call = load_in_its_backend(fmt, subject, artifact)
         got = [subject.flat_outputs(call(example.arrays)) for example in examples]
     except Exception as error:
         return CleanResult(fmt.name, FAILS, error=f"load failed: {type(error).__name__}: {error_head(error, lines=3)}")

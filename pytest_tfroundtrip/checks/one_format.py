@@ -29,6 +29,7 @@ from pytest_tfroundtrip.formats.base import KerasReload, ReloadedCall, RoundTrip
 from pytest_tfroundtrip.formats.diagnosis import first_differing_layer, layer_trace, weight_difference
 from pytest_tfroundtrip.inputs.arrays import savable
 from pytest_tfroundtrip.inputs.strategies import Example, Pin
+from pytest_tfroundtrip.isolation.backend_reload import load_in_its_backend
 from pytest_tfroundtrip.isolation.pool import WorkerCrashed
 from pytest_tfroundtrip.results.compare import compare_outputs
 from pytest_tfroundtrip.results.report import (
@@ -178,7 +179,7 @@ def save_and_load(fmt: RoundTripFormat, subject: Subject, directory: Path) -> Fo
     started = time.perf_counter() - save_seconds
     saved = time.perf_counter()
     try:
-        call = fmt.load(subject, artifact)
+        call = load_in_its_backend(fmt, subject, artifact)
     except Exception as error:
         return FormatResult(fmt.name, FAILED, save_seconds=saved - started, artifact=artifact,
                             failure=FormatFailure(LOAD, describe_exception(error)))

@@ -100,11 +100,12 @@ def _load(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
     from pytest_tfroundtrip.errors import describe_exception
     from pytest_tfroundtrip.formats import get_format
     from pytest_tfroundtrip.formats.base import KerasReload, Subject
+    from pytest_tfroundtrip.isolation.backend_reload import load_in_its_backend
 
     subject = Subject(request["blueprint"], request["signature"], request["output_template"])
     started = time.perf_counter()
     try:
-        call = get_format(request["format"]).load(subject, Path(request["artifact"]))
+        call = load_in_its_backend(get_format(request["format"]), subject, Path(request["artifact"]))
     except Exception as error:
         return {"ok": False, "error": describe_exception(error)}
     loaded[request["handle"]] = call
