@@ -44,7 +44,6 @@ from pytest_tfroundtrip.checks.training import (
     seed_states,
     state_of,
     train_steps,
-    trains_itself,
 )
 from pytest_tfroundtrip.errors import (
     RoundTripError,
@@ -54,7 +53,14 @@ from pytest_tfroundtrip.errors import (
     error_head,
 )
 from pytest_tfroundtrip.formats import all_formats, parse_format_names
-from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat, Subject, blueprint_of, rebuild_not_judged
+from pytest_tfroundtrip.formats.base import (
+    ModelBlueprint,
+    RoundTripFormat,
+    Subject,
+    blueprint_of,
+    rebuild_not_judged,
+    trains_itself,
+)
 from pytest_tfroundtrip.formats.user_rebuild import validate_rebuild
 from pytest_tfroundtrip.inputs.specs import model_input_structure, signature_from_structure, specs_of_data
 from pytest_tfroundtrip.isolation.check_scope import public_check
