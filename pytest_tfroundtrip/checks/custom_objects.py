@@ -225,10 +225,10 @@ def _rebuilt_layer_findings(layer: Any, max_examples: int, seed: int | None, exp
         return [Finding("state", cls, name, f"holds {which}; a reloaded copy differs there", "create it in build() with self.add_weight(trainable=False), or put it in get_config()")]
     dtypes = [o.detail or o.problem for o in (finding.comparison.outputs if finding.comparison is not None else ())
               if o.problem and "dtype" in o.problem]
-    error = (f"dtype: {dtypes[0]}" if dtypes else
-             f"max abs error {finding.comparison.max_abs_error:.3g}" if finding.comparison is not None else "max abs error nan")
+    difference = (f"dtype: {dtypes[0]}" if dtypes else
+                  f"max abs error {finding.comparison.max_abs_error:.3g}" if finding.comparison is not None else "max abs error nan")
     return [Finding("state", cls, name,
-                    f"a copy rebuilt from its config with the same weights gives different outputs ({error} on {finding.example.summary()}): it holds {which}",
+                    f"a copy rebuilt from its config with the same weights gives different outputs ({difference} on {finding.example.summary()}): it holds {which}",
                     "store that state with self.add_weight(trainable=False) in build(), or derive it from config arguments")]
 
 

@@ -334,7 +334,8 @@ def _resume_one(
     )
     weight_error = _max_error(reference.weights, final.weights)
     optimizer_error = _max_error(reference.optimizer, final.optimizer)
-    notes = ("the format does not keep dropout RNG state (seed generators); the check aligned it",) if continued.rng_reset else ()
+    notes: tuple[str, ...] = (
+        ("the format does not keep dropout RNG state (seed generators); the check aligned it",) if continued.rng_reset else ())
     notes += (candidate_copy.note,) if candidate_copy.note else ()
     notes += (resuming.elsewhere.note,) if resuming.elsewhere is not None and resuming.elsewhere.note else ()
     return ResumeResult(

@@ -39,7 +39,7 @@ class GeneratedModel(keras.Model):
         super().__init__(**kwargs)
         self.recipe = _graph_part(recipe)
         self._graph = ModelRecipe.from_dict(self.recipe)
-        self.graph_layers = []
+        self.graph_layers: list[Any] = []
         self._slot: dict[int, int] = {}
         offset = len(self._graph.inputs)
         for j, node in enumerate(self._graph.nodes):

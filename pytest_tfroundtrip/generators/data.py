@@ -41,9 +41,9 @@ def sample_input(spec: InputRecipe, batch: int, rng: np.random.Generator) -> np.
         low = int(spec.low) if spec.low is not None else max(0, int(info.min))
         high = int(spec.high) if spec.high is not None else min(int(info.max) + 1, 10)
         return rng.integers(low, high, shape).astype(spec.dtype)
-    low = -1.0 if spec.low is None else spec.low
-    high = 1.0 if spec.high is None else spec.high
-    values = rng.uniform(low, high, shape)
+    float_low = -1.0 if spec.low is None else spec.low
+    float_high = 1.0 if spec.high is None else spec.high
+    values = rng.uniform(float_low, float_high, shape)
     if spec.sparse:
         values = values * (rng.uniform(size=shape) < 0.5)
     return values.astype(_numpy_dtype(spec.dtype))

@@ -48,7 +48,7 @@ class GuideGAN(keras.Model):
         self.latent_dim = latent_dim
         self.seed_generator = keras.random.SeedGenerator(1337)
 
-    def compile(self, d_optimizer: Any, g_optimizer: Any, loss_fn: Any) -> None:  # type: ignore[override]
+    def compile(self, d_optimizer: Any, g_optimizer: Any, loss_fn: Any) -> None:
         super().compile()
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
@@ -113,7 +113,7 @@ def _adapt_data(recipe: UseCaseRecipe, for_rebuild: bool) -> dict[str, np.ndarra
 def _input_specs(recipe: UseCaseRecipe) -> dict[str, tuple[tuple[int, ...], str]]:
     """Input name -> (shape without batch, dtype)."""
     if recipe.kind == "lookup":
-        specs = {"num": ((FEATURES,), "float32")}
+        specs: dict[str, tuple[tuple[int, ...], str]] = {"num": ((FEATURES,), "float32")}
         if recipe.variant in ("string", "both"):
             specs["city"] = ((1,), "string")
         if recipe.variant in ("integer", "both"):

@@ -81,7 +81,8 @@ def matrix_lines(rows: Sequence[MatrixRow], format_order: Sequence[str], width: 
     pad = " " * gap
     lines: list[Line] = []
     for chunk in chunks:
-        lines.append([("model".ljust(name_width) + pad, None)] + [(headers[i].ljust(widths[i] + gap), None) for i in chunk])
+        header: Line = [("model".ljust(name_width) + pad, None)]
+        lines.append(header + [(headers[i].ljust(widths[i] + gap), None) for i in chunk])
         for name, cells in zip(names, table):
             if len(name) > name_width:  # the whole test id on a line of its own, so it can be found
                 lines.append([(name, None)])
