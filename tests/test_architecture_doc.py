@@ -36,7 +36,7 @@ def test_the_page_lists_every_floor_bottom_to_top() -> None:
 def test_the_page_counts_the_upward_imports_left() -> None:
     assert f"Today: **{len(KNOWN_UPWARD)}**" in PAGE
     for source, target in KNOWN_UPWARD:
-        assert f"{source} -> {target}" in PAGE
+        assert f"`{source} -> {target}`" in PAGE
 
 
 def test_the_page_counts_mypys_exceptions() -> None:

@@ -27,7 +27,7 @@ from pytest_tfroundtrip.arguments import (
     validate_positive_int,
     validate_seed,
 )
-from pytest_tfroundtrip.checks.continued import Continued, continue_training
+from pytest_tfroundtrip.checks.continued import Continued, continue_in_worker, continue_training
 from pytest_tfroundtrip.checks.placement import rebuild_in_workers, validate_reload_in
 from pytest_tfroundtrip.checks.rebuild_control import config_rebuild_cannot_train, needs_a_rebuild
 from pytest_tfroundtrip.checks.resume_diagnosis import Divergence, diagnose
@@ -351,7 +351,8 @@ def _continued(fmt: RoundTripFormat, artifact: Path, resuming: _Resuming, rng_st
     lease = elsewhere.lease if elsewhere is not None else None
     if elsewhere is None or lease is None:
         return continue_training(fmt, artifact, lambda: rebuild_compiled(subject), rng_states, later)
-    request = {"op": "resume", "format": fmt.name, "artifact": str(artifact), "blueprint": elsewhere.blueprint,
+    request = {"op": "resume", "continue_in_worker": continue_in_worker, "format": fmt.name, "artifact": str(artifact),
+               "blueprint": elsewhere.blueprint,
                "signature": subject.signature, "output_template": subject.output_template,
                "compile_config": elsewhere.compile_config, "rng_states": rng_states, "batches": later,
                "seed": resuming.seed}

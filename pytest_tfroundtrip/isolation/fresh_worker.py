@@ -163,9 +163,9 @@ def _trace(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
 
 
 def _resume(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
-    from pytest_tfroundtrip.checks.continued import continue_in_worker
-
-    reply = continue_in_worker(request)
+    # The caller sends the function that continues training (pickled by its name, so this interpreter imports its
+    # module): the checks above this floor stay out of the worker's own imports.
+    reply: dict[str, Any] = request["continue_in_worker"](request)
     gc.collect()
     return reply
 
