@@ -72,13 +72,13 @@ def not_applicable_lines(checks: list[dict[str, Any]]) -> list[str]:
                 shape = re.sub(r"(?<!\w)'[^']*'|\d+", "_", reason)  # the same reason about another layer or model
                 groups.setdefault((entry["label"], shape, _check_name(check)), []).append((_model_of(check), reason))
     lines = []
-    for (label, _, check), members in sorted(groups.items(), key=lambda item: (item[0][2], -len(item[1]), item[0])):
+    for (label, _, check_name), members in sorted(groups.items(), key=lambda item: (item[0][2], -len(item[1]), item[0])):
         models = [model for model, _ in members]
         if len(members) > MANY:
             shown = ", ".join(models[:8]) + (", ..." if len(models) > 8 else "")
-            lines.append(f"- {check}, `{label}`, {len(members)} models ({shown}): {members[0][1]}")
+            lines.append(f"- {check_name}, `{label}`, {len(members)} models ({shown}): {members[0][1]}")
         else:
-            lines += [f"- {check}, `{label}`, {model}: {reason}" for model, reason in members]
+            lines += [f"- {check_name}, `{label}`, {model}: {reason}" for model, reason in members]
     return lines or ["None."]
 
 

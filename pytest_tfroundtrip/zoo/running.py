@@ -291,7 +291,8 @@ def _junit_outcomes(path: Path) -> list[ZooOutcome]:
         name = case.get("name", "")
         check, _, rest = name.partition("[")
         spec = rest[:-1] if rest.endswith("]") else rest
-        outcome, message, blocks = "passed", "", ()
+        outcome, message = "passed", ""
+        blocks: tuple[tuple[str, str], ...] = ()
         for tag in ("failure", "error", "skipped"):
             element = case.find(tag)
             if element is not None:
