@@ -107,8 +107,10 @@ def test_non_float_inputs_get_valid_sample_inputs(dtype):
 def test_trained_models_have_optimizer_state(recipe):
     model = build_model(recipe)
     assert recipe.compile is not None and recipe.train_steps >= 1
-    # the optimizer state exists and moved (with gradient accumulation, iterations may still be 0)
-    assert any(np.any(np.asarray(v) != 0) for v in model.optimizer.variables if "iteration" not in v.path)
+    # the optimizer state exists and moved (with gradient accumulation, iterations may still be 0); SGD without
+    # momentum under a learning-rate schedule keeps no state but its iteration count
+    state = [v for v in model.optimizer.variables if "iteration" not in v.path]
+    assert any(np.any(np.asarray(v) != 0) for v in state) or not state and model.optimizer.iterations.numpy() > 0
     _assert_sound(recipe, model)
     x, y = training_data(recipe, samples=4, seed=recipe.seed)
     assert np.isfinite(np.asarray(model.evaluate(x, y, verbose=0), dtype="float64")).all()
