@@ -23,8 +23,8 @@ warnings.filterwarnings("ignore")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pytest_tfroundtrip.formats import all_formats  # noqa: E402
 from pytest_tfroundtrip.checks.subject import prepare_subject  # noqa: E402
+from pytest_tfroundtrip.formats import all_formats  # noqa: E402
 from pytest_tfroundtrip.inputs.strategies import example_strategy  # noqa: E402
 from pytest_tfroundtrip.results.tolerances import default_tolerance  # noqa: E402
 

@@ -42,8 +42,9 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 warnings.filterwarnings("ignore")
@@ -114,7 +115,7 @@ class FormatPeaks:
             if self.current is not None:
                 self.peaks[self.current] = max(self.peaks.get(self.current, 0), current_rss_bytes())
 
-    def __enter__(self) -> "FormatPeaks":
+    def __enter__(self) -> FormatPeaks:
         from pytest_tfroundtrip.checks import one_format, roundtrip
 
         original = one_format.check_one_format
@@ -397,7 +398,7 @@ class TotalMemory:
             self.peak_rss = max(self.peak_rss, sum(rss for rss, _ in sizes))
             self.peak_pss = max(self.peak_pss, sum(pss for _, pss in sizes))
 
-    def __enter__(self) -> "TotalMemory":
+    def __enter__(self) -> TotalMemory:
         self._thread.start()
         return self
 

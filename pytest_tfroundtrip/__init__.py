@@ -19,9 +19,9 @@ from pytest_tfroundtrip.formats import available_formats
 if TYPE_CHECKING:
     from pytest_tfroundtrip.checks.baseline import BaselineReport, check_baseline
     from pytest_tfroundtrip.checks.custom_objects import CustomObjectsReport, check_custom_objects
-    from pytest_tfroundtrip.results.report import FormatResult, RoundTripReport
     from pytest_tfroundtrip.checks.resume import ResumeReport, check_resume_training
     from pytest_tfroundtrip.checks.roundtrip import check_roundtrip
+    from pytest_tfroundtrip.results.report import FormatResult, RoundTripReport
 
 __all__ = [
     "BaselineReport",

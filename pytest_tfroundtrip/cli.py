@@ -235,24 +235,27 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
               file=out)
     _print_matrix(checks, args.target, out, colour=not args.no_color and out.isatty())
     if args.json:
+        from pytest_tfroundtrip.formats.environment import format_environment
         from pytest_tfroundtrip.results.json_report import write_json_report
 
         path = write_json_report(Path(args.json), [dict(check, test=None, target=args.target) for check in checks],
-                                 target=args.target)
+                                 target=args.target, environment=format_environment())
         print(f"checks written as JSON to {path}", file=out)
     if args.html:
+        from pytest_tfroundtrip.formats.environment import format_environment
         from pytest_tfroundtrip.results.json_report import json_document
 
-        _write_html(args.html, json_document([dict(check, test=None) for check in checks], target=args.target), out)
+        document = json_document([dict(check, test=None) for check in checks], args.target, format_environment())
+        _write_html(args.html, document, out)
     return status
 
 
 def _zoo(args: argparse.Namespace, out: TextIO) -> int:
+    from pytest_tfroundtrip.pytest_integration.settings import requested_checks
     from pytest_tfroundtrip.results.json_report import write_json_document
     from pytest_tfroundtrip.results.matrix import matrix_rows
     from pytest_tfroundtrip.zoo.markdown import zoo_counts, zoo_markdown
     from pytest_tfroundtrip.zoo.running import ZooSettings, parse_shard, run_zoo
-    from pytest_tfroundtrip.pytest_integration.settings import requested_checks
 
     for name in ("max_examples", "jobs", "chunk_size"):
         if getattr(args, name) < 1:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 import warnings
 
 
@@ -120,7 +121,8 @@ def warn_at_callers_line(warning: Warning) -> None:
         False
     """
     package = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(1), 2
+    frame: types.FrameType | None = sys._getframe(1)
+    level = 2
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
         frame, level = frame.f_back, level + 1
     warnings.warn(warning, stacklevel=level)

@@ -16,13 +16,19 @@ import pytest
 
 from pytest_tfroundtrip.isolation import internal_warnings
 from pytest_tfroundtrip.pytest_integration.fixtures import (  # noqa: F401  (pytest finds fixtures and hooks here)
-    RoundTripFixture, pytest_generate_tests, reloaded_model, roundtrip_format, tf_roundtrip,
+    RoundTripFixture,
+    pytest_generate_tests,
+    reloaded_model,
+    roundtrip_format,
+    tf_roundtrip,
 )
 from pytest_tfroundtrip.pytest_integration.options import pytest_addoption  # noqa: F401
-from pytest_tfroundtrip.pytest_integration.reporting import (  # noqa: F401
-    SessionChecks, pytest_report_header, pytest_runtest_makereport,
-)
 from pytest_tfroundtrip.pytest_integration.pytest_html_report import PytestHtmlSummary, uses_pytest_html
+from pytest_tfroundtrip.pytest_integration.reporting import (  # noqa: F401
+    SessionChecks,
+    pytest_report_header,
+    pytest_runtest_makereport,
+)
 from pytest_tfroundtrip.pytest_integration.settings import MARKER
 
 _POOL_OWNER: list[pytest.Config] = []  # the outermost session in this process (pytester runs sessions inside it)

@@ -13,6 +13,7 @@ from pytest_tfroundtrip.errors import RoundTripError, describe_exception
 from pytest_tfroundtrip.formats import get_format
 from pytest_tfroundtrip.formats.base import ReloadedCall, Subject
 from pytest_tfroundtrip.inputs.arrays import model_strings
+from pytest_tfroundtrip.isolation.backend_reload import load_in_its_backend
 from pytest_tfroundtrip.isolation.check_scope import public_check
 
 
@@ -75,7 +76,7 @@ def reload_model(model: Any, format: str, directory: str | Path, *, input_signat
     try:
         artifact = fmt.save(subject, target)
         stage = "reloading"
-        call = fmt.load(subject, artifact)
+        call = load_in_its_backend(fmt, subject, artifact)
     except Exception as error:
         raise RoundTripError(f"[{fmt.name}] {stage} failed:\n    {describe_exception(error)}\n    artifact directory: {target}") from error
     return ReloadedModel(fmt.name, artifact, subject, call)

@@ -17,10 +17,11 @@ from pytest_tfroundtrip.generators import (
     LayerRecipe,
     ModelRecipe,
     NodeRecipe,
+    build_model,
     keras_models,
     model_recipes,
 )
 from pytest_tfroundtrip.generators.usecases import UseCaseRecipe, use_case_recipes
 
-__all__ = ["CompileRecipe", "InputRecipe", "LayerRecipe", "ModelRecipe", "NodeRecipe", "UseCaseRecipe", "keras_models",
-           "model_recipes", "use_case_recipes"]
+__all__ = ["CompileRecipe", "InputRecipe", "LayerRecipe", "ModelRecipe", "NodeRecipe", "UseCaseRecipe", "build_model",
+           "keras_models", "model_recipes", "use_case_recipes"]

@@ -15,7 +15,6 @@ from typing import Any
 import keras
 
 
-
 @keras.saving.register_keras_serializable(package="tfroundtrip_fresh_tests")
 class CrashesElsewhere(keras.layers.Layer):
     """Kills its interpreter with SIGSEGV when rebuilt in a process other than the one that built it."""

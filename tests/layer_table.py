@@ -132,6 +132,7 @@ def host_recipe(name: str) -> Any:
     import numpy as np
 
     from pytest_tfroundtrip.generators.building import untrained_model
+    from pytest_tfroundtrip.generators.data import sample_inputs
     from pytest_tfroundtrip.generators.layer_catalogue import CATALOGUE
     from pytest_tfroundtrip.generators.recipes import InputRecipe, LayerRecipe, ModelRecipe, NodeRecipe
 
@@ -154,7 +155,7 @@ def host_recipe(name: str) -> Any:
             else:
                 recipe = ModelRecipe("functional", (spec,), (NodeRecipe(layer, (0,)),), (1,))
             model = untrained_model(recipe)
-            outputs = keras.tree.flatten(model(recipe.sample_inputs(batch=3, seed=1), training=False))
+            outputs = keras.tree.flatten(model(sample_inputs(recipe, batch=3, seed=1), training=False))
             for out in outputs:
                 array = np.asarray(out)
                 if array.dtype.kind == "f" and not np.isfinite(array).all():
@@ -186,6 +187,8 @@ def run_class(name: str, workdir: Path) -> dict[str, Any]:
     """One class's record: {"host": recipe JSON, "verdicts": {format: {status, error, max_abs}}} or {"host_error"}."""
     import keras
 
+    from pytest_tfroundtrip.generators.data import sample_inputs
+    from pytest_tfroundtrip.strategies import build_model
     from tests.oracle.plain import FORMATS, _error_text, oracle_verdicts
 
     try:
@@ -195,8 +198,8 @@ def run_class(name: str, workdir: Path) -> dict[str, Any]:
     record: dict[str, Any] = {"host": json.loads(recipe.to_json())}
     directory = workdir / name
     try:
-        model = recipe.build()
-        verdicts = oracle_verdicts(model, recipe.sample_inputs(batch=3, seed=1), formats=FORMATS, workdir=directory,
+        model = build_model(recipe)
+        verdicts = oracle_verdicts(model, sample_inputs(recipe, batch=3, seed=1), formats=FORMATS, workdir=directory,
                                    rebuild=rebuild_code(recipe))
         record["verdicts"] = {fmt: {"status": v.status, "error": _clean(v.error, directory), "max_abs": _finite(v.max_abs)}
                               for fmt, v in verdicts.items()}

@@ -3,8 +3,8 @@ worker interpreter imports them, as it imports a user's module."""
 
 from __future__ import annotations
 
-import numpy as np
 import keras
+import numpy as np
 from keras import layers, ops
 
 RNG = np.random.default_rng(0)

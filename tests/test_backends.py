@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from pytest_tfroundtrip import RoundTripError, _lazy, available_formats, check_roundtrip
-from pytest_tfroundtrip.reload import reload_model
 from pytest_tfroundtrip.formats import AmongFormats, get_format
+from pytest_tfroundtrip.reload import reload_model
 from tests import backend_layers
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,8 +29,8 @@ pytestmark = pytest.mark.skipif(not BACKENDS, reason="neither JAX nor PyTorch is
 def plain_under(backend: str, code: str, directory: Path) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a new interpreter on ``backend``, from the repository (so ``tests.backend_layers`` imports)."""
     script = directory / f"plain_{backend}.py"
-    script.write_text("import sys; sys.path.insert(0, %r)\nimport numpy as np, keras\nimport tests.backend_layers\n%s\n"
-                      % (str(REPO), code))
+    script.write_text(f"import sys; sys.path.insert(0, {str(REPO)!r})\nimport numpy as np, keras\nimport tests.backend_layers\n"
+                      f"{code}\n")
     return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3"))
 
@@ -209,8 +209,9 @@ def test_a_baseline_stores_and_compares_a_backend_format(tmp_path: Path) -> None
 
 
 def test_the_command_line_checks_a_saved_file_on_the_other_backend(tmp_path: Path) -> None:
-    from pytest_tfroundtrip.cli import main
     import io
+
+    from pytest_tfroundtrip.cli import main
 
     backend = BACKENDS[0]
     backend_layers.with_layer(backend_layers.BackendBranch(name="branch")).save(tmp_path / "branchy.keras")

@@ -10,8 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from pytest_tfroundtrip import RoundTripError, RoundTripUsageError
-from pytest_tfroundtrip import check_baseline
+from pytest_tfroundtrip import RoundTripError, RoundTripUsageError, check_baseline
 from pytest_tfroundtrip.checks.baseline import _digest_of
 
 
@@ -92,6 +91,7 @@ def test_a_model_with_other_inputs_is_told_to_regenerate(baseline):
 
 def test_default_formats_the_model_cannot_be_saved_in_are_said_not_stored(tmp_path):
     import tensorflow as tf
+
     from tests.keras2_models import Doubler
 
     model = Doubler()  # tf_keras cannot write a subclassed model as HDF5

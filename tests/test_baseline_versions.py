@@ -13,8 +13,7 @@ import pytest
 import tensorflow as tf
 import tf_keras
 
-from pytest_tfroundtrip import RoundTripError
-from pytest_tfroundtrip import check_baseline
+from pytest_tfroundtrip import RoundTripError, check_baseline
 from tests import keras2_models
 
 FORMATS = ["keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite"]

@@ -230,6 +230,7 @@ def test_clean_process_that_dies_before_our_first_request_still_fails_loudly(mon
     # the flush fail with the request still buffered, so closing stdin raises BrokenPipeError
     # again. CI hit this race once; it must still end in the clear CleanProcessError.
     import time
+
     from pytest_tfroundtrip.isolation import clean_process
     own_package_dir = clean_process._own_package_dir
 

@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pytest_tfroundtrip import RoundTripError, available_formats, check_custom_objects, check_resume_training, check_roundtrip
+from pytest_tfroundtrip import (
+    RoundTripError,
+    available_formats,
+    check_custom_objects,
+    check_resume_training,
+    check_roundtrip,
+)
 from pytest_tfroundtrip.checks.object_copy import structural_copy
 from tests import models
 

@@ -366,8 +366,15 @@ def test_a_serving_signature_declaring_another_dtype_is_fed_that_dtype_and_warne
 def test_a_float32_output_of_a_mixed_bfloat16_model_is_judged_at_bfloat16_in_graph_formats():
     # Sound generated model 126 (recipe.to_code() of the failing property): a graph rounds each bfloat16 step
     # its own way, 3e-3 off a float32 output whose tolerance was float32's 1.2e-4: a false alarm.
-    from pytest_tfroundtrip.strategies import CompileRecipe, InputRecipe, LayerRecipe, ModelRecipe, NodeRecipe  # noqa: F401
+    from pytest_tfroundtrip.strategies import (  # noqa: F401 - the names recipe.to_code() uses
+        CompileRecipe,
+        InputRecipe,
+        LayerRecipe,
+        ModelRecipe,
+        NodeRecipe,
+        build_model,
+    )
 
     recipe = ModelRecipe(kind='sequential', inputs=(InputRecipe(name='in_0', shape=(3,), dtype='string', sparse=False, low=None, high=None, vocabulary=('blue cat', 'bird', 'the dog', 'red fish', 'cat')),), nodes=(NodeRecipe(layer=LayerRecipe(class_name='Hashing', kwargs=(('num_bins', 5),), frozen=False), inputs=(0,), call='single'), NodeRecipe(layer=LayerRecipe(class_name='Embedding', kwargs=(('output_dim', 1), ('input_dim', 5)), frozen=False), inputs=(1,), call='single'), NodeRecipe(layer=LayerRecipe(class_name='GeneratedBlock', kwargs=(('layers', ({'class_name': 'UnitNormalization', 'kwargs': {}, 'frozen': True}, {'class_name': 'Conv1D', 'kwargs': {'dilation_rate': 1, 'padding': 'same', 'strides': 2, 'filters': 2, 'kernel_size': 2, 'activation': 'hard_sigmoid'}, 'frozen': False}, {'class_name': 'UnitNormalization', 'kwargs': {}, 'frozen': False})),), frozen=False), inputs=(2,), call='single'), NodeRecipe(layer=LayerRecipe(class_name='AdaptiveMaxPooling1D', kwargs=(('output_size', (2,)),), frozen=False), inputs=(3,), call='single'), NodeRecipe(layer=LayerRecipe(class_name='Bidirectional', kwargs=(('merge_mode', 'concat'), ('layer', {'__layer__': {'class_name': 'SimpleRNN', 'kwargs': {'units': 1, 'return_sequences': True}, 'frozen': False}})), frozen=False), inputs=(4,), call='single'), NodeRecipe(layer=LayerRecipe(class_name='Dense', kwargs=(('units', 3), ('activation', 'tanh'), ('dtype', 'float32')), frozen=False), inputs=(5,), call='single')), outputs=(6,), output_structure='single', input_structure='single', dtype_policy='mixed_bfloat16', compile=CompileRecipe(optimizer='Muon', optimizer_kwargs=(('learning_rate', 0.001),), losses=('hinge',), targets=('sign',), metrics=(('mae',),), loss_scale=False, custom_train_step=False), train_steps=2, seed=0, notes=())
-    report = check_roundtrip(recipe.build(), formats=["savedmodel", "export"], max_examples=3, seed=0)
+    report = check_roundtrip(build_model(recipe), formats=["savedmodel", "export"], max_examples=3, seed=0)
     assert report.formats_passed == ("savedmodel", "export")

@@ -60,7 +60,8 @@ def hand_written_document() -> dict[str, Any]:
                      {"output": "y", "argmax_agreement": 0.98, "range_error": 0.004, "correlation": 0.9999}])]}
     document = json_document([roundtrip, resume, quantized])
     document["environment"] = {"keras_backend": "tensorflow", "formats_available": ["keras", "h5", "savedmodel", "onnx"],
-                               "formats_unavailable": {"openvino": f"openvino is not installed {NASTY}"}}
+                               "formats_unavailable": {"openvino": f"openvino is not installed {NASTY}"},
+                               "format_order": ["keras", "h5", "savedmodel", "export", "weights", "onnx", "openvino"]}
     return document
 
 

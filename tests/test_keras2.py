@@ -11,7 +11,13 @@ import pytest
 import tensorflow as tf
 import tf_keras
 
-from pytest_tfroundtrip import RoundTripError, RoundTripUsageError, check_custom_objects, check_resume_training, check_roundtrip
+from pytest_tfroundtrip import (
+    RoundTripError,
+    RoundTripUsageError,
+    check_custom_objects,
+    check_resume_training,
+    check_roundtrip,
+)
 from tests import keras2_models
 
 CORE_FORMATS = {"keras", "h5", "savedmodel", "export", "weights", "checkpoint", "tflite"}

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+from pytest_tfroundtrip.generators.usecase_models import build_use_case, sample_inputs
 from pytest_tfroundtrip.generators.usecases import UseCaseRecipe
 from tests.oracle import config_rebuild_verdict, oracle_verdicts
 from tests.oracle.fresh_loader import effective_weights
@@ -69,8 +70,8 @@ def test_keras_merges_lora_into_the_kernel_at_save_and_reloads_zeroed_factors(tm
 
 def test_the_oracle_passes_a_lora_fine_tune_whose_file_holds_the_merged_kernel(tmp_path):
     recipe = UseCaseRecipe("lora", seed=3, width=4, lora_rank=2, train_steps=2)
-    model = recipe.build()
-    verdicts = oracle_verdicts(model, recipe.sample_inputs(3, 1), formats=("keras", "weights"), workdir=tmp_path,
+    model = build_use_case(recipe)
+    verdicts = oracle_verdicts(model, sample_inputs(recipe, 3, 1), formats=("keras", "weights"), workdir=tmp_path,
                                rebuild=recipe.rebuild_code())
     assert {v.status for v in verdicts.values()} == {"pass"}, verdicts
 
@@ -106,5 +107,5 @@ def test_compare_weights_pairs_by_path_then_by_position():
 def test_the_config_rebuild_control_with_plain_calls(kind, status, words):
     recipe = UseCaseRecipe(kind, seed=1, lora_rank=2 if kind == "lora" else 0,
                            variant="string" if kind == "lookup" else "")
-    verdict = config_rebuild_verdict(recipe.build(), recipe.sample_inputs(3, 1))
+    verdict = config_rebuild_verdict(build_use_case(recipe), sample_inputs(recipe, 3, 1))
     assert verdict.status == status and words in (verdict.error or ""), verdict

@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from pytest_tfroundtrip.formats import all_formats, available_formats, format_names
+from pytest_tfroundtrip.formats import all_formats, available_formats
 
 MODEL_FIXTURE = """
 import keras, numpy as np, pytest, pytest_tfroundtrip

@@ -246,9 +246,10 @@ def test_plain_calls_under_jax_show_what_the_check_says(tmp_path: Path) -> None:
 
 
 def test_under_tensorflow_the_tensorflow_formats_apply_and_keras_at_tensorflow_is_not_listed() -> None:
+    import keras
+
     from pytest_tfroundtrip.checks.roundtrip import _choose_formats
     from pytest_tfroundtrip.checks.subject import prepare_subject
-    import keras
 
     assert _lazy.process_backend() == "tensorflow"
     subject = prepare_subject(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])).subject

@@ -32,9 +32,10 @@ import pytest
 
 from pytest_tfroundtrip import check_roundtrip
 from pytest_tfroundtrip.formats import AmongFormats
-from pytest_tfroundtrip.generators.building import structure_inputs
+from pytest_tfroundtrip.generators.data import input_signature, sample_inputs
 from pytest_tfroundtrip.generators.inputs import ALL_DTYPES
-from pytest_tfroundtrip.strategies import ModelRecipe, model_recipes
+from pytest_tfroundtrip.generators.recipes import structure_inputs
+from pytest_tfroundtrip.strategies import ModelRecipe, build_model, model_recipes
 from tests.mutations.catalogue import MUTATIONS, Mutation
 from tests.oracle import CROSS_BACKEND_FORMATS, FORMATS, oracle_verdicts
 from tests.properties.draw import drawn
@@ -101,9 +102,9 @@ def defective_by_structure(recipe: ModelRecipe) -> tuple[str, ...]:
 def check_against_oracle(label: str, recipe: ModelRecipe, workdir: Path, cause_words: tuple[str, ...] = (),
                          known_defective: tuple[str, ...] = ()):
     """Build, run the oracle and the checker on the same model, judge; returns the judgement."""
-    model = recipe.build()
-    inputs = recipe.sample_inputs(batch=3, seed=1)
-    signature = recipe.input_signature() if recipe.kind == "subclassed" else None
+    model = build_model(recipe)
+    inputs = sample_inputs(recipe, batch=3, seed=1)
+    signature = input_signature(recipe) if recipe.kind == "subclassed" else None
     oracle = oracle_verdicts(model, inputs, formats=PROPERTY_FORMATS, workdir=workdir / "oracle", rebuild=rebuild_code(recipe),
                              input_signature=signature)
     checker, crash = checker_verdicts(lambda: check_roundtrip(
@@ -247,7 +248,7 @@ def test_a_subclassed_generated_model_checkpoints_none_of_its_layers(tmp_path):
 
     recipe = sound_recipe(191)
     assert recipe.kind == "subclassed"
-    model = recipe.build()
+    model = build_model(recipe)
     path = tf.train.Checkpoint(model=model).write(str(tmp_path / "ckpt"))
     saved = [name for name, _shape in tf.train.list_variables(path)]
     assert model.weights and saved == ["_CHECKPOINTABLE_OBJECT_GRAPH"]

@@ -20,6 +20,7 @@ one per kind) sound round trips, ``TFROUNDTRIP_USE_CASE_RESUMES`` (default 2) re
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 from pathlib import Path
@@ -30,9 +31,16 @@ import pytest
 
 from pytest_tfroundtrip import check_roundtrip
 from pytest_tfroundtrip.formats import AmongFormats
+from pytest_tfroundtrip.generators.usecase_models import (
+    build_use_case,
+    input_signature,
+    sample_inputs,
+    training_data,
+    user_rebuild,
+)
 from pytest_tfroundtrip.generators.usecases import REBUILD_DEFECTS, USE_CASES, UseCaseRecipe, use_case_recipes
 from tests.oracle import FORMATS, OracleVerdict, config_rebuild_verdict, oracle_verdicts
-from tests.oracle.resume import RESUME_FORMATS, resume_verdicts
+from tests.oracle.resume import resume_verdicts
 from tests.properties.draw import drawn
 from tests.properties.judge import FALSE_ALARM, WRONG_CAUSE, Judgement, checker_verdicts, explain, judge, log
 
@@ -75,12 +83,12 @@ def known_before_issue_27(judgement: Judgement, recipe: UseCaseRecipe, control: 
 
 
 def _signature(recipe: UseCaseRecipe) -> Any:
-    return recipe.input_signature() if recipe.kind == "two_optimizers" else None  # a subclassed model
+    return input_signature(recipe) if recipe.kind == "two_optimizers" else None  # a subclassed model
 
 
 def oracle_for(recipe: UseCaseRecipe, model: Any, workdir: Path) -> tuple[dict[str, OracleVerdict], OracleVerdict]:
     """The oracle's verdicts (restoring into the user's rebuild) and its config-rebuild control."""
-    inputs = recipe.sample_inputs(batch=3, seed=1)
+    inputs = sample_inputs(recipe, batch=3, seed=1)
     oracle = oracle_verdicts(model, inputs, formats=FORMATS, workdir=workdir / "oracle", rebuild=recipe.rebuild_code(),
                              input_signature=_signature(recipe))
     return oracle, config_rebuild_verdict(model, inputs)
@@ -107,7 +115,7 @@ def judged_with_rebuild(label: str, recipe: UseCaseRecipe, model: Any, oracle: d
 
     if not REBUILD_SUPPORTED:
         pytest.skip(NEEDS_REBUILD)
-    checker, crash = checker_verdicts(lambda: run(rebuild=recipe.rebuild))
+    checker, crash = checker_verdicts(lambda: run(rebuild=user_rebuild(recipe)))
     judgement = judge(label + " with rebuild=", recipe.to_json(), {f: oracle[f] for f in REBUILT_FORMATS}, checker, crash,
                       known_defective=known_defective)
     log(judgement)
@@ -122,7 +130,7 @@ def _assert_agrees(judgement: Judgement, recipe: UseCaseRecipe) -> None:
 
 def _sound(index: int, tmp_path: Path) -> None:
     recipe = sound_use_case(index)
-    model = recipe.build()
+    model = build_use_case(recipe)
     oracle, control = oracle_for(recipe, model, tmp_path)
     label = f"{recipe.kind} model {index}"
     first = judged_without_rebuild(label, recipe, model, oracle, control, tmp_path)
@@ -137,7 +145,7 @@ def _sound(index: int, tmp_path: Path) -> None:
 
 def _mutated(index: int, tmp_path: Path) -> None:
     recipe = mutated_use_case(index)
-    model = recipe.build()
+    model = build_use_case(recipe)
     oracle, _control = oracle_for(recipe, model, tmp_path)
     shown = tuple(f for f in REBUILT_FORMATS if oracle[f].status != "pass")
     assert shown, f"the oracle does not show the defective rebuild {recipe.rebuild_defect}: {oracle}"
@@ -188,13 +196,13 @@ def _resume(index: int, tmp_path: Path) -> None:
     from pytest_tfroundtrip import check_resume_training
 
     recipe = sound_use_case(index)
-    x, y = recipe.training_data(samples=20, seed=recipe.seed)  # 5 steps of batch 4 in the checker
-    oracle = resume_verdicts(recipe.build, recipe.rebuild, x, y, workdir=tmp_path / "oracle",
-                             probe=recipe.sample_inputs(3, 1))
-    control = config_rebuild_verdict(recipe.build(), recipe.sample_inputs(3, 1))
+    x, y = training_data(recipe, samples=20, seed=recipe.seed)  # 5 steps of batch 4 in the checker
+    oracle = resume_verdicts(functools.partial(build_use_case, recipe), user_rebuild(recipe), x, y, workdir=tmp_path / "oracle",
+                             probe=sample_inputs(recipe, 3, 1))
+    control = config_rebuild_verdict(build_use_case(recipe), sample_inputs(recipe, 3, 1))
     causes = RESUME_CAUSES.get(recipe.kind, ())
     shown = tuple(f for f in ("keras",) if causes and oracle[f].status == "differs")
-    model = recipe.build()
+    model = build_use_case(recipe)
 
     def run(**kwargs: Any) -> Any:
         return check_resume_training(model, x, y, formats=None, steps_before=2, steps_after=3,
@@ -212,8 +220,8 @@ def _resume(index: int, tmp_path: Path) -> None:
     _assert_agrees(first, recipe)
     if not REBUILD_SUPPORTED:
         pytest.skip(NEEDS_REBUILD)
-    model = recipe.build()
-    checker, crash = checker_verdicts(lambda: run(rebuild=recipe.rebuild))
+    model = build_use_case(recipe)
+    checker, crash = checker_verdicts(lambda: run(rebuild=user_rebuild(recipe)))
     second = judge(f"resuming {recipe.kind} model {index} with rebuild=", recipe.to_json(), oracle, checker, crash,
                    cause_words=causes if shown else (), known_defective=shown)
     log(second)

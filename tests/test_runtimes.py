@@ -9,7 +9,13 @@ import openvino
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-from pytest_tfroundtrip import RoundTripError, RoundTripWarning, available_formats, check_custom_objects, check_roundtrip
+from pytest_tfroundtrip import (
+    RoundTripError,
+    RoundTripWarning,
+    available_formats,
+    check_custom_objects,
+    check_roundtrip,
+)
 from pytest_tfroundtrip.formats import get_format
 from tests import models
 

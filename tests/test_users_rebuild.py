@@ -5,10 +5,10 @@ Every verdict is set beside what plain TensorFlow/Keras calls show for the same 
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
 
 from pytest_tfroundtrip import RoundTripError, RoundTripUsageError, check_resume_training, check_roundtrip
 from pytest_tfroundtrip.formats import AmongFormats

@@ -28,6 +28,7 @@ from pytest_tfroundtrip.formats import get_format, parse_format_names
 from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject, call_keras_model
 from pytest_tfroundtrip.inputs.arrays import savable
 from pytest_tfroundtrip.inputs.strategies import example_strategy
+from pytest_tfroundtrip.isolation.backend_reload import load_in_its_backend
 from pytest_tfroundtrip.isolation.check_scope import public_check
 from pytest_tfroundtrip.results.compare import compare_outputs
 from pytest_tfroundtrip.results.padding import padded_positions
@@ -264,7 +265,7 @@ def _check_format(fmt: RoundTripFormat, subject: Subject, artifact: Path, expect
     if unavailable is not None:
         return BaselineResult(fmt.name, SKIPPED, unavailable)
     try:
-        call = fmt.load(subject, artifact)
+        call = load_in_its_backend(fmt, subject, artifact)
         got = [subject.flat_outputs(call(arrays)) for arrays in expected.inputs]
     except Exception as error:
         return BaselineResult(fmt.name, LOAD_FAILED, describe_exception(error))

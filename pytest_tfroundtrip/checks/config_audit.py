@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from pytest_tfroundtrip import _lazy
+from pytest_tfroundtrip.formats.construction import NOT_PARAMETERS, canonical, is_plain, short
 
 DERIVED_ARGS_ATTRIBUTE = "config_derived_args"
-_NOT_PARAMETERS = {"self", "kwargs", "args", "name", "dtype", "trainable", "autocast", "input_shape", "input_dim"}
 
 
 @dataclass(frozen=True)
@@ -35,19 +35,6 @@ class Finding:
 
     def describe(self) -> str:
         return f"{self.cls} {self.name!r}: {self.message}. Fix: {self.fix}"
-
-
-def is_builtin(obj: Any) -> bool:
-    return type(obj).__module__.startswith(("keras.", "keras_hub.", "keras_nlp.", "keras_cv.", "tf_keras."))
-
-
-def custom_objects_in(model: Any) -> list[Any]:
-    """The model (if custom) and every custom layer in its tree, once each."""
-    found = [] if is_builtin(model) else [model]
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        if not is_builtin(layer) and all(layer is not f for f in found):
-            found.append(layer)
-    return found
 
 
 def lambda_layers_in(model: Any) -> list[Any]:
@@ -77,7 +64,7 @@ def audit_config(obj: Any) -> list[Finding]:
                                 f"make {cls}.get_config() return exactly the arguments {cls}.__init__ takes"))
         rebuilt_config = None
     if rebuilt_config is not None and _plain(rebuilt_config) != _plain(config):
-        drift = [f"{key!r}: {_short(config.get(key))} becomes {_short(rebuilt_config.get(key))}"
+        drift = [f"{key!r}: {short(config.get(key))} becomes {short(rebuilt_config.get(key))}"
                  for key in sorted(set(config) | set(rebuilt_config))
                  if key != "name" and not _equal(config.get(key), rebuilt_config.get(key))]
         findings.append(Finding("config", cls, name, f"from_config(get_config()) gives a different config ({'; '.join(drift)})",
@@ -125,7 +112,7 @@ def json_round_trip(obj: Any) -> list[Finding]:
     if registration_finding(obj) is not None:
         return []
     before, after = serialized.get("config") or {}, decoded.get("config") or {}
-    changed = [f"{key!r}: {_short(before[key])} becomes {_short(after.get(key))}"
+    changed = [f"{key!r}: {short(before[key])} becomes {short(after.get(key))}"
                for key in before if key != "name" and not _same_python_value(before[key], after.get(key))]
     where = f"; config key{'s' if len(changed) > 1 else ''} that JSON changes: {'; '.join(changed)}" if changed else ""
     fix = (f"make {cls}.get_config() return JSON types (lists, string keys) and {cls}.__init__ accept them "
@@ -150,23 +137,7 @@ def _same_python_value(a: Any, b: Any) -> bool:
 
 def _plain(config: dict[str, Any]) -> str:
     keep = {k: v for k, v in config.items() if k != "name"}
-    return json.dumps(keep, sort_keys=True, default=_canonical)
-
-
-def _canonical(value: Any) -> Any:
-    """A Keras object (initializer, regularizer, layer, ...) as Keras serializes it; anything else by repr.
-
-    ``repr`` of an object holds its address, so two equal initializers would
-    compare unequal: Keras serializes such objects itself when saving.
-    """
-    if hasattr(value, "get_config"):
-        try:
-            return _lazy.keras().saving.serialize_keras_object(value)
-        except Exception:  # not a Keras-serializable object after all
-            pass
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return repr(value)
+    return json.dumps(keep, sort_keys=True, default=canonical)
 
 
 def _parameter_findings(obj: Any, config: dict[str, Any]) -> list[Finding]:
@@ -174,7 +145,7 @@ def _parameter_findings(obj: Any, config: dict[str, Any]) -> list[Finding]:
     derived = set(getattr(type(obj), DERIVED_ARGS_ATTRIBUTE, ()))
     findings = []
     for parameter in inspect.signature(type(obj).__init__).parameters.values():
-        if parameter.name in _NOT_PARAMETERS or parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
+        if parameter.name in NOT_PARAMETERS or parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
             continue
         has_attribute = parameter.name in vars(obj)
         current = getattr(obj, parameter.name, None)
@@ -182,31 +153,22 @@ def _parameter_findings(obj: Any, config: dict[str, Any]) -> list[Finding]:
             if parameter.name in derived:
                 continue
             reload_gets = "no value (reloading raises)" if parameter.default is parameter.empty else f"the default {parameter.default!r}"
-            now = f"current value {_short(current)}, " if has_attribute else ""
+            now = f"current value {short(current)}, " if has_attribute else ""
             findings.append(Finding("parameter", cls, name, f"constructor parameter {parameter.name!r} is missing from get_config() ({now}a reload gets {reload_gets})",
                                     f"add {parameter.name!r} to {cls}.get_config()"))
-        elif has_attribute and _is_plain(current) and not _equal(current, config[parameter.name]):
+        elif has_attribute and is_plain(current) and not _equal(current, config[parameter.name]):
             findings.append(Finding("attribute", cls, name,
-                                    f"attribute {parameter.name!r} is {_short(current)} but get_config() records {_short(config[parameter.name])}, "
+                                    f"attribute {parameter.name!r} is {short(current)} but get_config() records {short(config[parameter.name])}, "
                                     f"which is what a reload gets (changed after construction?)",
                                     f"make {cls}.get_config() return the current self.{parameter.name}, or do not change it after construction"))
     return findings
 
 
-def _is_plain(value: Any) -> bool:
-    return isinstance(value, (int, float, str, bool, type(None), list, tuple, dict))
-
-
 def _equal(a: Any, b: Any) -> bool:
     try:
-        return json.dumps(a, sort_keys=True, default=_canonical) == json.dumps(b, sort_keys=True, default=_canonical)
+        return json.dumps(a, sort_keys=True, default=canonical) == json.dumps(b, sort_keys=True, default=canonical)
     except Exception:
         return a == b
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def tracked_variable_ids(obj: Any) -> set[int]:

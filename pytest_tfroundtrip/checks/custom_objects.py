@@ -22,33 +22,34 @@ from pytest_tfroundtrip.arguments import (
     validate_max_examples,
     validate_seed,
 )
-from pytest_tfroundtrip.checks.reproduction import load_failure_script
 from pytest_tfroundtrip.checks.config_audit import (
     Finding,
     attribute_state,
     audit_config,
     json_round_trip,
-    custom_objects_in,
     lambda_layers_in,
     registration_finding,
     untracked_variables,
 )
+from pytest_tfroundtrip.checks.reproduction import load_failure_script
 from pytest_tfroundtrip.checks.search import SearchPlan, is_ill_conditioned, search
 from pytest_tfroundtrip.checks.subject import prepare_subject, require_keras3
 from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, error_head
 from pytest_tfroundtrip.formats import all_formats, get_format, parse_format_names
 from pytest_tfroundtrip.formats.base import Subject, call_keras_model
+from pytest_tfroundtrip.formats.construction import custom_objects_in
 from pytest_tfroundtrip.inputs.arrays import model_strings, savable
 from pytest_tfroundtrip.inputs.probing import probe_arrays
 from pytest_tfroundtrip.inputs.specs import signature_from_structure
 from pytest_tfroundtrip.inputs.strategies import Example, example_strategy
+from pytest_tfroundtrip.isolation.backend_reload import load_in_its_backend
+from pytest_tfroundtrip.isolation.check_scope import public_check
 from pytest_tfroundtrip.isolation.clean_process import DEFAULT_TIMEOUT, shared_worker
 from pytest_tfroundtrip.results.compare import compare_outputs
 from pytest_tfroundtrip.results.padding import padded_positions
 from pytest_tfroundtrip.results.report import result_named
 from pytest_tfroundtrip.results.tolerances import Tolerance, conditioning_step, tolerance_function
 from pytest_tfroundtrip.structure import flatten_with_paths
-from pytest_tfroundtrip.isolation.check_scope import public_check
 
 CLEAN_EXAMPLES = 4
 MATCHES, NEEDS_CLASSES, FAILS = "loads and matches on its own", "needs classes", "fails"
@@ -225,10 +226,10 @@ def _rebuilt_layer_findings(layer: Any, max_examples: int, seed: int | None, exp
         return [Finding("state", cls, name, f"holds {which}; a reloaded copy differs there", "create it in build() with self.add_weight(trainable=False), or put it in get_config()")]
     dtypes = [o.detail or o.problem for o in (finding.comparison.outputs if finding.comparison is not None else ())
               if o.problem and "dtype" in o.problem]
-    error = (f"dtype: {dtypes[0]}" if dtypes else
-             f"max abs error {finding.comparison.max_abs_error:.3g}" if finding.comparison is not None else "max abs error nan")
+    difference = (f"dtype: {dtypes[0]}" if dtypes else
+                  f"max abs error {finding.comparison.max_abs_error:.3g}" if finding.comparison is not None else "max abs error nan")
     return [Finding("state", cls, name,
-                    f"a copy rebuilt from its config with the same weights gives different outputs ({error} on {finding.example.summary()}): it holds {which}",
+                    f"a copy rebuilt from its config with the same weights gives different outputs ({difference} on {finding.example.summary()}): it holds {which}",
                     "store that state with self.add_weight(trainable=False) in build(), or derive it from config arguments")]
 
 
@@ -333,7 +334,7 @@ def _with_script(result: CleanResult, fmt: Any, subject: Subject, artifact: Path
 def _load_here(fmt: Any, subject: Subject, artifact: Path, examples: list[Example],
                expected: list[dict[str, np.ndarray]], excused: Callable[[int], bool] | None) -> CleanResult:
     try:
-        call = fmt.load(subject, artifact)
+        call = load_in_its_backend(fmt, subject, artifact)
         got = [subject.flat_outputs(call(example.arrays)) for example in examples]
     except Exception as error:
         return CleanResult(fmt.name, FAILS, error=f"load failed: {type(error).__name__}: {error_head(error, lines=3)}")

@@ -18,12 +18,25 @@ from typing import Any
 import numpy as np
 
 from pytest_tfroundtrip.checks.one_format import (
-    COLLECT_FROM_BYTES, FormatRun, finished, judged_and_diagnosed, save_artifact, with_reproduction_of,
+    COLLECT_FROM_BYTES,
+    FormatRun,
+    finished,
+    judged_and_diagnosed,
+    save_artifact,
+    with_reproduction_of,
 )
 from pytest_tfroundtrip.checks.search import SearchOutcome, search
 from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat
 from pytest_tfroundtrip.isolation.pool import WorkerCrashed, wait_for_any
-from pytest_tfroundtrip.isolation.remote import Lease, LoadFailed, LoadRequest, StartedLoad, Workers, finish_load, start_load
+from pytest_tfroundtrip.isolation.remote import (
+    Lease,
+    LoadFailed,
+    LoadRequest,
+    StartedLoad,
+    Workers,
+    finish_load,
+    start_load,
+)
 from pytest_tfroundtrip.results.report import FAILED, LOAD, PASSED, SAVE, FormatFailure, FormatResult
 
 Checked = tuple[RoundTripFormat, FormatResult, "SearchOutcome | None"]

@@ -83,7 +83,7 @@ class _Copier:
             for key in nodes:
                 match = _NODE_KEY.fullmatch(key) if isinstance(key, str) else None
                 layer = self.memo.get(int(match["id"])) if match else None
-                rekeyed.add(key if layer is None else f"{id(layer)}_ib-{match['index']}")
+                rekeyed.add(key if layer is None or match is None else f"{id(layer)}_ib-{match['index']}")
             object.__setattr__(copied, "_nodes", rekeyed)
 
     def copy(self, value: Any) -> Any:

@@ -21,18 +21,28 @@ from typing import Any
 import numpy as np
 
 from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.checks.diagnosis import first_differing_layer, layer_trace, weight_difference
 from pytest_tfroundtrip.checks.output_cache import OutputCache
+from pytest_tfroundtrip.checks.reproduction import with_reproduction
 from pytest_tfroundtrip.checks.search import Finding, FormatStats, SearchOutcome, SearchPlan, ToleranceFor, search
 from pytest_tfroundtrip.errors import describe_exception
 from pytest_tfroundtrip.formats.base import KerasReload, ReloadedCall, RoundTripFormat, Subject
+from pytest_tfroundtrip.formats.diagnosis import first_differing_layer, layer_trace, weight_difference
 from pytest_tfroundtrip.inputs.arrays import savable
-from pytest_tfroundtrip.isolation.pool import WorkerCrashed
 from pytest_tfroundtrip.inputs.strategies import Example, Pin
+from pytest_tfroundtrip.isolation.backend_reload import load_in_its_backend
+from pytest_tfroundtrip.isolation.pool import WorkerCrashed
 from pytest_tfroundtrip.results.compare import compare_outputs
-from pytest_tfroundtrip.checks.reproduction import with_reproduction
 from pytest_tfroundtrip.results.report import (
-    CALL, FAILED, LOAD, MISMATCH, PASSED, SAVE, SKIPPED, WEIGHTS, FormatFailure, FormatResult,
+    CALL,
+    FAILED,
+    LOAD,
+    MISMATCH,
+    PASSED,
+    SAVE,
+    SKIPPED,
+    WEIGHTS,
+    FormatFailure,
+    FormatResult,
 )
 from pytest_tfroundtrip.results.tolerances import EXACT, ToleranceArgument, conditioning_step, tolerance_function
 
@@ -169,7 +179,7 @@ def save_and_load(fmt: RoundTripFormat, subject: Subject, directory: Path) -> Fo
     started = time.perf_counter() - save_seconds
     saved = time.perf_counter()
     try:
-        call = fmt.load(subject, artifact)
+        call = load_in_its_backend(fmt, subject, artifact)
     except Exception as error:
         return FormatResult(fmt.name, FAILED, save_seconds=saved - started, artifact=artifact,
                             failure=FormatFailure(LOAD, describe_exception(error)))

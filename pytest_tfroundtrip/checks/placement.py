@@ -9,9 +9,9 @@ from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.checks.one_format import FormatRun
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat, blueprint_of
+from pytest_tfroundtrip.formats.user_rebuild import RebuildReference, reference_of
 from pytest_tfroundtrip.isolation.pool import default_worker_count, session_pool
 from pytest_tfroundtrip.isolation.remote import Workers, lend_workers
-from pytest_tfroundtrip.formats.user_rebuild import RebuildReference, reference_of
 from pytest_tfroundtrip.isolation.user_modules import UserModule, UserModules, module_to_import, user_modules
 from pytest_tfroundtrip.results.report import FAILED, LOAD, SKIPPED, FormatFailure, FormatResult
 
@@ -80,8 +80,8 @@ def place_formats(chosen: list[RoundTripFormat], run: FormatRun, reload_in: str,
     elsewhere = tuple(fmt for fmt in chosen if fmt.keras_backend != here_backend)
     ours = [fmt for fmt in chosen if fmt.keras_backend == here_backend]
     if _lazy.is_keras2_model(model):
-        notes = ("reloaded in this process: a tf_keras (Keras 2) model is not reloaded in a new interpreter yet",) if ours else ()
-        return Placement((), tuple(chosen), notes=notes)
+        keras2_notes = ("reloaded in this process: a tf_keras (Keras 2) model is not reloaded in a new interpreter yet",) if ours else ()
+        return Placement((), tuple(chosen), notes=keras2_notes)
     fresh = tuple(ours) if reload_in == "fresh" else ()
     here = () if reload_in == "fresh" else tuple(ours)
     if not fresh and not elsewhere:
@@ -90,7 +90,9 @@ def place_formats(chosen: list[RoundTripFormat], run: FormatRun, reload_in: str,
     rebuild = rebuild_in_workers(run.subject.rebuild) if needs_architecture else None
     blueprint = blueprint_of(model, rebuild.reference if rebuild else None) if needs_architecture else None
     modules = user_modules(model, blueprint.architecture if blueprint is not None else None)
-    lent, notes, decided = None, [], []
+    lent = None
+    notes: list[str] = []
+    decided: list[tuple[RoundTripFormat, FormatResult]] = []
     if rebuild is not None and rebuild.why_not is not None:  # the user's rebuild= can only run here
         kept = tuple(fmt for fmt in fresh if not fmt.preserves.architecture)
         fresh, here = tuple(fmt for fmt in fresh if fmt not in kept), kept + here

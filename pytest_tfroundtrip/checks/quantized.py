@@ -23,7 +23,14 @@ from pytest_tfroundtrip.checks.one_format import COLLECT_FROM_BYTES, FormatRun, 
 from pytest_tfroundtrip.checks.search import draw_examples
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.formats.base import RoundTripFormat
-from pytest_tfroundtrip.formats.quantization import DYNAMIC_INT8, FLOAT16, INT8, MODES, QuantizedConversion, validate_mode
+from pytest_tfroundtrip.formats.quantization import (
+    DYNAMIC_INT8,
+    FLOAT16,
+    INT8,
+    MODES,
+    QuantizedConversion,
+    validate_mode,
+)
 from pytest_tfroundtrip.inputs.strategies import (
     MAX_UNKNOWN_DIM,
     Example,

@@ -22,7 +22,13 @@ from typing import Any
 from pytest_tfroundtrip.checks.one_format import FormatRun
 from pytest_tfroundtrip.errors import error_head
 from pytest_tfroundtrip.formats.base import (
-    UNFAITHFUL_REBUILD, RoundTripFormat, Subject, UnfaithfulRebuild, call_keras_model, fresh_model_like, users_rebuild_of,
+    UNFAITHFUL_REBUILD,
+    RoundTripFormat,
+    Subject,
+    UnfaithfulRebuild,
+    call_keras_model,
+    fresh_model_like,
+    users_rebuild_of,
 )
 from pytest_tfroundtrip.results.compare import compare_outputs
 from pytest_tfroundtrip.results.padding import padded_positions
@@ -80,7 +86,7 @@ def config_rebuild_fails(run: FormatRun) -> str | None:
         tolerance = tolerance_function(EXACT, run.search.rtol, run.search.atol)
         examples = [example for example, _pin in run.search.targeted] + list(run.search.examples)
         for example in examples[:CONTROL_EXAMPLES]:  # the original's outputs come from the shared cache: no extra call
-            expected = run.search.cache.get_or_compute(example.cache_key(), lambda: run.search.reference(example.arrays))
+            expected = run.search.cache.get_or_compute(example.cache_key(), lambda: run.search.reference(example.arrays))  # noqa: B023 - called at once
             try:
                 got = subject.flat_outputs(call_keras_model(control, subject, example.arrays))
             except Exception as error:

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from pytest_tfroundtrip.checks.config_audit import custom_objects_in
 from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject
+from pytest_tfroundtrip.formats.construction import custom_objects_in
 from pytest_tfroundtrip.formats.reproduction_code import for_models_keras
 from pytest_tfroundtrip.results.report import CALL, LOAD, MISMATCH, FormatResult
 

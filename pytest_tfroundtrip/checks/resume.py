@@ -14,9 +14,10 @@ from __future__ import annotations
 import gc
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -26,16 +27,16 @@ from pytest_tfroundtrip.arguments import (
     validate_positive_int,
     validate_seed,
 )
-from pytest_tfroundtrip.checks.resume_diagnosis import Divergence, diagnose
-from pytest_tfroundtrip.checks.subject import prepare_subject, require_keras3
-from pytest_tfroundtrip.checks.continued import Continued, continue_training
+from pytest_tfroundtrip.checks.continued import Continued, continue_in_worker, continue_training
 from pytest_tfroundtrip.checks.placement import rebuild_in_workers, validate_reload_in
 from pytest_tfroundtrip.checks.rebuild_control import config_rebuild_cannot_train, needs_a_rebuild
+from pytest_tfroundtrip.checks.resume_diagnosis import Divergence, diagnose
+from pytest_tfroundtrip.checks.subject import prepare_subject, require_keras3
 from pytest_tfroundtrip.checks.training import (
     aligned_python_state,
     aligned_to,
-    independent_copy,
     generated_data,
+    independent_copy,
     make_batches,
     python_state,
     rebuild_compiled,
@@ -43,7 +44,6 @@ from pytest_tfroundtrip.checks.training import (
     seed_states,
     state_of,
     train_steps,
-    trains_itself,
 )
 from pytest_tfroundtrip.errors import (
     RoundTripError,
@@ -53,15 +53,22 @@ from pytest_tfroundtrip.errors import (
     error_head,
 )
 from pytest_tfroundtrip.formats import all_formats, parse_format_names
+from pytest_tfroundtrip.formats.base import (
+    ModelBlueprint,
+    RoundTripFormat,
+    Subject,
+    blueprint_of,
+    rebuild_not_judged,
+    trains_itself,
+)
+from pytest_tfroundtrip.formats.user_rebuild import validate_rebuild
 from pytest_tfroundtrip.inputs.specs import model_input_structure, signature_from_structure, specs_of_data
-from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat, Subject, blueprint_of, rebuild_not_judged
+from pytest_tfroundtrip.isolation.check_scope import public_check
 from pytest_tfroundtrip.isolation.pool import WorkerCrashed, session_pool
 from pytest_tfroundtrip.isolation.remote import Lease, Workers, lend_workers
-from pytest_tfroundtrip.formats.user_rebuild import validate_rebuild
 from pytest_tfroundtrip.isolation.user_modules import UserModules, user_modules
 from pytest_tfroundtrip.results.report import FAILED, PASSED, SKIPPED, result_named
 from pytest_tfroundtrip.results.tolerances import validate_tolerance_argument
-from pytest_tfroundtrip.isolation.check_scope import public_check
 
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 1e-7
@@ -329,7 +336,8 @@ def _resume_one(
     )
     weight_error = _max_error(reference.weights, final.weights)
     optimizer_error = _max_error(reference.optimizer, final.optimizer)
-    notes = ("the format does not keep dropout RNG state (seed generators); the check aligned it",) if continued.rng_reset else ()
+    notes: tuple[str, ...] = (
+        ("the format does not keep dropout RNG state (seed generators); the check aligned it",) if continued.rng_reset else ())
     notes += (candidate_copy.note,) if candidate_copy.note else ()
     notes += (resuming.elsewhere.note,) if resuming.elsewhere is not None and resuming.elsewhere.note else ()
     return ResumeResult(
@@ -345,7 +353,8 @@ def _continued(fmt: RoundTripFormat, artifact: Path, resuming: _Resuming, rng_st
     lease = elsewhere.lease if elsewhere is not None else None
     if elsewhere is None or lease is None:
         return continue_training(fmt, artifact, lambda: rebuild_compiled(subject), rng_states, later)
-    request = {"op": "resume", "format": fmt.name, "artifact": str(artifact), "blueprint": elsewhere.blueprint,
+    request = {"op": "resume", "continue_in_worker": continue_in_worker, "format": fmt.name, "artifact": str(artifact),
+               "blueprint": elsewhere.blueprint,
                "signature": subject.signature, "output_template": subject.output_template,
                "compile_config": elsewhere.compile_config, "rng_states": rng_states, "batches": later,
                "seed": resuming.seed}

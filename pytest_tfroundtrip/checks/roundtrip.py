@@ -14,31 +14,39 @@ from typing import Any
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.arguments import existing_dir, validate_max_examples, validate_seed
+from pytest_tfroundtrip.checks import progress
+from pytest_tfroundtrip.checks.in_workers import WorkerRun, check_in_workers
 from pytest_tfroundtrip.checks.one_format import (
-    NOT_DETERMINISTIC, FormatRun, SharedSearch, check_one_format, judged_before_nondeterminism,
+    NOT_DETERMINISTIC,
+    FormatRun,
+    SharedSearch,
+    check_one_format,
+    judged_before_nondeterminism,
 )
 from pytest_tfroundtrip.checks.output_cache import OutputCache
-from pytest_tfroundtrip.checks.rebuild_control import control_results
-from pytest_tfroundtrip.formats.user_rebuild import validate_rebuild
+from pytest_tfroundtrip.checks.placement import Placement, place_formats, prestart_workers, validate_reload_in
 from pytest_tfroundtrip.checks.quantized import (
-    QUANTIZABLE_FORMATS, Quantization, check_quantized_format, prepare_quantized_run, resolve_quantization,
+    QUANTIZABLE_FORMATS,
+    Quantization,
+    check_quantized_format,
+    prepare_quantized_run,
+    resolve_quantization,
 )
+from pytest_tfroundtrip.checks.rebuild_control import control_results
 from pytest_tfroundtrip.checks.search import SearchOutcome, draw_examples
 from pytest_tfroundtrip.checks.subject import prepare_subject
 from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, RoundTripWarning, warn_at_callers_line
 from pytest_tfroundtrip.formats import AmongFormats, all_formats, parse_format_names
 from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject, call_keras_model, weight_bytes
+from pytest_tfroundtrip.formats.runtime import lowest_float_compute
+from pytest_tfroundtrip.formats.user_rebuild import validate_rebuild
 from pytest_tfroundtrip.inputs.probing import inputs_code
 from pytest_tfroundtrip.inputs.strategies import Pin, example_strategy
-from pytest_tfroundtrip.formats.runtime import lowest_float_compute
 from pytest_tfroundtrip.inputs.targeted import shape_hints, targeted_examples, targeted_pins
+from pytest_tfroundtrip.isolation.check_scope import public_check
 from pytest_tfroundtrip.results.failure_text import failure_message
 from pytest_tfroundtrip.results.report import CALL, FAILED, LOAD, SAVE, SKIPPED, FormatResult, RoundTripReport
 from pytest_tfroundtrip.results.tolerances import ToleranceArgument, check_override_names, validate_tolerance_argument
-from pytest_tfroundtrip.checks import progress
-from pytest_tfroundtrip.checks.in_workers import WorkerRun, check_in_workers
-from pytest_tfroundtrip.checks.placement import Placement, place_formats, prestart_workers, validate_reload_in
-from pytest_tfroundtrip.isolation.check_scope import public_check
 
 
 @public_check

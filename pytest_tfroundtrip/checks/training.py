@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.checks.config_audit import attribute_state, tracked_variable_ids
-from pytest_tfroundtrip.errors import RoundTripUsageError, error_head
-from pytest_tfroundtrip.formats.base import Subject, call_keras_model, fresh_model_like, named_values, trains_itself, users_rebuild_of
 from pytest_tfroundtrip.checks.object_copy import structural_copy
+from pytest_tfroundtrip.errors import RoundTripUsageError, error_head
+from pytest_tfroundtrip.formats.base import (
+    Subject,
+    call_keras_model,
+    fresh_model_like,
+    named_values,
+    users_rebuild_of,
+)
 from pytest_tfroundtrip.inputs.probing import probe_arrays, varied_arrays
 from pytest_tfroundtrip.structure import flatten_with_paths, map_leaves
 

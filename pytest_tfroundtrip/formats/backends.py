@@ -27,8 +27,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from pytest_tfroundtrip import _lazy
+from pytest_tfroundtrip.errors import RoundTripInternalError
 from pytest_tfroundtrip.formats.base import (
-    KerasReload, Preserves, ReloadedCall, RoundTripFormat, Subject, fresh_model_like, rebuild_not_judged, weight_digests,
+    KerasReload,
+    Preserves,
+    ReloadedCall,
+    RoundTripFormat,
+    Subject,
+    fresh_model_like,
+    rebuild_not_judged,
+    weight_digests,
 )
 from pytest_tfroundtrip.formats.reproduction_code import structure_code
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE
@@ -112,11 +120,10 @@ class OnBackend(RoundTripFormat):
         return None
 
     def load(self, subject: Subject, artifact: Path) -> ReloadedCall:
-        if _lazy.keras().backend.backend() == self.backend.name:
-            return self.load_here(subject, artifact)
-        from pytest_tfroundtrip.isolation.backend_reload import reload_in_backend
-
-        return reload_in_backend(self, subject, artifact)
+        here = _lazy.keras().backend.backend()
+        if here != self.backend.name:  # a worker of that backend loads it: isolation.backend_reload.load_in_its_backend
+            raise RoundTripInternalError(f"{self.name} loads under {self.backend.name}, not in this {here} process")
+        return self.load_here(subject, artifact)
 
     def load_here(self, subject: Subject, artifact: Path) -> ReloadedCall:
         """Load ``artifact`` in this interpreter, which runs :attr:`backend` (a worker)."""

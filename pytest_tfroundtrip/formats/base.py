@@ -334,7 +334,7 @@ class ModelBlueprint:
     It stands for ``Subject.model`` in a worker interpreter, which never
     holds the original.  ``architecture`` is ``keras.saving.serialize_keras_object(model)``
     (None when that failed, with ``why_not``); ``construction`` is the original's
-    :func:`~pytest_tfroundtrip.checks.construction.construction_record`.
+    :func:`~pytest_tfroundtrip.formats.construction.construction_record`.
     """
 
     architecture: Any
@@ -353,7 +353,7 @@ def blueprint_of(model: Any, rebuild: Any = None) -> ModelBlueprint:
         >>> blueprint.architecture["class_name"], blueprint.has_weights
         ('Sequential', True)
     """
-    from pytest_tfroundtrip.checks.construction import construction_record
+    from pytest_tfroundtrip.formats.construction import construction_record
 
     try:
         architecture, why_not = _lazy.keras().saving.serialize_keras_object(model), None
@@ -419,7 +419,7 @@ def _require_faithful(subject: Subject, twin: Any) -> None:
     construction) is no config loss: no weights file holds it, and the format
     fails on its own.
     """
-    from pytest_tfroundtrip.checks.construction import construction_lost, construction_record
+    from pytest_tfroundtrip.formats.construction import construction_lost, construction_record
 
     original = subject.model.construction if isinstance(subject.model, ModelBlueprint) else construction_record(subject.model)
     lost = construction_lost(original, construction_record(twin))

@@ -8,7 +8,14 @@ from typing import Any
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import (
-    KerasReload, Preserves, ReloadedCall, RoundTripFormat, Subject, fresh_model_like, rebuild_not_judged, trains_itself,
+    KerasReload,
+    Preserves,
+    ReloadedCall,
+    RoundTripFormat,
+    Subject,
+    fresh_model_like,
+    rebuild_not_judged,
+    trains_itself,
     weight_digests,
 )
 from pytest_tfroundtrip.formats.reproduction_code import rebuild_then_restore_lines
@@ -73,7 +80,7 @@ class CheckpointFormat(RoundTripFormat):
 
 
     def reproduction_code(self, subject: Subject, artifact: Path) -> list[str] | None:
-        return rebuild_then_restore_lines(subject, artifact, 'tf.train.Checkpoint(model=model).read(tf.train.latest_checkpoint({artifact!r})).expect_partial()'.format(artifact=str(artifact)))
+        return rebuild_then_restore_lines(subject, artifact, f'tf.train.Checkpoint(model=model).read(tf.train.latest_checkpoint({str(artifact)!r})).expect_partial()')
 
 
 FORMAT = CheckpointFormat()

@@ -67,7 +67,7 @@ class H5Format(KerasFormat):
                 warnings.filterwarnings("ignore", message=".*HDF5 file via `model.save\\(\\)`.*")
                 return super()._write(model, directory)
         finally:
-            if kept is not None and compile_config != kept:
+            if kept is not None and isinstance(compile_config, dict) and compile_config != kept:
                 compile_config.clear()
                 compile_config.update(kept)
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.formats.runtime import KERAS2_HAS_NO_RUNTIME_EXPORT, export_to_file
 from pytest_tfroundtrip.formats.base import Subject
+from pytest_tfroundtrip.formats.runtime import KERAS2_HAS_NO_RUNTIME_EXPORT, export_to_file
 from pytest_tfroundtrip.formats.tflite import TFLiteFormat
 
 

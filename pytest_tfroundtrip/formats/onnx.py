@@ -16,11 +16,15 @@ import numpy as np
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject, weight_bytes
+from pytest_tfroundtrip.formats.reproduction_code import feed_code
 from pytest_tfroundtrip.formats.runtime import (
-    export_to_file, matched_input_names, missing_packages, outputs_in_file_order, physical_memory_bytes,
+    export_to_file,
+    matched_input_names,
+    missing_packages,
+    outputs_in_file_order,
+    physical_memory_bytes,
     reason_runtime_cannot_take,
 )
-from pytest_tfroundtrip.formats.reproduction_code import feed_code
 from pytest_tfroundtrip.results.tolerances import GRAPH
 
 PACKAGES = {"tf2onnx": "tf2onnx", "onnxruntime": "onnxruntime"}

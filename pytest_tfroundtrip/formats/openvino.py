@@ -27,12 +27,19 @@ import numpy as np
 from pytest_tfroundtrip.errors import describe_exception
 from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject, WarnedCall
 from pytest_tfroundtrip.formats.openvino_fallback import (
-    convert_saved_model, converted_from_saved_model_warning, is_converted_from_saved_model, saved_model_beside,
-)
-from pytest_tfroundtrip.formats.runtime import (
-    export_to_file, matched_input_names, missing_packages, outputs_in_file_order, reason_runtime_cannot_take,
+    convert_saved_model,
+    converted_from_saved_model_warning,
+    is_converted_from_saved_model,
+    saved_model_beside,
 )
 from pytest_tfroundtrip.formats.reproduction_code import feed_code
+from pytest_tfroundtrip.formats.runtime import (
+    export_to_file,
+    matched_input_names,
+    missing_packages,
+    outputs_in_file_order,
+    reason_runtime_cannot_take,
+)
 from pytest_tfroundtrip.formats.savedmodel import output_keys_in_model_order
 from pytest_tfroundtrip.results.tolerances import GRAPH
 

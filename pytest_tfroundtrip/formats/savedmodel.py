@@ -20,8 +20,8 @@ from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject, WarnedCall, to_numpy
 from pytest_tfroundtrip.formats.reproduction_code import feed_code
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE
-from pytest_tfroundtrip.structure import flatten_with_paths, pack_like
 from pytest_tfroundtrip.results.tolerances import GRAPH
+from pytest_tfroundtrip.structure import flatten_with_paths, pack_like
 
 SIGNATURE_KEY = "serving_default"
 
@@ -149,7 +149,6 @@ def declared_dtype_warnings(subject: Subject, declared: Mapping[str, Any], names
 
 def outputs_in_model_structure(subject: Subject, returned: Any) -> Any:
     """Map a signature's output dict back onto the model's output structure."""
-    names = subject.output_names
     if not isinstance(returned, Mapping):
         # A list of one output is one leaf, not an array with an extra axis (np.asarray would stack it).
         leaves = [leaf for _path, leaf in flatten_with_paths(returned)]

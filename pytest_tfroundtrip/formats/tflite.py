@@ -12,16 +12,20 @@ import shutil
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import Preserves, ReloadedCall, RoundTripFormat, Subject
 from pytest_tfroundtrip.formats.quantization import QuantizedConversion
-from pytest_tfroundtrip.formats.runtime import export_to_file, non_float32_compute
 from pytest_tfroundtrip.formats.reproduction_code import feed_code
-from pytest_tfroundtrip.formats.savedmodel import match_input_names, output_keys_in_model_order, outputs_in_model_structure
+from pytest_tfroundtrip.formats.runtime import export_to_file, non_float32_compute
+from pytest_tfroundtrip.formats.savedmodel import (
+    match_input_names,
+    output_keys_in_model_order,
+    outputs_in_model_structure,
+)
 from pytest_tfroundtrip.results.tolerances import TFLITE
 
 
@@ -35,7 +39,7 @@ class TFLiteFormat(RoundTripFormat):
     runtime_name = "TFLite's built-in ops"
     # Measured: ops the converter can only keep as TensorFlow ops (LlamaBackbone's StridedSlice,
     # tensor lists of an LSTM over unknown lengths), refused by the built-in op set.
-    cannot_take_patterns = ("Some ops are not supported by the native TFLite runtime", "neither a custom op nor a flex op",
+    cannot_take_patterns: ClassVar[tuple[str, ...]] = ("Some ops are not supported by the native TFLite runtime", "neither a custom op nor a flex op",
                             "Lowering tensor list ops is failed",
                             # Measured under JAX (Keras 3.15): jax2tf keeps a Dropout's seed generator state as a uint32
                             # variable, a dtype TFLite's variable ops do not take ("but got 'tensor<2xui32>'").

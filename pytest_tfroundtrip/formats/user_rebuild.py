@@ -77,7 +77,7 @@ def reference_of(rebuild: Callable[[], Any]) -> RebuildReference | str:
         return f"rebuild= ({qualname}) is defined inside a function, which another interpreter cannot import"
     if module == "__main__":
         return f"rebuild= ({qualname}) is defined in __main__, which another interpreter cannot import"
-    found = sys.modules.get(module)
+    found: Any = sys.modules.get(module)
     for part in qualname.split("."):
         found = getattr(found, part, None)
     if found is not rebuild:

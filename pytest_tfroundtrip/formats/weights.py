@@ -8,7 +8,14 @@ from typing import Any
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats.base import (
-    KerasReload, Preserves, ReloadedCall, RoundTripFormat, Subject, fresh_model_like, rebuild_not_judged, weight_digests,
+    KerasReload,
+    Preserves,
+    ReloadedCall,
+    RoundTripFormat,
+    Subject,
+    fresh_model_like,
+    rebuild_not_judged,
+    weight_digests,
 )
 from pytest_tfroundtrip.formats.reproduction_code import rebuild_then_restore_lines
 from pytest_tfroundtrip.results.tolerances import EXACT
@@ -53,7 +60,7 @@ class WeightsFormat(RoundTripFormat):
 
 
     def reproduction_code(self, subject: Subject, artifact: Path) -> list[str] | None:
-        return rebuild_then_restore_lines(subject, artifact, 'model.load_weights({artifact!r})'.format(artifact=str(artifact)))
+        return rebuild_then_restore_lines(subject, artifact, f'model.load_weights({str(artifact)!r})')
 
 
 FORMAT = WeightsFormat()

@@ -15,7 +15,8 @@ Example:
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -28,7 +29,8 @@ from pytest_tfroundtrip.generators.recipes import (
     NodeRecipe,
 )
 
-__all__ = ["CompileRecipe", "InputRecipe", "LayerRecipe", "ModelRecipe", "NodeRecipe", "keras_models", "model_recipes"]
+__all__ = ["CompileRecipe", "InputRecipe", "LayerRecipe", "ModelRecipe", "NodeRecipe", "build_model", "keras_models",
+           "model_recipes"]
 
 
 def _check_containing(containing: Any) -> Callable[[], Any] | None:
@@ -93,6 +95,20 @@ def model_recipes(
     return st.deferred(strategy)
 
 
+def build_model(recipe: ModelRecipe) -> Any:
+    """The recipe's Keras model: seeded, built, compiled and trained as it says (:func:`.building.build_model`).
+
+    Keras is imported on the first call, not when this package is.
+
+    >>> dense = NodeRecipe(LayerRecipe("Dense", (("units", 3),)), (0,))
+    >>> build_model(ModelRecipe("functional", (InputRecipe("x", (2,), "float32"),), (dense,), (1,))).output_shape
+    (None, 3)
+    """
+    from pytest_tfroundtrip.generators import building
+
+    return building.build_model(recipe)
+
+
 def keras_models(**kwargs: Any) -> st.SearchStrategy[Any]:
-    """Built models: ``model_recipes(**kwargs).map(ModelRecipe.build)``."""
-    return model_recipes(**kwargs).map(ModelRecipe.build)
+    """Built models: ``model_recipes(**kwargs).map(build_model)``."""
+    return model_recipes(**kwargs).map(build_model)

@@ -15,11 +15,11 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -27,9 +27,9 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from pytest_tfroundtrip.generators import inputs as input_draws
-from pytest_tfroundtrip.generators.building import BLOCK_CLASS, SUBMODEL_CLASS, _call, instantiate
 from pytest_tfroundtrip.generators.data import sample_input
 from pytest_tfroundtrip.generators.factories import FACTORY_CLASS, factory_reference, probe_factory
+from pytest_tfroundtrip.generators.graph import BLOCK_CLASS, SUBMODEL_CLASS, _call, instantiate
 from pytest_tfroundtrip.generators.layer_catalogue import CATALOGUE, LayerEntry, Slot, entries_for, pair_compatible
 from pytest_tfroundtrip.generators.recipes import InputRecipe, LayerRecipe, ModelRecipe, NodeRecipe
 from pytest_tfroundtrip.generators.training import compile_recipes, loss_entries

@@ -1,16 +1,18 @@
-"""Registered custom classes that generated models use: subclassed models and a block layer.
+"""Registered subclassed models that generated recipes of kind ``subclassed`` build.
 
 They follow the pattern the Keras guides teach: sublayers created in
-``__init__``, a complete ``get_config``, registration under the package
-``tfroundtrip_generated`` so ``.keras`` files reload them.
+``__init__``, a complete ``get_config`` (the recipe), registration under the
+package ``tfroundtrip_generated`` so ``.keras`` files reload them.  The block
+layer they may contain is :class:`~.graph.GeneratedBlock`.
 
 Example:
     >>> import keras
-    >>> block = GeneratedBlock([{"class_name": "Dense", "kwargs": {"units": 2}}])
-    >>> tuple(block(keras.ops.ones((1, 3))).shape)
+    >>> from pytest_tfroundtrip.generators.recipes import InputRecipe, LayerRecipe, ModelRecipe, NodeRecipe
+    >>> recipe = ModelRecipe("subclassed", (InputRecipe("x", (3,), "float32"),),
+    ...                      (NodeRecipe(LayerRecipe("Dense", (("units", 2),)), (0,)),), (1,))
+    >>> model = GeneratedModel(recipe.to_dict())
+    >>> tuple(model(keras.ops.ones((1, 3))).shape)
     (1, 2)
-    >>> GeneratedBlock.from_config(block.get_config()).get_config()["layers"] == block.get_config()["layers"]
-    True
 """
 
 from __future__ import annotations
@@ -20,45 +22,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from pytest_tfroundtrip.generators.building import instantiate, run_graph, structure_inputs, structure_outputs
-from pytest_tfroundtrip.generators.recipes import LayerRecipe, ModelRecipe
-
-PACKAGE = "tfroundtrip_generated"
-
-
-@keras.saving.register_keras_serializable(package=PACKAGE)
-class GeneratedBlock(keras.layers.Layer):
-    """A chain of sublayers, created in ``__init__`` from their recipes (JSON dicts)."""
-
-    def __init__(self, layers: list[dict[str, Any]], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.layer_recipes = [LayerRecipe.from_dict(spec).to_dict() for spec in layers]
-        self.chain = [instantiate(LayerRecipe.from_dict(spec)) for spec in self.layer_recipes]
-
-    def build(self, input_shape: Any) -> None:
-        spec = keras.KerasTensor(input_shape, dtype=self.compute_dtype)
-        for layer in self.chain:  # building a sublayer needs the shape its predecessor produces
-            spec = layer.compute_output_spec(spec) if layer.built else _build_and_spec(layer, spec)
-        self.built = True
-
-    def call(self, inputs: Any, training: bool | None = None) -> Any:
-        x = inputs
-        for layer in self.chain:
-            x = layer(x, training=training)
-        return x
-
-    def compute_output_shape(self, input_shape: Any) -> Any:
-        for layer in self.chain:
-            input_shape = layer.compute_output_shape(input_shape)
-        return input_shape
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "layers": self.layer_recipes}
-
-
-def _build_and_spec(layer: Any, spec: Any) -> Any:
-    layer.build(spec.shape)
-    return layer.compute_output_spec(spec)
+from pytest_tfroundtrip.generators.graph import PACKAGE, instantiate, run_graph
+from pytest_tfroundtrip.generators.recipes import LayerRecipe, ModelRecipe, structure_inputs, structure_outputs
 
 
 def _graph_part(recipe: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +39,7 @@ class GeneratedModel(keras.Model):
         super().__init__(**kwargs)
         self.recipe = _graph_part(recipe)
         self._graph = ModelRecipe.from_dict(self.recipe)
-        self.graph_layers = []
+        self.graph_layers: list[Any] = []
         self._slot: dict[int, int] = {}
         offset = len(self._graph.inputs)
         for j, node in enumerate(self._graph.nodes):

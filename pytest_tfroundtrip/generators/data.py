@@ -1,7 +1,7 @@
 """Data for generated models: input signatures, valid sample inputs, training targets.
 
 Example:
-    >>> from pytest_tfroundtrip.generators.recipes import InputRecipe, ModelRecipe
+    >>> from pytest_tfroundtrip.generators.recipes import InputRecipe, ModelRecipe, structure_inputs, structure_outputs
     >>> recipe = ModelRecipe("functional", (InputRecipe("ids", (None,), "int32", low=1, high=4),), (), (0,))
     >>> ids = sample_inputs(recipe, batch=2, seed=0)
     >>> ids.shape, ids.dtype.name, bool(((ids >= 1) & (ids < 4)).all())
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from pytest_tfroundtrip.generators.recipes import InputRecipe, ModelRecipe
+from pytest_tfroundtrip.generators.recipes import InputRecipe, ModelRecipe, structure_inputs, structure_outputs
 
 FREE_DIM = 3  # the size sample inputs give an axis declared None
 
@@ -41,9 +41,9 @@ def sample_input(spec: InputRecipe, batch: int, rng: np.random.Generator) -> np.
         low = int(spec.low) if spec.low is not None else max(0, int(info.min))
         high = int(spec.high) if spec.high is not None else min(int(info.max) + 1, 10)
         return rng.integers(low, high, shape).astype(spec.dtype)
-    low = -1.0 if spec.low is None else spec.low
-    high = 1.0 if spec.high is None else spec.high
-    values = rng.uniform(low, high, shape)
+    float_low = -1.0 if spec.low is None else spec.low
+    float_high = 1.0 if spec.high is None else spec.high
+    values = rng.uniform(float_low, float_high, shape)
     if spec.sparse:
         values = values * (rng.uniform(size=shape) < 0.5)
     return values.astype(_numpy_dtype(spec.dtype))
@@ -51,8 +51,6 @@ def sample_input(spec: InputRecipe, batch: int, rng: np.random.Generator) -> np.
 
 def sample_inputs(recipe: ModelRecipe, batch: int = 2, seed: int = 0) -> Any:
     """Numpy inputs for the model, in its input structure (one array, a list, or a dict by name)."""
-    from pytest_tfroundtrip.generators.building import structure_inputs
-
     rng = np.random.default_rng(seed)
     arrays = [sample_input(spec, batch, rng) for spec in recipe.inputs]  # a sparse input takes dense arrays too
     return structure_inputs(recipe, arrays)
@@ -61,8 +59,6 @@ def sample_inputs(recipe: ModelRecipe, batch: int = 2, seed: int = 0) -> Any:
 def input_signature(recipe: ModelRecipe) -> Any:
     """``tf.TensorSpec``/``tf.SparseTensorSpec`` per input, in the model's input structure."""
     import tensorflow as tf
-
-    from pytest_tfroundtrip.generators.building import structure_inputs
 
     specs = [tf.SparseTensorSpec(shape=(None, *i.shape), dtype=i.dtype) if i.sparse
              else tf.TensorSpec(shape=(None, *i.shape), dtype=i.dtype, name=i.name) for i in recipe.inputs]
@@ -91,8 +87,6 @@ def _target(kind: str, prediction: np.ndarray, rng: np.random.Generator) -> np.n
 
 def training_targets(recipe: ModelRecipe, model: Any, x: Any, seed: int) -> Any:
     """Targets for ``x`` fitting each output's loss, in the model's output structure."""
-    from pytest_tfroundtrip.generators.building import structure_outputs
-
     if recipe.compile is None:
         raise ValueError("this recipe is not compiled, so it has no loss to draw targets for")
     outputs = model(x, training=False)
@@ -103,11 +97,3 @@ def training_targets(recipe: ModelRecipe, model: Any, x: Any, seed: int) -> Any:
     rng = np.random.default_rng(seed)
     targets = [_target(kind, np.asarray(out), rng) for kind, out in zip(recipe.compile.targets, outputs)]
     return structure_outputs(recipe, targets)
-
-
-def training_data(recipe: ModelRecipe, samples: int = 4, seed: int = 0) -> tuple[Any, Any]:
-    """``(x, y)`` with ``samples`` rows; ``y`` fits the recipe's losses."""
-    from pytest_tfroundtrip.generators.building import untrained_model
-
-    x = sample_inputs(recipe, samples, seed)
-    return x, training_targets(recipe, untrained_model(recipe), x, seed + 1)

@@ -12,12 +12,13 @@ Example:
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 FACTORY_CLASS = "tfroundtrip.Factory"
 _LOCAL: list[Callable[[], Any]] = []
-_PROBES: dict[int, tuple[Callable[[], Any], "FactoryProbe"]] = {}
+_PROBES: dict[int, tuple[Callable[[], Any], FactoryProbe]] = {}
 PROBE_SHAPES: tuple[tuple[int, ...], ...] = ((4,), (4, 4), (4, 4, 4))
 
 

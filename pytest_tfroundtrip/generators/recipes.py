@@ -1,9 +1,11 @@
 """Recipes: pure, frozen, JSON-serializable descriptions of generated models.
 
-A hypothesis strategy draws a :class:`ModelRecipe`; ``recipe.build()`` makes
-the Keras model.  The recipe is plain data, so it can be printed, shrunk,
-written as JSON and rebuilt in another process.  This module imports neither
-Keras nor TensorFlow; building lives in :mod:`.building`, data in :mod:`.data`.
+A hypothesis strategy draws a :class:`ModelRecipe`; ``build_model(recipe)``
+(:mod:`.building`) makes the Keras model.  The recipe is plain data, so it can
+be printed, shrunk, written as JSON and rebuilt in another process.  This
+module is the bottom of :mod:`pytest_tfroundtrip.generators`: it imports
+neither Keras nor TensorFlow nor any module above it; building lives in
+:mod:`.building`, sample inputs and targets in :mod:`.data`.
 
 Example:
     >>> recipe = ModelRecipe(
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from typing import Any, Union
+from typing import Any
 
 JSONValue = Any
 KINDS = ("sequential", "functional", "subclassed")
@@ -135,7 +137,7 @@ class NodeRecipe:
     (0, 1)
     """
 
-    layer: Union[LayerRecipe, int]
+    layer: LayerRecipe | int
     inputs: tuple[int, ...]
     call: str = "single"
 
@@ -299,39 +301,28 @@ class ModelRecipe:
 
         >>> r = ModelRecipe("functional", (InputRecipe("a", (2,), "float32"),), (), (0,))
         >>> namespace = {}
-        >>> exec(r.to_code().replace("model = recipe.build()", ""), namespace)
+        >>> exec(r.to_code().replace("model = build_model(recipe)", ""), namespace)
         >>> namespace["recipe"] == r
         True
         """
         self.to_dict()  # same portability rule as JSON
         return (
             "from pytest_tfroundtrip.strategies import (\n"
-            "    CompileRecipe, InputRecipe, LayerRecipe, ModelRecipe, NodeRecipe,\n)\n\n"
+            "    CompileRecipe, InputRecipe, LayerRecipe, ModelRecipe, NodeRecipe, build_model,\n)\n\n"
             f"recipe = {self!r}\n"
-            "model = recipe.build()\n"
+            "model = build_model(recipe)\n"
         )
 
-    # --- Keras-facing (lazy) -----------------------------------------------
-    def build(self) -> Any:
-        """Seed Keras, build, compile and train the model; deterministic per recipe."""
-        from pytest_tfroundtrip.generators.building import build_model
 
-        return build_model(self)
+def structure_inputs(recipe: ModelRecipe, tensors: list[Any]) -> Any:
+    """Arrange input tensors as the model takes them."""
+    if recipe.input_structure == "dict":
+        return {i.name: t for i, t in zip(recipe.inputs, tensors)}
+    return list(tensors) if recipe.input_structure == "list" else tensors[0]
 
-    def input_signature(self) -> Any:
-        """``tf.TensorSpec`` (or list/dict of them) matching how the model is called."""
-        from pytest_tfroundtrip.generators.data import input_signature
 
-        return input_signature(self)
-
-    def sample_inputs(self, batch: int = 2, seed: int = 0) -> Any:
-        """Numpy inputs valid for the model, in its input structure."""
-        from pytest_tfroundtrip.generators.data import sample_inputs
-
-        return sample_inputs(self, batch, seed)
-
-    def training_data(self, samples: int = 4, seed: int = 0) -> tuple[Any, Any]:
-        """``(x, y)`` for training: ``y`` fits each output's loss."""
-        from pytest_tfroundtrip.generators.data import training_data
-
-        return training_data(self, samples, seed)
+def structure_outputs(recipe: ModelRecipe, tensors: list[Any]) -> Any:
+    """Arrange output tensors as the model returns them."""
+    if recipe.output_structure == "dict":
+        return dict(zip(recipe.output_names(), tensors))
+    return list(tensors) if recipe.output_structure == "list" else tensors[0]

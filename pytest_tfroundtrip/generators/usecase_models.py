@@ -7,13 +7,15 @@ the trained model was), the model a user restores weights or a checkpoint into.
 Example:
     >>> from pytest_tfroundtrip.generators.usecases import UseCaseRecipe
     >>> recipe = UseCaseRecipe("python_loss", seed=1, width=4, variant="dense", train_steps=1)
-    >>> model = recipe.build()
-    >>> model(recipe.sample_inputs(batch=2)).shape, model.loss is symmetric_percentage_error
+    >>> model = build_use_case(recipe)
+    >>> model(sample_inputs(recipe, batch=2)).shape, model.loss is symmetric_percentage_error
     (TensorShape([2, 1]), True)
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -46,7 +48,7 @@ class GuideGAN(keras.Model):
         self.latent_dim = latent_dim
         self.seed_generator = keras.random.SeedGenerator(1337)
 
-    def compile(self, d_optimizer: Any, g_optimizer: Any, loss_fn: Any) -> None:  # type: ignore[override]
+    def compile(self, d_optimizer: Any, g_optimizer: Any, loss_fn: Any) -> None:
         super().compile()
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
@@ -111,7 +113,7 @@ def _adapt_data(recipe: UseCaseRecipe, for_rebuild: bool) -> dict[str, np.ndarra
 def _input_specs(recipe: UseCaseRecipe) -> dict[str, tuple[tuple[int, ...], str]]:
     """Input name -> (shape without batch, dtype)."""
     if recipe.kind == "lookup":
-        specs = {"num": ((FEATURES,), "float32")}
+        specs: dict[str, tuple[tuple[int, ...], str]] = {"num": ((FEATURES,), "float32")}
         if recipe.variant in ("string", "both"):
             specs["city"] = ((1,), "string")
         if recipe.variant in ("integer", "both"):
@@ -132,7 +134,7 @@ def sample_inputs(recipe: UseCaseRecipe, batch: int = 2, seed: int = 0) -> Any:
     """Valid inputs: known and unknown tokens for lookups, ids in range for embeddings, floats in [-2, 2]."""
     rng = np.random.default_rng(seed)
     arrays = {}
-    for name, (shape, dtype) in _input_specs(recipe).items():
+    for name, (shape, _dtype) in _input_specs(recipe).items():
         full = (batch, *shape)
         if name == "city":
             arrays[name] = np.array(_cities() + ["unknown_city"])[rng.integers(0, VOCABULARY + 1, full)]
@@ -216,8 +218,8 @@ def _gan(recipe: UseCaseRecipe) -> Any:
     return gan
 
 
-def build_use_case(recipe: UseCaseRecipe, trained: bool) -> Any:
-    """The recipe's model: trained (``recipe.build()``) or as the user's rebuild makes it (``recipe.rebuild()``)."""
+def build_use_case(recipe: UseCaseRecipe, trained: bool = True) -> Any:
+    """The recipe's model: trained, or (``trained=False``) as the user's rebuild makes it (:func:`user_rebuild`)."""
     keras.utils.set_random_seed(recipe.seed if trained else recipe.seed + 1)
     if recipe.kind == "two_optimizers":
         model = _gan(recipe)
@@ -237,3 +239,12 @@ def build_use_case(recipe: UseCaseRecipe, trained: bool) -> Any:
     if recipe.kind == "quantized" and not (not trained and recipe.rebuild_defect == "forgets_quantize"):
         model.quantize("int8")
     return model
+
+
+def user_rebuild(recipe: UseCaseRecipe) -> Callable[[], Any]:
+    """The zero-argument callable a user passes as ``rebuild=``: ``build_use_case(recipe, trained=False)``.
+
+    >>> user_rebuild(UseCaseRecipe("lora", lora_rank=2)).keywords
+    {'trained': False}
+    """
+    return functools.partial(build_use_case, recipe, trained=False)

@@ -12,10 +12,11 @@ weights, or trains in its own way (issue 27):
 - ``two_optimizers``: the GAN of the Keras guide "Customizing what happens in fit()", with its
   own ``compile(d_optimizer, g_optimizer, loss_fn)`` and ``train_step``.
 
-``recipe.build()`` makes the trained model; ``recipe.rebuild()`` is what the user's code does
-before ``load_weights`` or a checkpoint restore: build the same architecture untrained (another
-weight seed), adapt again on the same data, enable LoRA, quantize, compile as the user does.
-This module imports neither Keras nor TensorFlow.
+``build_use_case(recipe)`` (:mod:`.usecase_models`) makes the trained model; ``user_rebuild(recipe)``
+is what the user's code does before ``load_weights`` or a checkpoint restore: build the same
+architecture untrained (another weight seed), adapt again on the same data, enable LoRA, quantize,
+compile as the user does.  The recipes are plain data: this module imports neither Keras nor
+TensorFlow, nor the module that builds them.
 
 Example:
     >>> recipe = UseCaseRecipe("lora", seed=3, width=8, depth=1, lora_rank=2)
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
 
 from hypothesis import strategies as st
 
@@ -81,44 +81,15 @@ class UseCaseRecipe:
         >>> "recipe = UseCaseRecipe(kind='two_optimizers'" in code
         True
         """
-        return ("from pytest_tfroundtrip.generators.usecases import UseCaseRecipe\n\n"
-                f"recipe = {self!r}\nmodel = recipe.build()\nrebuild = recipe.rebuild\n")
-
-    # --- Keras-facing (lazy) -----------------------------------------------
-    def build(self) -> Any:
-        """The trained model, deterministic per recipe."""
-        from pytest_tfroundtrip.generators.usecase_models import build_use_case
-
-        return build_use_case(self, trained=True)
-
-    def rebuild(self) -> Any:
-        """What the user's code builds before restoring weights: same architecture, untrained, another seed."""
-        from pytest_tfroundtrip.generators.usecase_models import build_use_case
-
-        return build_use_case(self, trained=False)
-
-    def sample_inputs(self, batch: int = 2, seed: int = 0) -> Any:
-        """Numpy inputs valid for the model (in its input structure)."""
-        from pytest_tfroundtrip.generators.usecase_models import sample_inputs
-
-        return sample_inputs(self, batch, seed)
-
-    def input_signature(self) -> Any:
-        """``tf.TensorSpec`` (or a dict of them) matching how the model is called."""
-        from pytest_tfroundtrip.generators.usecase_models import input_signature
-
-        return input_signature(self)
-
-    def training_data(self, samples: int = 8, seed: int = 0) -> tuple[Any, Any]:
-        """``(x, y)`` to train on; ``y`` is ``None`` for the GAN (it trains on ``x`` alone)."""
-        from pytest_tfroundtrip.generators.usecase_models import training_data
-
-        return training_data(self, samples, seed)
+        return ("from pytest_tfroundtrip.generators.usecase_models import build_use_case, user_rebuild\n"
+                "from pytest_tfroundtrip.generators.usecases import UseCaseRecipe\n\n"
+                f"recipe = {self!r}\nmodel = build_use_case(recipe)\nrebuild = user_rebuild(recipe)\n")
 
     def rebuild_code(self) -> str:
-        """Python source defining ``build()`` = :meth:`rebuild`, for an oracle in another interpreter."""
-        return ("from pytest_tfroundtrip.generators.usecases import UseCaseRecipe\n"
-                f"def build():\n    return UseCaseRecipe.from_json({self.to_json()!r}).rebuild()\n")
+        """Python source defining ``build()``, the user's rebuild, for an oracle in another interpreter."""
+        return ("from pytest_tfroundtrip.generators.usecase_models import build_use_case\n"
+                "from pytest_tfroundtrip.generators.usecases import UseCaseRecipe\n"
+                f"def build():\n    return build_use_case(UseCaseRecipe.from_json({self.to_json()!r}), trained=False)\n")
 
 
 _VARIANTS = {"lookup": ("string", "integer", "both"), "lora": ("dense", "einsum"), "quantized": ("dense", "embedding"),
@@ -151,8 +122,3 @@ def use_case_recipes(kinds: tuple[str, ...] = USE_CASES, rebuild_defect: str | N
             train_steps=st.integers(1, 3), rebuild_defect=st.just(rebuild_defect))
 
     return st.sampled_from(tuple(kinds)).flatmap(for_kind)
-
-
-def user_rebuild(recipe: UseCaseRecipe) -> Callable[[], Any]:
-    """The zero-argument callable a user passes as ``rebuild=`` (here: :meth:`UseCaseRecipe.rebuild`)."""
-    return recipe.rebuild

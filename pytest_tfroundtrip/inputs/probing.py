@@ -19,7 +19,6 @@ import numpy as np
 
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE, InputSpec, ModelSignature
-from pytest_tfroundtrip.inputs.values import mask_array
 from pytest_tfroundtrip.inputs.strategies import (
     TYPICAL_UNKNOWN_DIM,
     axis_bounds,
@@ -29,6 +28,7 @@ from pytest_tfroundtrip.inputs.strategies import (
     fit_size,
     unknown_dims_of,
 )
+from pytest_tfroundtrip.inputs.values import mask_array
 
 ModelCall = Callable[[Mapping[str, np.ndarray]], Any]
 PROBED = "probing the model"

@@ -22,8 +22,17 @@ from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.inputs.arrays import model_strings
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE, InputSpec, ModelSignature
 from pytest_tfroundtrip.inputs.values import (
-    FLOAT_KINDS, FLOAT_SCALES, INT_KINDS, MASK_KINDS, NONFINITE, float_array, float_limit, integer_array, is_float_array,
-    mask_array, special_values,
+    FLOAT_KINDS,
+    FLOAT_SCALES,
+    INT_KINDS,
+    MASK_KINDS,
+    NONFINITE,
+    float_array,
+    float_limit,
+    integer_array,
+    is_float_array,
+    mask_array,
+    special_values,
 )
 
 MAX_BATCH = 8

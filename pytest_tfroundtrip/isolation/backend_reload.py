@@ -2,7 +2,8 @@
 
 Checks place such formats in workers themselves (:mod:`~pytest_tfroundtrip.checks.placement`);
 this is for the callers that reload one artifact at a time (``reload_model``,
-baselines).  The worker goes back to its pool when the reload is dropped.
+baselines): :func:`load_in_its_backend` instead of ``fmt.load``.  (A format
+never starts a worker itself: ``formats/`` is below ``isolation/``.)  The worker goes back to its pool when the reload is dropped.
 """
 
 from __future__ import annotations
@@ -11,14 +12,39 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.isolation.pool import session_pool
-from pytest_tfroundtrip.isolation.remote import LoadFailed, LoadRequest, RemoteReload, finish_load, lend_workers, start_load
+from pytest_tfroundtrip.isolation.remote import (
+    LoadFailed,
+    LoadRequest,
+    RemoteReload,
+    finish_load,
+    lend_workers,
+    start_load,
+)
 from pytest_tfroundtrip.isolation.user_modules import user_modules
 
 
 class ReloadFailed(Exception):
     """The artifact did not load in the other backend's worker: the error as it was raised there."""
+
+
+def load_in_its_backend(fmt: Any, subject: Any, artifact: Path) -> Any:
+    """``fmt.load(subject, artifact)`` here, or in a worker when ``fmt`` loads under another Keras backend.
+
+    Example:
+        >>> import keras, pathlib, tempfile
+        >>> from pytest_tfroundtrip.checks.subject import prepare_subject
+        >>> from pytest_tfroundtrip.formats import get_format
+        >>> subject = prepare_subject(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])).subject
+        >>> fmt = get_format("weights")
+        >>> type(load_in_its_backend(fmt, subject, fmt.save(subject, pathlib.Path(tempfile.mkdtemp())))).__name__
+        'KerasReload'
+    """
+    if fmt.keras_backend == _lazy.keras().backend.backend():
+        return fmt.load(subject, artifact)
+    return reload_in_backend(fmt, subject, artifact)
 
 
 def reload_in_backend(fmt: Any, subject: Any, artifact: Path) -> RemoteReload:

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pytest_tfroundtrip.isolation.worker import installed_roots
 
@@ -129,7 +129,7 @@ class CleanWorker:
             self._fail(f"the clean process exited while {what}")
         return json.loads(line)
 
-    def _fail(self, message: str) -> None:
+    def _fail(self, message: str) -> NoReturn:
         try:  # it is exiting: wait for it, so the exit code and all its output are known
             code = self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -100,11 +100,12 @@ def _load(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
     from pytest_tfroundtrip.errors import describe_exception
     from pytest_tfroundtrip.formats import get_format
     from pytest_tfroundtrip.formats.base import KerasReload, Subject
+    from pytest_tfroundtrip.isolation.backend_reload import load_in_its_backend
 
     subject = Subject(request["blueprint"], request["signature"], request["output_template"])
     started = time.perf_counter()
     try:
-        call = get_format(request["format"]).load(subject, Path(request["artifact"]))
+        call = load_in_its_backend(get_format(request["format"]), subject, Path(request["artifact"]))
     except Exception as error:
         return {"ok": False, "error": describe_exception(error)}
     loaded[request["handle"]] = call
@@ -155,16 +156,16 @@ def _weight_values(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str,
 
 
 def _trace(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
-    from pytest_tfroundtrip.checks.diagnosis import layer_trace
+    from pytest_tfroundtrip.formats.diagnosis import layer_trace
 
     reload = loaded[request["handle"]]
     return {"ok": True, "trace": layer_trace(reload.model, reload.subject, request["arrays"], request["recorded"])}
 
 
 def _resume(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
-    from pytest_tfroundtrip.checks.continued import continue_in_worker
-
-    reply = continue_in_worker(request)
+    # The caller sends the function that continues training (pickled by its name, so this interpreter imports its
+    # module): the checks above this floor stay out of the worker's own imports.
+    reply: dict[str, Any] = request["continue_in_worker"](request)
     gc.collect()
     return reply
 

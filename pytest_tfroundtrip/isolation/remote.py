@@ -201,7 +201,7 @@ class RemoteReload:
         return self._request({"op": "weight_values", "handle": self.handle, "indices": [index]}, "reading a weight")["values"][0]
 
     def trace(self, arrays: Mapping[str, np.ndarray], recorded: bool) -> Any:
-        """:func:`~pytest_tfroundtrip.checks.diagnosis.layer_trace` of the reloaded model, run in its worker."""
+        """:func:`~pytest_tfroundtrip.formats.diagnosis.layer_trace` of the reloaded model, run in its worker."""
         message = {"op": "trace", "handle": self.handle, "arrays": dict(arrays), "recorded": recorded}
         return self._request(message, "reading the reloaded model's layer outputs")["trace"]
 

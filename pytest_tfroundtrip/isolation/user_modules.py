@@ -1,7 +1,7 @@
 """Which of the user's modules a new interpreter imports to load the model, as the user's loading code would.
 
 The classes are found from the model: its own class and every custom layer
-(:func:`~pytest_tfroundtrip.checks.config_audit.custom_objects_in`), plus
+(:func:`~pytest_tfroundtrip.formats.construction.custom_objects_in`), plus
 every object its serialized config and compile config name by module
 (initializers, activations, schedules, losses, metrics, ...).  Each module is imported from the directory its import
 name starts in (its *root*), so the worker finds the same file.  A class
@@ -48,7 +48,7 @@ def user_modules(model: Any, serialized: Any = None) -> UserModules:
         >>> user_modules(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
         UserModules(modules=(), why_not=None)
     """
-    from pytest_tfroundtrip.checks.config_audit import custom_objects_in
+    from pytest_tfroundtrip.formats.construction import custom_objects_in
 
     classes = [type(obj) for obj in custom_objects_in(model)]
     found: dict[str, UserModule] = {}

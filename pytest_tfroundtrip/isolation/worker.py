@@ -48,11 +48,12 @@ def _load_and_call(request: dict[str, Any]) -> dict[str, Any]:
 
     from pytest_tfroundtrip.formats import get_format
     from pytest_tfroundtrip.inputs.arrays import model_strings, savable
+    from pytest_tfroundtrip.isolation.backend_reload import load_in_its_backend
 
     stage = "load"
     try:
         subject = _subject(request)
-        call = get_format(request["format"]).load(subject, Path(request["artifact"]))
+        call = load_in_its_backend(get_format(request["format"]), subject, Path(request["artifact"]))
         stage = "call"
         with np.load(request["inputs"], allow_pickle=False) as data:
             count = int(data["__count__"])

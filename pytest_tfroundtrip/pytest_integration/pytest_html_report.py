@@ -24,7 +24,7 @@ def add_extras(report: pytest.TestReport, checks: list[dict[str, Any]]) -> None:
 
     from pytest_tfroundtrip.results.html.fragment import checks_fragment
 
-    report.extras = [*getattr(report, "extras", []), extras.html(checks_fragment(checks))]
+    report.extras = [*getattr(report, "extras", []), extras.html(checks_fragment(checks))]  # type: ignore[attr-defined]
 
 
 class PytestHtmlSummary:

@@ -78,9 +78,11 @@ class SessionChecks:
         """Write the JSON file and the HTML report, of one document (by the controller only, under pytest-xdist)."""
         if (self.json_path is None and self.html_path is None) or hasattr(self.config, "workerinput"):
             return
+        from pytest_tfroundtrip.formats.environment import format_environment
         from pytest_tfroundtrip.results.json_report import json_document, write_json_document
 
-        document = json_document([dict(check, test=nodeid) for nodeid, check in self.checks])
+        document = json_document([dict(check, test=nodeid) for nodeid, check in self.checks],
+                                 environment=format_environment())
         if self.json_path is not None:
             write_json_document(self.json_path, document)
         if self.html_path is not None:

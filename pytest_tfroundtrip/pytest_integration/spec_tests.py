@@ -25,7 +25,6 @@ from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError
 from pytest_tfroundtrip.pytest_integration.settings import CUSTOM_OBJECTS, ROUNDTRIP, keep_artifacts, settings_for
 
 
-
 def spec_items(session: pytest.Session, specs: list[str], checks: tuple[str, ...]) -> list[pytest.Item]:
     """One item per spec and check, in the order given (a spec's checks together, so its model is built once)."""
     from pytest_tfroundtrip.zoo.specs import parse_model_spec
@@ -116,7 +115,6 @@ class ModelSpecCheck(pytest.Item):
                 pytest.skip(f"{self.spec_text} builds an uncompiled model: resuming training needs a compiled one "
                             "(keras-hub tasks are compiled; for others pass a factory that compiles the model)")
             from pytest_tfroundtrip.checks.resume import check_resume_training
-
             from pytest_tfroundtrip.errors import TrainingDataUnsuitable
 
             chosen = {k: v for k, v in settings.items() if k in ("formats", "seed", "reload_in")}

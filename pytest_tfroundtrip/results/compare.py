@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from pytest_tfroundtrip.inputs.values import is_float_array
-
 from pytest_tfroundtrip.results.tolerances import Tolerance
 
 MAX_TABLE_ROWS = 10

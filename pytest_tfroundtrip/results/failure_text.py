@@ -5,7 +5,6 @@ from __future__ import annotations
 from pytest_tfroundtrip.results.compare import OutputComparison
 from pytest_tfroundtrip.results.report import FAILED, SKIPPED, FormatResult, RoundTripReport
 
-
 MAX_ERROR_LINES = 12
 MAX_LINE = 400
 

@@ -17,8 +17,10 @@ from pytest_tfroundtrip.results.records import SCHEMA_VERSION, versions
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 
-def json_document(checks: list[dict[str, Any]], target: str | None = None) -> dict[str, Any]:
-    """The document: schema version, when, the versions installed here, and the checks.
+def json_document(checks: list[dict[str, Any]], target: str | None = None,
+                  environment: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The document: schema version, when, the versions installed here, the checks, and where they ran
+    (``environment``: :func:`pytest_tfroundtrip.formats.environment.format_environment`, given by the caller).
 
     Example:
         >>> document = json_document([])
@@ -31,37 +33,18 @@ def json_document(checks: list[dict[str, Any]], target: str | None = None) -> di
         "tool": "pytest-tfroundtrip",
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
-        "environment": environment(),
         "summary": {"checks": len(checks), "passed": passed, "failed": len(checks) - passed},
         "checks": checks,
     }
+    if environment is not None:
+        document["environment"] = environment
     if target is not None:
         document["target"] = target
     return document
 
 
-def environment() -> dict[str, Any]:
-    """This process's Keras backend, the formats a check runs here by default, and why each other one does not.
-
-    Example:
-        >>> here = environment()
-        >>> "keras" in here["formats_available"], "keras" in here["formats_unavailable"]
-        (True, False)
-    """
-    from pytest_tfroundtrip._lazy import process_backend
-    from pytest_tfroundtrip.formats import all_formats, available_formats
-
-    backend = process_backend()
-    available = available_formats()
-    unavailable = {}
-    for fmt in all_formats():
-        if fmt.name not in available:
-            why = fmt.backend_reason(backend) or fmt.unavailable_reason()
-            unavailable[fmt.name] = why or "checked only when named in formats= (not by default)"
-    return {"keras_backend": backend, "formats_available": available, "formats_unavailable": unavailable}
-
-
-def write_json_report(path: Path, checks: list[dict[str, Any]], target: str | None = None) -> Path:
+def write_json_report(path: Path, checks: list[dict[str, Any]], target: str | None = None,
+                      environment: dict[str, Any] | None = None) -> Path:
     """Write :func:`json_document` of ``checks`` to ``path`` (its directory is created).
 
     Example:
@@ -70,7 +53,7 @@ def write_json_report(path: Path, checks: list[dict[str, Any]], target: str | No
         >>> json.loads(path.read_text())["summary"]
         {'checks': 0, 'passed': 0, 'failed': 0}
     """
-    return write_json_document(path, json_document(checks, target))
+    return write_json_document(path, json_document(checks, target, environment))
 
 
 def write_json_document(path: Path, document: dict[str, Any]) -> Path:

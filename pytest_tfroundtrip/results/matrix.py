@@ -23,10 +23,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_tfroundtrip.results.matrix_cells import (
-    Footnotes, Segment, failure_lines, footnote, format_cell, header, split_label, verdict_cell,
+    Footnotes,
+    Segment,
+    failure_lines,
+    footnote,
+    format_cell,
+    header,
+    split_label,
+    verdict_cell,
 )
 
 Line = list[Segment]
+
+
+def _plain(text: str) -> Line:
+    """A line of uncoloured text."""
+    return [(text, None)]
 
 MIN_NAME_WIDTH = 16
 MAX_FAILURE_LINES = 12
@@ -94,8 +106,9 @@ def matrix_lines(rows: Sequence[MatrixRow], format_order: Sequence[str], width: 
                    tuple((verdict_cell(row.record), *(format_cell(_entry(row.record, label), notes) for label in labels))
                          for row in rows))
     grouped = any(split_label(label)[1] for label in labels)
-    lines = (_as_columns(table, width, grouped=False) or (grouped and _as_columns(table, width, grouped=True))
-             or _as_rows(table, width) or _as_columns(table, width, grouped=grouped, split=True))
+    # One table if it fits; then with backends on a header line; then turned; last, split over several tables.
+    lines = _as_columns(table, width, grouped=False) or (_as_columns(table, width, grouped=True) if grouped else None)
+    lines = lines or _as_rows(table, width) or _as_columns(table, width, grouped=grouped, split=True) or []
     lines += _failures(rows, table.names, width)
     for text in notes.texts():
         lines.extend(_wrapped(text, width))
@@ -142,8 +155,8 @@ def _as_columns(table: _Table, width: int, grouped: bool, split: bool = False) -
     for chunk in chunks:
         group_line = _group_line([groups[i] for i in chunk], [widths[i] for i in chunk], gap)
         if group_line.strip():
-            lines.append([(" " * (name_width + gap) + group_line, None)])
-        lines.append([("model".ljust(name_width) + pad, None)] + [(headers[i].ljust(widths[i] + gap), None) for i in chunk])
+            lines.append(_plain(" " * (name_width + gap) + group_line))
+        lines.append(_plain("model".ljust(name_width) + pad) + [(headers[i].ljust(widths[i] + gap), None) for i in chunk])
         for name, cells in zip(table.names, table.cells):
             if len(name) > name_width:  # the whole test id on a line of its own, so it can be found
                 lines.append([(name, None)])
@@ -168,10 +181,10 @@ def _as_rows(table: _Table, width: int, gap: int = 2) -> list[Line] | None:
         if name_width + widths[0] > width:
             return None
     pad = " " * gap
-    lines: list[Line] = [[(f"{title} {name}", None)] for title, name in zip(titles, table.names) if title != name]
-    lines.append([("format".ljust(name_width) + pad, None)] + [(t.ljust(w + gap), None) for t, w in zip(titles, widths)])
+    lines: list[Line] = [_plain(f"{title} {name}") for title, name in zip(titles, table.names) if title != name]
+    lines.append(_plain("format".ljust(name_width) + pad) + [(t.ljust(w + gap), None) for t, w in zip(titles, widths)])
     for index, row_name in enumerate(row_names):
-        lines.append([(row_name.ljust(name_width) + pad, None)]
+        lines.append(_plain(row_name.ljust(name_width) + pad)
                      + [(cells[index][0].ljust(w + gap), cells[index][1]) for cells, w in zip(table.cells, widths)])
     return lines
 

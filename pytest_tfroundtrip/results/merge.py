@@ -189,8 +189,6 @@ def merge_shards(shards: Sequence[Shard]) -> dict[str, Any]:
     recorded = [shard.document["environment"] for shard in sorted(shards, key=_first_row) if "environment" in shard.document]
     if recorded:
         document["environment"] = recorded[0]
-    else:
-        document.pop("environment")
     warning = version_warning(parts)
     # The schema's order, with what merge adds before the checks, so both read first.
     return {**{key: value for key, value in document.items() if key != "checks"}, "merged_from": parts,

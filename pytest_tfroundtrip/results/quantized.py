@@ -117,9 +117,9 @@ def _output_figures(
     got = np.concatenate([g.ravel() for g in gots])
     if not is_float_array(want):
         agreement = float(np.mean(want == got)) if want.size else None
-        problems = () if agreement is None or agreement >= thresholds.min_argmax_agreement else (
+        unequal = () if agreement is None or agreement >= thresholds.min_argmax_agreement else (
             f"{agreement:.4g} of the elements equal the original's (at least {thresholds.min_argmax_agreement:g} required)",)
-        return QuantizedFigures(name, elements, None, None, agreement, want.size, problems=problems)
+        return QuantizedFigures(name, elements, None, None, agreement, want.size, problems=unequal)
     want64, got64 = want.astype(np.float64), got.astype(np.float64)
     finite = np.isfinite(want64)
     if not finite.any():
@@ -136,7 +136,7 @@ def _output_figures(
     range_error = float(np.nan_to_num(error[finite], nan=np.inf).max()) / scale
     correlation = _correlation(want64[finite], got64[finite])
     agreement, rows, ties = _argmax_agreement(wants, gots, 2 * float(np.nanmean(error[finite])))
-    problems = []
+    problems: list[str] = []
     if range_error > thresholds.max_range_error:
         problems.append(f"range error {range_error:.4g} > {thresholds.max_range_error:g} "
                         f"(largest error {range_error * scale:.4g} over the output's range {span:.4g})")

@@ -22,7 +22,9 @@ Example:
     ('BertBackbone', {'num_classes': 3})
 """
 
-BACKBONES = {
+from typing import Any
+
+BACKBONES: dict[str, dict[str, Any]] = {
     "AlbertBackbone": {"vocabulary_size": 100, "num_layers": 2, "num_heads": 2, "embedding_dim": 16, "hidden_dim": 16, "intermediate_dim": 32, "max_sequence_length": 32},
     "BartBackbone": {"vocabulary_size": 100, "num_layers": 2, "num_heads": 2, "hidden_dim": 16, "intermediate_dim": 32, "max_sequence_length": 32},
     "BASNetBackbone": {"image_encoder": {"__class__": "ResNetBackbone", "kwargs": {"input_conv_filters": [64], "input_conv_kernel_sizes": [3], "stackwise_num_filters": [64, 8, 8, 8], "stackwise_num_blocks": [1, 1, 1, 1], "stackwise_num_strides": [1, 2, 2, 2], "block_type": "basic_block"}}, "num_classes": 1, "image_shape": (32, 32, 3), "projection_filters": 64},
@@ -108,7 +110,7 @@ BACKBONES = {
     "XLNetBackbone": {"vocabulary_size": 100, "num_layers": 2, "num_heads": 2, "hidden_dim": 16, "intermediate_dim": 32},
 }
 
-TASKS = {
+TASKS: dict[str, tuple[str, dict[str, Any]]] = {
     "AlbertClassifier": ("AlbertBackbone", {"num_classes": 3}),
     "AlbertMaskedLM": ("AlbertBackbone", {}),
     "AlbertTextClassifier": ("AlbertBackbone", {"num_classes": 3}),
@@ -202,7 +204,7 @@ TASKS = {
 }
 
 # Tasks whose backbone is not the one in BACKBONES (BLIP2Seq2SeqLM needs a Flan-T5 language model).
-TASK_BACKBONES = {
+TASK_BACKBONES: dict[str, dict[str, Any]] = {
     "BLIP2Seq2SeqLM": {"vision_encoder": {"__class__": "keras_hub.src.models.blip2.blip2_vision_encoder.BLIP2VisionEncoder", "kwargs": {"image_size": 32, "patch_size": 8, "num_layers": 1, "num_heads": 2, "hidden_dim": 16, "intermediate_dim": 32, "use_patch_bias": True, "use_class_token": True, "use_mha_bias": True, "use_mlp_bias": True, "dropout_rate": 0.0, "layer_norm_epsilon": 1e-06, "initializer_range": 0.02}}, "qformer": {"__class__": "keras_hub.src.models.blip2.blip2_qformer.BLIP2QFormer", "kwargs": {"num_query_tokens": 2, "num_layers": 1, "num_heads": 2, "hidden_dim": 16, "intermediate_dim": 32, "vision_dim": 16, "cross_attention_frequency": 1, "dropout": 0.0, "layer_norm_epsilon": 1e-06}}, "language_model": {"__class__": "keras_hub.src.models.blip2.blip2_flan_t5_lm.BLIP2FlanT5", "kwargs": {"vocabulary_size": 100, "num_layers": 1, "num_heads": 2, "hidden_dim": 16, "intermediate_dim": 32, "num_query_tokens": 2, "qformer_hidden_dim": 16, "key_value_dim": 8, "dropout": 0.0}}},
 }
 

@@ -11,41 +11,9 @@ import re
 from collections import Counter
 from typing import Any
 
+from pytest_tfroundtrip.results.causes import failure_cause, one_line_cause
+
 CELLS = {"passed": "ok", "failed": "**FAIL**", "error": "**error**", "skipped": "skip", "not_applicable": "n/a"}
-CAUSE_LENGTH = 220
-
-
-def one_line_cause(message: str | None) -> str:
-    """The first meaningful line of a failure message, shortened, with Markdown's table characters escaped."""
-    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
-    text = lines[0] if lines else "(no message)"
-    text = re.sub(r"\s+", " ", text)
-    if len(text) > CAUSE_LENGTH:
-        text = text[:CAUSE_LENGTH - 3] + "..."
-    return text.replace("|", "\\|")
-
-
-DIAGNOSES = ("not restored", "not portable", "cannot be rebuilt", "constructor argument", "first divergence",
-             "first layer whose output differs")
-
-
-def failure_cause(block: str | None, message: str | None) -> str:
-    r"""One line for a failing format: its most telling diagnosis line when the failure text has one, else its message.
-
-    Example:
-        >>> failure_cause("[ckpt] outputs differ\n  values mismatch\n  3 of 9 weights were not restored", "outputs differ")
-        'outputs differ; 3 of 9 weights were not restored'
-    """
-    lines = [line.strip() for line in (block or "").splitlines() if line.strip()]
-    head = one_line_cause(message)
-    if head.endswith("in user code:"):  # a traced function's error: its own message comes last
-        raised = [line.strip() for line in (message or "").splitlines() if re.match(r"^\s*\w+(Error|Exception):", line)]
-        head = one_line_cause(raised[-1]) if len(raised) > 1 else head
-    for keyword in DIAGNOSES:
-        for line in lines[1:]:
-            if keyword in line:
-                return one_line_cause(f"{head}; {line}" if not line.startswith(head) else line)
-    return head
 
 
 LEGEND = ("Cells: `ok` passed; `**FAIL**` reloaded but computed something else; `**error**` saving, loading or "
@@ -72,13 +40,13 @@ def not_applicable_lines(checks: list[dict[str, Any]]) -> list[str]:
                 shape = re.sub(r"(?<!\w)'[^']*'|\d+", "_", reason)  # the same reason about another layer or model
                 groups.setdefault((entry["label"], shape, _check_name(check)), []).append((_model_of(check), reason))
     lines = []
-    for (label, _, check), members in sorted(groups.items(), key=lambda item: (item[0][2], -len(item[1]), item[0])):
+    for (label, _, check_name), members in sorted(groups.items(), key=lambda item: (item[0][2], -len(item[1]), item[0])):
         models = [model for model, _ in members]
         if len(members) > MANY:
             shown = ", ".join(models[:8]) + (", ..." if len(models) > 8 else "")
-            lines.append(f"- {check}, `{label}`, {len(members)} models ({shown}): {members[0][1]}")
+            lines.append(f"- {check_name}, `{label}`, {len(members)} models ({shown}): {members[0][1]}")
         else:
-            lines += [f"- {check}, `{label}`, {model}: {reason}" for model, reason in members]
+            lines += [f"- {check_name}, `{label}`, {model}: {reason}" for model, reason in members]
     return lines or ["None."]
 
 

@@ -15,8 +15,9 @@ Example:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from pytest_tfroundtrip.errors import RoundTripUsageError
 
@@ -109,7 +110,6 @@ def _representable(value: float, width: int, toward: float) -> float:
 
 
 def _ranged(name: str, shape: tuple[int, ...], dtype: Any, value_range: Any) -> Any:
-    import numpy as np
     from hypothesis import strategies as st
     from hypothesis.extra import numpy as hnp
 

@@ -22,10 +22,11 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from pytest_tfroundtrip.errors import RoundTripUsageError
 from pytest_tfroundtrip.zoo.specs import KERAS_APPLICATIONS, KERAS_HUB, ZOOS
@@ -290,7 +291,8 @@ def _junit_outcomes(path: Path) -> list[ZooOutcome]:
         name = case.get("name", "")
         check, _, rest = name.partition("[")
         spec = rest[:-1] if rest.endswith("]") else rest
-        outcome, message, blocks = "passed", "", ()
+        outcome, message = "passed", ""
+        blocks: tuple[tuple[str, str], ...] = ()
         for tag in ("failure", "error", "skipped"):
             element = case.find(tag)
             if element is not None:

@@ -16,8 +16,9 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from tests.mutations import defect_layers as d
 from tests.mutations.defect_layers import MutatedModel

@@ -15,8 +15,9 @@ class is marked ``DEFECT``; the sound twin differs only there.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import keras
 import numpy as np

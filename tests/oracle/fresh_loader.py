@@ -16,7 +16,8 @@ import json
 import os
 import re
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class OracleMappingError(Exception):

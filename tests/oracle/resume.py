@@ -10,8 +10,9 @@ Verdicts as in :mod:`.plain`: "pass", "limit" (a plain call raised), "differs".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import keras
 import numpy as np

@@ -5,7 +5,8 @@ Importing this package imports neither TensorFlow, Keras nor NumPy.
 
 Example:
     >>> from pytest_tfroundtrip.results.json_report import json_document
-    >>> "<table" in html_report(json_document([]))
+    >>> here = {"keras_backend": "tensorflow", "formats_available": ["keras"], "formats_unavailable": {}}
+    >>> "<table" in html_report(json_document([], environment=here))
     True
 """
 

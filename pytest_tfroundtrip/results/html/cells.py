@@ -9,7 +9,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from pytest_tfroundtrip.zoo.markdown import DIAGNOSES, failure_cause, one_line_cause
+from pytest_tfroundtrip.results.causes import DIAGNOSES, failure_cause, one_line_cause
 
 PASSED, FAILED, ERROR, SKIPPED, NOT_APPLICABLE, NOT_JUDGED = (
     "passed", "failed", "error", "skipped", "not_applicable", "not_judged")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,12 @@ from typing import Any
 from pytest_tfroundtrip.results.html import figures
 from pytest_tfroundtrip.results.html.assets import SCRIPT, STYLE, verdict_style
 from pytest_tfroundtrip.results.html.cells import (
-    SHOWN_VERDICTS, VERDICT_MEANINGS, VERDICT_NAMES, cell_text, detail_html, display_verdict,
+    SHOWN_VERDICTS,
+    VERDICT_MEANINGS,
+    VERDICT_NAMES,
+    cell_text,
+    detail_html,
+    display_verdict,
 )
 
 KIND_SUFFIX = {"roundtrip": "", "custom_objects": "custom objects", "resume": "resume", "baseline": "baseline"}
@@ -28,7 +34,7 @@ def html_report(document: dict[str, Any]) -> str:
     """
     checks = list(document.get("checks") or [])
     rows = [(row_name(check, document), check) for check in checks]
-    labels = column_labels(checks)
+    labels = column_labels(checks, (document.get("environment") or {}).get("format_order") or ())
     body = [_header(document, checks)]
     if checks:
         body += [_legend(), _filters(labels, checks), _matrix(rows, labels), _details(rows, labels)]
@@ -67,22 +73,26 @@ def row_name(check: dict[str, Any], document: dict[str, Any]) -> str:
     return check.get("test") or check.get("target") or document.get("target") or check.get("model") or "(unnamed check)"
 
 
-def column_labels(checks: list[dict[str, Any]]) -> list[str]:
-    """The format labels of every check, in the formats' stable order (a quantized label after its format).
+def column_labels(checks: list[dict[str, Any]], format_order: Sequence[str] = ()) -> list[str]:
+    """The format labels of every check, in ``format_order`` (the run's, from its document; a quantized label after
+    its format); without one, in the order the checks met them (each check runs its formats in that order).
 
     Example:
-        >>> column_labels([{"formats": [{"label": "onnx", "format": "onnx"}, {"label": "litert[int8]", "format": "litert"},
-        ...                             {"label": "keras", "format": "keras"}]}])
+        >>> checks = [{"formats": [{"label": "onnx", "format": "onnx"}, {"label": "litert[int8]", "format": "litert"},
+        ...                        {"label": "keras", "format": "keras"}]}]
+        >>> column_labels(checks, ["keras", "litert", "onnx"])
         ['keras', 'litert[int8]', 'onnx']
+        >>> column_labels(checks)
+        ['onnx', 'litert[int8]', 'keras']
     """
-    from pytest_tfroundtrip.formats import format_names
-
-    order = {name: index for index, name in enumerate(format_names())}
-    seen: dict[str, tuple[int, str]] = {}
+    order = {name: index for index, name in enumerate(format_order)}
+    seen: dict[str, tuple[int, int, str]] = {}
     for check in checks:
-        for entry in check.get("formats") or []:
+        for position, entry in enumerate(check.get("formats") or []):
             label = entry.get("label", "?")
-            seen.setdefault(label, (order.get(entry.get("format", label), len(order)), label))
+            rank = order.get(entry.get("format", label), len(order))
+            known = seen.get(label)
+            seen[label] = (rank, position if known is None else min(position, known[1]), label)
     return [label for label, _key in sorted(seen.items(), key=lambda item: item[1])]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.formats.base import KerasReload, Subject, saved_form, to_numpy
+from pytest_tfroundtrip.formats.base import Subject, saved_form, to_numpy
 from pytest_tfroundtrip.results.weights import WeightDifference, compare_weights
 from pytest_tfroundtrip.structure import flatten_with_paths
 

@@ -1,8 +1,11 @@
-"""What a rebuild from a model's config must keep: each layer's class, dtype policy and constructor arguments.
+"""How a model's layers were constructed: which are custom, and each layer's class, dtype policy and arguments.
 
-Kept as plain data (:class:`LayerConstruction`), so that a model rebuilt in
-another interpreter, from the config sent there, is compared with the
-original here without sending either model across.
+What a rebuild from a model's config must keep.  Kept as plain data
+(:class:`LayerConstruction`), so that a model rebuilt in another interpreter,
+from the config sent there, is compared with the original here without
+sending either model across.  The config audit of
+:mod:`~pytest_tfroundtrip.checks.config_audit` reads constructor arguments the
+same way.
 """
 
 from __future__ import annotations
@@ -12,7 +15,74 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_tfroundtrip.checks.config_audit import _NOT_PARAMETERS, _canonical, _is_plain, _short
+import numpy as np
+
+from pytest_tfroundtrip import _lazy
+
+# Constructor parameters every layer takes that say nothing about its own configuration.
+NOT_PARAMETERS = {"self", "kwargs", "args", "name", "dtype", "trainable", "autocast", "input_shape", "input_dim"}
+
+
+def is_builtin(obj: Any) -> bool:
+    """Whether ``obj``'s class comes with Keras (or keras-hub, keras-nlp, keras-cv, tf_keras).
+
+    Example:
+        >>> import keras
+        >>> is_builtin(keras.layers.Dense(2)), is_builtin(object())
+        (True, False)
+    """
+    return type(obj).__module__.startswith(("keras.", "keras_hub.", "keras_nlp.", "keras_cv.", "tf_keras."))
+
+
+def custom_objects_in(model: Any) -> list[Any]:
+    """The model (if custom) and every custom layer in its tree, once each.
+
+    Example:
+        >>> import keras
+        >>> custom_objects_in(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+        []
+    """
+    found = [] if is_builtin(model) else [model]
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if not is_builtin(layer) and all(layer is not f for f in found):
+            found.append(layer)
+    return found
+
+
+def canonical(value: Any) -> Any:
+    """A Keras object (initializer, regularizer, layer, ...) as Keras serializes it; anything else by repr.
+
+    ``repr`` of an object holds its address, so two equal initializers would
+    compare unequal: Keras serializes such objects itself when saving.
+
+    Example:
+        >>> canonical(3.5), canonical(np.arange(2))
+        ('3.5', [0, 1])
+    """
+    if hasattr(value, "get_config"):
+        try:
+            return _lazy.keras().saving.serialize_keras_object(value)
+        except Exception:  # not a Keras-serializable object after all
+            pass
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return repr(value)
+
+
+def is_plain(value: Any) -> bool:
+    """Whether ``value`` is a plain JSON-like value (number, string, bool, None, list, tuple, dict)."""
+    return isinstance(value, (int, float, str, bool, type(None), list, tuple, dict))
+
+
+def short(value: Any) -> str:
+    """``repr(value)`` cut to 60 characters.
+
+    Example:
+        >>> short("x" * 100)[-5:]
+        'xx...'
+    """
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass(frozen=True)
@@ -47,16 +117,16 @@ def _layer_construction(layer: Any) -> LayerConstruction:
     arguments = []
     for parameter in inspect.signature(type(layer).__init__).parameters.values():
         name = parameter.name
-        if name in _NOT_PARAMETERS or parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
+        if name in NOT_PARAMETERS or parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
             continue
-        if name not in vars(layer) or not _is_plain(vars(layer)[name]):
+        if name not in vars(layer) or not is_plain(vars(layer)[name]):
             continue
         value = vars(layer)[name]
         try:
-            text: str | None = json.dumps(value, sort_keys=True, default=_canonical)
+            text: str | None = json.dumps(value, sort_keys=True, default=canonical)
         except Exception:  # circular or otherwise unprintable: not compared
             text = None
-        arguments.append((name, text, _short(value)))
+        arguments.append((name, text, short(value)))
     policy = getattr(getattr(layer, "dtype_policy", None), "name", None)
     cls = type(layer)
     return LayerConstruction(layer.name, f"{cls.__module__}.{cls.__qualname__}", cls.__name__, policy, tuple(arguments))
