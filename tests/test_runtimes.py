@@ -118,6 +118,7 @@ def test_a_missing_runtime_makes_its_format_unavailable_with_the_install_command
         'openvino, scipy are not installed (pip install "pytest-tfroundtrip[openvino]")')
 
 
+@pytest.mark.slow  # CI keeps a representative part; the whole suite runs with -m slow
 def test_exact_gelu_fails_onnx_as_onnx_runtime_refuses_the_file(tmp_path):
     keras.utils.set_random_seed(0)
     inputs = keras.Input((8,))
@@ -169,6 +170,7 @@ def test_recurrent_layers_over_unknown_lengths_fail_keras_openvino_export_and_co
     assert "Select TensorFlow op" in report.result_for("litert").skip_reason  # the LSTM keeps TensorFlow ops
 
 
+@pytest.mark.slow  # CI keeps a representative part; the whole suite runs with -m slow
 def test_onnx_is_not_applicable_by_default_where_its_export_would_need_more_than_half_the_memory(monkeypatch):
     from pytest_tfroundtrip.formats import onnx as onnx_format
 

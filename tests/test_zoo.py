@@ -196,6 +196,7 @@ def test_fit_trains_a_compiled_task_so_its_optimizer_has_state():
 
 # --- pytest --tf-roundtrip-model ----------------------------------------------------------------------------------
 
+@pytest.mark.slow  # CI keeps a representative part; the whole suite runs with -m slow
 def test_model_specs_run_with_no_test_file_and_print_the_matrix(pytester):
     result = pytester.runpytest("-p", "no:cacheprovider", "--tf-roundtrip-model=keras_hub:BertBackbone",
                                 "--tf-roundtrip-model=keras_applications:MobileNetV3Small",
@@ -232,6 +233,7 @@ def test_model_specs_leave_the_projects_tests_alone_and_build_errors_are_errors(
     assert "test_the_project" not in result.stdout.str()
 
 
+@pytest.mark.slow  # CI keeps a representative part; the whole suite runs with -m slow
 def test_model_formats_are_chosen_among_so_a_format_that_cannot_take_the_model_is_not_applicable(pytester):
     common = ("-p", "no:cacheprovider", "--tf-roundtrip-model=keras_hub:BertBackbone", "--tf-roundtrip-model-checks=roundtrip",
               "--tf-roundtrip-max-examples=2")
@@ -410,6 +412,7 @@ def test_findings_efficientnet_config_forgets_num_features_so_keras_cannot_reloa
         keras.models.load_model(tmp_path / "model.keras")
 
 
+@pytest.mark.slow  # CI keeps a representative part; the whole suite runs with -m slow
 def test_findings_bert_classifier_reloads_with_a_fresh_optimizer_at_keras_hubs_default_rate(tmp_path):
     import keras
 
@@ -444,6 +447,7 @@ def test_a_preset_loads_with_pretrained_from_a_local_preset_directory(tmp_path):
         build_from_spec(f"keras_hub:BertBackbone@{tmp_path / 'missing'}", pretrained=True)
 
 
+@pytest.mark.slow  # CI keeps a representative part; the whole suite runs with -m slow
 def test_findings_segformer_export_runs_batch_normalization_on_batch_statistics(tmp_path):
     import keras
     import tensorflow as tf
@@ -492,6 +496,7 @@ def test_findings_rwkv7_cannot_be_saved_as_a_savedmodel_or_exported(tmp_path):
         model.export(str(tmp_path / "export"))
 
 
+@pytest.mark.slow  # CI keeps a representative part; the whole suite runs with -m slow
 def test_a_weight_another_backend_recomputes_within_its_tolerance_is_not_a_finding():
     """DepthAnything rebuilds DINOV2's interpolated position embeddings when built: under JAX they differ by 4e-9."""
     from pytest_tfroundtrip.results.weights import compare_weights
