@@ -149,6 +149,7 @@ def pytest_addoption(parser):
                        "--expect=keras,export", "--examples=2").assert_outcomes(passed=1)
 
 
+@pytest.mark.slow  # CI keeps a representative part; the whole suite runs with -m slow
 def test_keep_artifacts_option_keeps_them_after_success(pytester):
     pytester.makepyfile(MODEL_FIXTURE + """
 def test_kept(tf_roundtrip, model, request):
@@ -278,6 +279,7 @@ def warning_model():
 """
 
 
+@pytest.mark.slow  # CI keeps a representative part; the whole suite runs with -m slow
 def test_internal_warnings_are_summarised_once_and_the_users_own_are_shown(pytester):
     pytester.makepyfile(MODEL_FIXTURE + USER_WARNING_LAYER + """
 def test_one(tf_roundtrip, warning_model):
@@ -358,6 +360,7 @@ def test_every_check_reaches_the_matrix_the_json_file_and_junit_under_xdist(pyte
     assert properties[("test_resume", "tf_roundtrip.resume")].startswith("passed; 2 formats")
 
 
+@pytest.mark.slow  # CI keeps a representative part; the whole suite runs with -m slow
 def test_the_matrix_can_be_turned_off(pytester):
     pytester.makepyfile(MODEL_FIXTURE + """
 def test_sound(tf_roundtrip, model):

@@ -65,9 +65,10 @@ ON_BACKENDS = {name for name in available_formats() if "@" in name}  # keras@jax
 @pytest.mark.parametrize("build, failing", [
     # weights, checkpoint, weights@*: not judged (the config is at fault)
     (forgetful_dict_model, {"keras", "h5"} | {name for name in ON_BACKENDS if name.startswith("keras@")}),
-    (centring_model, {"savedmodel", "export", "tflite", "litert", "onnx", "openvino"}),
+    pytest.param(centring_model, {"savedmodel", "export", "tflite", "litert", "onnx", "openvino"}, marks=pytest.mark.slow),
     # weights, weights@*: not judged (the config rebuild given the weights in memory already differs: the control)
-    (untracked_variable_model, {"keras", "h5"} | {name for name in ON_BACKENDS if name.startswith("keras@")}),
+    pytest.param(untracked_variable_model, {"keras", "h5"} | {name for name in ON_BACKENDS if name.startswith("keras@")},
+                 marks=pytest.mark.slow),  # CI keeps two of the four; -m slow runs them all
     (listed_weights_model, {"checkpoint"}),
 ], ids=["config-loses-an-argument", "trace-takes-another-branch", "untracked-variable", "checkpoint-restores-nothing"])
 def test_each_failing_formats_script_reproduces_the_failure_with_plain_calls(build, failing, tmp_path):
