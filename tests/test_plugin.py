@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from pytest_tfroundtrip.formats import all_formats, available_formats
 
 MODEL_FIXTURE = """
