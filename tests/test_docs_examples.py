@@ -93,3 +93,20 @@ def test_the_readme_stays_short() -> None:
     """The README is the front door: the rest lives on the documentation site (docs/)."""
     lines = (ROOT / "README.md").read_text().count("\n")
     assert lines <= 250, f"README.md has {lines} lines: move sections to their page in docs/ (at most 250)"
+
+
+MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def test_the_site_links_only_to_its_own_pages() -> None:
+    """``mkdocs build --strict`` (run by CI) refuses a link to a file outside docs/; catch it here, fast."""
+    outside = []
+    for page in (ROOT / "docs").rglob("*.md"):
+        prose = re.sub(r"^```.*?^```|`[^`\n]*`", "", page.read_text(), flags=re.MULTILINE | re.DOTALL)
+        for target in MARKDOWN_LINK.findall(prose):
+            if re.match(r"[a-z]+:|#", target):
+                continue
+            resolved = (page.parent / target.split("#")[0]).resolve()
+            if not resolved.is_relative_to(ROOT / "docs") or not resolved.exists():
+                outside.append(f"{page.relative_to(ROOT)}: {target}")
+    assert not outside, "links the site cannot follow (use a plain `path`):\n" + "\n".join(outside)
