@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -122,7 +123,7 @@ class QuantizedRun:
     examples: tuple[Example, ...]
 
 
-def prepare_quantized_run(quantization: Quantization, run: FormatRun, overrides: dict[str, Any]) -> QuantizedRun:
+def prepare_quantized_run(quantization: Quantization, run: FormatRun, overrides: Mapping[str, Any]) -> QuantizedRun:
     """Draw the evaluation inputs (and, for ``int8``, the calibration inputs, with another seed)."""
     strategy = example_strategy(run.subject.signature, overrides, pin=TYPICAL_VALUES)
     seed = run.search.seed

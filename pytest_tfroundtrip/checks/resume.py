@@ -62,7 +62,8 @@ from pytest_tfroundtrip.formats.base import (
     trains_itself,
 )
 from pytest_tfroundtrip.formats.user_rebuild import validate_rebuild
-from pytest_tfroundtrip.inputs.specs import model_input_structure, signature_from_structure, specs_of_data
+from pytest_tfroundtrip.inputs.reading import model_input_structure
+from pytest_tfroundtrip.inputs.specs import signature_from_structure, specs_of_data
 from pytest_tfroundtrip.isolation.check_scope import public_check
 from pytest_tfroundtrip.isolation.pool import WorkerCrashed, session_pool
 from pytest_tfroundtrip.isolation.remote import Lease, Workers, lend_workers

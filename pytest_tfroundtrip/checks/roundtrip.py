@@ -42,7 +42,7 @@ from pytest_tfroundtrip.formats.runtime import lowest_float_compute
 from pytest_tfroundtrip.formats.user_rebuild import validate_rebuild
 from pytest_tfroundtrip.inputs.probing import inputs_code
 from pytest_tfroundtrip.inputs.strategies import Pin, example_strategy
-from pytest_tfroundtrip.inputs.targeted import shape_hints, targeted_examples, targeted_pins
+from pytest_tfroundtrip.inputs.targeted import targeted_examples, targeted_pins
 from pytest_tfroundtrip.isolation.check_scope import public_check
 from pytest_tfroundtrip.results.failure_text import failure_message
 from pytest_tfroundtrip.results.report import CALL, FAILED, LOAD, SAVE, SKIPPED, FormatResult, RoundTripReport
@@ -139,7 +139,7 @@ def check_roundtrip(
     def strategy_for(pin: Pin) -> Any:
         return example_strategy(subject.signature, overrides, pin=pin)
 
-    pins = targeted_pins(subject.signature, prepared.given, shape_hints(subject.model, subject.signature), finite)
+    pins = targeted_pins(subject.signature, prepared.given, prepared.inputs.hints, finite)
     strategy = example_strategy(subject.signature, overrides)
     # Every format is searched with the same seed, on examples drawn once, so all
     # meet the same inputs and the original model's outputs come from the shared cache.

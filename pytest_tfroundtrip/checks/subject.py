@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,28 +13,29 @@ from pytest_tfroundtrip.formats.base import (
     call_keras_model,
     output_template_of,
 )
-from pytest_tfroundtrip.inputs.domains import infer_domains
-from pytest_tfroundtrip.inputs.probing import (
-    given_arrays,
-    narrow_by_calling,
-    probe_arrays,
-)
-from pytest_tfroundtrip.inputs.specs import signature_from_model
-from pytest_tfroundtrip.inputs.strategies import normalise_overrides
+from pytest_tfroundtrip.inputs.description import ModelInputs, describe_inputs
+from pytest_tfroundtrip.inputs.probing import probe_arrays
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """The model under test, the user's ``inputs=`` per input name (and one concrete array each), notes for the report."""
+    """The model under test, the description of what it takes (with the user's ``inputs=``), notes for the report."""
 
     subject: Subject
-    overrides: dict[str, Any]
-    given: dict[str, Any]
+    inputs: ModelInputs
     notes: tuple[str, ...] = ()
+
+    @property
+    def overrides(self) -> Mapping[str, Any]:
+        return self.inputs.overrides
+
+    @property
+    def given(self) -> Mapping[str, Any]:
+        return self.inputs.given
 
 
 def prepare_subject(model: Any, input_signature: Any = None, inputs: Any = None) -> Prepared:
-    """Validate the model, read its signature and input domains, and name its outputs.
+    """Validate the model, describe what it takes (read once, then probed by calling it), and name its outputs.
 
     Every call made here honours ``inputs=``.  An unbuilt model with an
     ``input_signature`` is checked through a copy built from that signature:
@@ -58,21 +60,18 @@ def prepare_subject(model: Any, input_signature: Any = None, inputs: Any = None)
                 f"model {model.name!r} is not built, so its inputs and weights are unknown. "
                 "Call it on an input, call model.build(input_shape), or pass input_signature="
             )
-        signature = infer_domains(model, signature_from_model(model, input_signature))
-        given = given_arrays(signature, normalise_overrides(signature, inputs))
+        unbuilt = describe_inputs(model, None, input_signature, inputs)  # an unbuilt model is not called
         model = keras.models.clone_model(model)
         notes.append("the model was not built: a copy built from input_signature was checked")
-        call_keras_model(model, Subject(model, signature, None), probe_arrays(signature, given))
-    signature = infer_domains(model, signature_from_model(model, input_signature))
-    overrides = normalise_overrides(signature, inputs)
-    given = given_arrays(signature, overrides)
-    probe = Subject(model, signature, None, input_signature)
-    signature = narrow_by_calling(lambda arrays: call_keras_model(model, probe, arrays), signature, given,
-                                  size_hints=_weight_dimensions(model))
-    probe = Subject(model, signature, None, input_signature)
-    outputs = call_keras_model(model, probe, probe_arrays(signature, given))
-    subject = Subject(model, signature, output_template_of(model, outputs), input_signature)
-    return Prepared(subject, overrides, given, tuple(notes))
+        call_keras_model(model, Subject(model, unbuilt.signature, None), probe_arrays(unbuilt.signature, unbuilt.given))
+
+    def call(signature: Any, arrays: Mapping[str, Any]) -> Any:
+        return call_keras_model(model, Subject(model, signature, None, input_signature), arrays)
+
+    described = describe_inputs(model, call, input_signature, inputs)
+    outputs = call(described.signature, probe_arrays(described.signature, described.given))
+    subject = Subject(model, described.signature, output_template_of(model, outputs), input_signature)
+    return Prepared(subject, described, tuple(notes))
 
 
 def require_keras3(model: Any, check: str) -> None:
@@ -89,11 +88,6 @@ def require_keras3(model: Any, check: str) -> None:
             f"{getattr(model, 'name', '')!r}. check_roundtrip and check_baseline take tf_keras models: use them, "
             "or build the model with Keras 3 (import keras)."
         )
-
-
-def _weight_dimensions(model: Any) -> tuple[int, ...]:
-    """Every dimension of the model's weights: where an exact input length would come from."""
-    return tuple(sorted({int(d) for weight in model.weights for d in weight.shape if d is not None}))
 
 
 def _short_repr(value: Any) -> str:

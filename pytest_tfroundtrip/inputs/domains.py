@@ -14,18 +14,12 @@ inference cannot tell, :mod:`probing` finds out by calling the model.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 from pytest_tfroundtrip import _lazy
-from pytest_tfroundtrip.inputs.specs import (
-    STRING_DTYPE,
-    InputSpec,
-    ModelSignature,
-    model_input_structure,
-)
-from pytest_tfroundtrip.structure import flatten_with_paths
+from pytest_tfroundtrip.inputs.reading import ModelReading, read_model
+from pytest_tfroundtrip.inputs.specs import STRING_DTYPE, InputSpec, ModelSignature, signature_of
 
 DEFAULT_INT_RANGE = (-1000, 1000)
 OUT_OF_VOCABULARY_STRINGS = ("", "out-of-vocabulary", "ünïcödé ✓")
@@ -45,25 +39,38 @@ def infer_domains(model: Any, signature: ModelSignature) -> ModelSignature:
         >>> infer_domains(model, signature_from_model(model)).specs[0].int_range
         (0, 49)
     """
-    consumers = _consumers_in_flat_order(model)
-    if len(consumers) != len(signature.specs):
-        consumers = [[] for _ in signature.specs]
-    all_layers = _all_layers(model)
+    return domains_of(read_model(model), signature)
+
+
+def domains_of(reading: ModelReading, signature: ModelSignature) -> ModelSignature:
+    """:func:`infer_domains` on a model already read (no walk of its layers again).
+
+    Example:
+        >>> import keras
+        >>> ids = keras.Input((5,), dtype="int32")
+        >>> reading = read_model(keras.Model(ids, keras.layers.Embedding(50, 4)(ids)))
+        >>> domains_of(reading, signature_of(reading)).specs[0].int_range
+        (0, 49)
+    """
+    reach, submodels = reading.reach, reading.submodels
+    if len(reading.consumers) != len(signature.specs):
+        reach = submodels = tuple(() for _ in signature.specs)
+    all_layers = list(reading.layers)
     length_bound = _sequence_length_bound(all_layers)
     # Measured on TF 2.21: adaptive max pooling of a spatial size 1 kills the process (SIGFPE), so
     # unknown spatial sizes start at 2 for such models: a probe must never take the user's pytest down.
     crashes_on_size_one = any(type(layer).__name__.startswith("AdaptiveMaxPooling") for layer in all_layers)
     specs = []
-    for index, (spec, direct) in enumerate(zip(signature.specs, consumers)):
+    for index, (spec, nested, inside) in enumerate(zip(signature.specs, reach, submodels)):
         if is_mask_like(spec):
             spec = replace(spec, role="mask", int_range=None if spec.dtype == "bool" else (0, 1),
                            domain_source=f"the input name {spec.name!r}")
         elif _is_integer(spec.dtype) or spec.dtype == STRING_DTYPE:
-            inner = _domain_inside_submodel(model, index, direct, spec)
+            inner = _domain_inside_submodel(inside, index, len(signature.specs), spec)
             if inner is not None:
                 spec = inner
             else:
-                layers = list(_with_nested(direct)) or _lookup_layers(all_layers, spec.dtype)
+                layers = list(nested) or _lookup_layers(all_layers, spec.dtype)
                 spec = _narrow(spec, layers)
             if spec.domain_source is None and _is_integer(spec.dtype) and _SEGMENT_NAME.search(spec.name):
                 # Sentence A/B ids: no layer told the range, so take what real inputs hold.
@@ -100,31 +107,23 @@ def within_dtype(spec: InputSpec) -> InputSpec:
     return spec
 
 
-def _domain_inside_submodel(model: Any, index: int, direct: list[Any], spec: InputSpec) -> InputSpec | None:
+def _domain_inside_submodel(submodels: tuple[Any, ...], index: int, count: int, spec: InputSpec) -> InputSpec | None:
     """Follow input ``index`` into a functional sub-model that takes all the inputs (a task model's backbone).
 
     The sub-model's own matching input tells the domain; searching its layers
     at large would take the first embedding found, whichever input feeds it.
+    The sub-model is another model: it is read once, here.
     """
-    from pytest_tfroundtrip.inputs.specs import signature_from_model
-
-    structure = model_input_structure(model)
-    outer = [tensor for _path, tensor in flatten_with_paths(structure)] if structure is not None else []
-    for layer in direct:
-        if model_input_structure(layer) is None or layer is model:
-            continue
-        for node in getattr(layer, "_inbound_nodes", []):
-            tensors = node_input_tensors(node)
-            if len(tensors) != len(outer) or tensors[index] is not outer[index]:
-                continue
-            try:
-                inner = infer_domains(layer, signature_from_model(layer))
-            except Exception:  # an unusual sub-model: fall back to searching its layers
-                return None
-            if len(inner.specs) == len(outer):
-                found = inner.specs[index]
-                return replace(spec, int_range=found.int_range, vocabulary=found.vocabulary, free_text=found.free_text,
-                               domain_source=found.domain_source, role=found.role)
+    for submodel in submodels:
+        try:
+            inner_reading = read_model(submodel)
+            inner = domains_of(inner_reading, signature_of(inner_reading))
+        except Exception:  # an unusual sub-model: fall back to searching its layers
+            return None
+        if len(inner.specs) == count:
+            found = inner.specs[index]
+            return replace(spec, int_range=found.int_range, vocabulary=found.vocabulary, free_text=found.free_text,
+                           domain_source=found.domain_source, role=found.role)
     return None
 
 
@@ -142,45 +141,6 @@ def is_mask_like(spec: InputSpec) -> bool:
 
 def _is_integer(dtype: str) -> bool:
     return dtype.startswith("int") or dtype.startswith("uint")
-
-
-def _all_layers(model: Any) -> list[Any]:
-    flatten = getattr(model, "_flatten_layers", None)
-    if flatten is None:
-        return []
-    return list(flatten(include_self=False, recursive=True))
-
-
-def _with_nested(layers: list[Any]) -> Iterator[Any]:
-    """Each layer, then the layers nested inside it (sub-layers, functional sub-models)."""
-    for layer in layers:
-        yield layer
-        yield from _all_layers(layer)
-
-
-def _consumers_in_flat_order(model: Any) -> list[list[Any]]:
-    """For each model input, in flat order, the layers that take it directly."""
-    structure = model_input_structure(model)
-    if structure is None:
-        return []
-    layers = _all_layers(model)
-    consumers = []
-    for _path, tensor in flatten_with_paths(structure):
-        consumers.append([
-            layer
-            for layer in layers
-            for node in getattr(layer, "_inbound_nodes", [])
-            if any(t is tensor for t in node_input_tensors(node))
-        ])
-    return consumers
-
-
-def node_input_tensors(node: Any) -> list[Any]:
-    """A graph node's input tensors as a flat list (``tf_keras`` keeps a lone input unwrapped)."""
-    value = getattr(node, "input_tensors", None)
-    if value is None:
-        return []
-    return [leaf for _path, leaf in flatten_with_paths(value)]
 
 
 def _sequence_length_bound(layers: list[Any]) -> tuple[int, str] | None:

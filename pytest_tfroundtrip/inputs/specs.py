@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pytest_tfroundtrip.errors import RoundTripUsageError
+from pytest_tfroundtrip.inputs.reading import ModelReading, read_model
 from pytest_tfroundtrip.structure import (
     describe_structure,
     flatten_with_paths,
@@ -167,17 +168,29 @@ def signature_from_model(model: Any, input_signature: Any = None) -> ModelSignat
         >>> signature_from_model(model).specs[0].shape
         (None, 3)
     """
+    return signature_of(read_model(model), input_signature)
+
+
+def signature_of(reading: ModelReading, input_signature: Any = None) -> ModelSignature:
+    """The input signature a model's reading tells, or ``input_signature`` normalised for that model.
+
+    Example:
+        >>> import keras
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> signature_of(read_model(model)).specs[0].dtype
+        'float32'
+    """
     if input_signature is not None:
-        return _signature_from_user(as_model_input(model, input_signature))
-    structure = model_input_structure(model)
-    if structure is None:
+        return _signature_from_user(_unwrapped(reading, input_signature))
+    if reading.structure is None:
+        model = reading.model
         raise RoundTripUsageError(
             f"cannot tell what {type(model).__name__} {getattr(model, 'name', '')!r} takes as input: "
             "it has no `model.inputs` (subclassed models have none). "
             "Pass input_signature=, for example "
             "input_signature=tf.TensorSpec(shape=(None, 784), dtype=tf.float32)."
         )
-    return signature_from_structure(structure, source="model.inputs")
+    return signature_from_structure(reading.structure, source="model.inputs")
 
 
 def specs_of_data(data: Any) -> Any:
@@ -206,21 +219,6 @@ def specs_of_data(data: Any) -> Any:
     return map_leaves(spec, data)
 
 
-def model_input_structure(model: Any) -> Any:
-    functional = getattr(model, "_functional", None)  # Sequential wraps a Functional
-    for candidate in (model, functional):
-        struct = getattr(candidate, "_inputs_struct", None) if candidate is not None else None
-        if struct is not None:
-            return struct
-    try:
-        inputs = model.inputs
-    except (AttributeError, ValueError):
-        return None
-    if not inputs:
-        return None
-    return inputs[0] if len(inputs) == 1 else list(inputs)
-
-
 def as_model_input(model: Any, input_signature: Any) -> Any:
     """Read a one-element list the way TensorFlow does: the list of positional arguments.
 
@@ -236,20 +234,16 @@ def as_model_input(model: Any, input_signature: Any) -> Any:
         >>> as_model_input(model, [tf.TensorSpec((None, 5))])
         TensorSpec(shape=(None, 5), dtype=tf.float32, name=None)
     """
+    return _unwrapped(read_model(model), input_signature)
+
+
+def _unwrapped(reading: ModelReading, input_signature: Any) -> Any:
     if not isinstance(input_signature, (list, tuple)) or len(input_signature) != 1:
         return input_signature
     (only,) = input_signature
     if isinstance(only, (list, tuple, Mapping)):
         return only
-    return input_signature if _takes_a_list_of_one(model) else only
-
-
-def _takes_a_list_of_one(model: Any) -> bool:
-    structure = model_input_structure(model)
-    if structure is None:
-        built = (getattr(model, "_build_shapes_dict", None) or {}).get("input_shape")
-        return isinstance(built, (list, tuple)) and len(built) == 1 and isinstance(built[0], (list, tuple))
-    return isinstance(structure, (list, tuple)) and len(structure) == 1
+    return input_signature if reading.takes_a_list_of_one else only
 
 
 def _signature_from_user(input_signature: Any) -> ModelSignature:

@@ -20,6 +20,7 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.strategies import SearchStrategy
 
+from pytest_tfroundtrip.inputs.reading import ModelReading
 from pytest_tfroundtrip.inputs.specs import STRING_DTYPE, ModelSignature
 from pytest_tfroundtrip.inputs.strategies import (
     MAX_BATCH,
@@ -59,12 +60,22 @@ class ShapeHints:
         return "; ".join(parts) or "none"
 
 
-def shape_hints(model: Any, signature: ModelSignature) -> ShapeHints:
-    """Read build shapes (every layer) and traced input signatures (``tf.function`` calls)."""
+def shape_hints(reading: ModelReading, signature: ModelSignature) -> ShapeHints:
+    """Read build shapes (every layer) and traced input signatures (``tf.function`` calls).
+
+    Example:
+        >>> import keras
+        >>> from pytest_tfroundtrip.inputs.reading import read_model
+        >>> from pytest_tfroundtrip.inputs.specs import signature_from_model
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> shape_hints(read_model(model), signature_from_model(model)).describe()
+        'none'
+    """
+    model = reading.model
     unknown_axes = {axis for spec in signature.specs for axis, dim in enumerate(spec.shape) if axis and dim is None}
     batches: set[int] = set()
     dims: set[tuple[int, int]] = set()
-    layers = [model] + list(getattr(model, "_flatten_layers", lambda **_: [])(include_self=False, recursive=True))
+    layers = [model, *reading.layers]
     for layer in layers:
         shapes = _build_shapes(layer) + _traced_shapes(layer)
         for shape in shapes:
