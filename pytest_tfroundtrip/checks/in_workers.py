@@ -27,6 +27,7 @@ from pytest_tfroundtrip.checks.one_format import (
 )
 from pytest_tfroundtrip.checks.search import SearchOutcome, search
 from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat
+from pytest_tfroundtrip.isolation import pool as worker_pool
 from pytest_tfroundtrip.isolation.pool import WorkerCrashed, wait_for_any
 from pytest_tfroundtrip.isolation.remote import (
     Lease,
@@ -138,13 +139,19 @@ def _save_and_start(
 
 
 def _first_to_answer(queues: dict[Lease, list[tuple[RoundTripFormat, StartedLoad, float]]]) -> Lease:
-    """The lease whose oldest format's load was answered first (waiting for one if none was)."""
+    """The lease whose oldest format's load was answered first (waiting for one if none was).
+
+    When no worker answers within the request timeout, the first lease is returned all the same: its own
+    wait then times out and stops the worker (waiting here without a limit let a hung load, a model whose
+    call never returns in a new interpreter, hold the check for as long as it hung).
+    """
     heads = {lease: queue[0][1] for lease, queue in queues.items() if queue}
     while True:
         answered = [lease for lease, started in heads.items() if started.answered]
         if answered:
             return answered[0]
-        wait_for_any([started.worker for started in heads.values()], timeout=None)
+        if not wait_for_any([started.worker for started in heads.values()], timeout=worker_pool.REQUEST_TIMEOUT):
+            return next(iter(heads))
 
 
 def _judged_in_worker(fmt: RoundTripFormat, run: FormatRun, started: StartedLoad, save_seconds: float) -> Checked:
