@@ -54,7 +54,8 @@ def test_installed_backends_are_in_the_default_set() -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("build", [backend_layers.mlp, backend_layers.conv_net], ids=["mlp", "conv_net"])
+@pytest.mark.parametrize("build", [backend_layers.mlp, pytest.param(backend_layers.conv_net, marks=pytest.mark.slow)],  # CI budget
+                         ids=["mlp", "conv_net"])
 def test_a_sound_model_passes_on_the_other_backend(backend: str, build, tmp_path: Path) -> None:
     model = build()
     report = check_roundtrip(model, formats=[f"keras@{backend}", f"weights@{backend}"], max_examples=10, seed=0)
@@ -65,6 +66,7 @@ def test_a_sound_model_passes_on_the_other_backend(backend: str, build, tmp_path
     assert plain_max_difference(model, backend, x, tmp_path) < 1e-4
 
 
+@pytest.mark.slow  # CI budget; tests/test_padding.py keeps the padding judgement in CI
 def test_a_keras_hub_backbone_passes_on_jax(tmp_path: Path) -> None:
     keras_hub = pytest.importorskip("keras_hub")
     if "jax" not in BACKENDS:

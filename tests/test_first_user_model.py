@@ -121,7 +121,8 @@ def _functional(kind):
     return model
 
 
-@pytest.mark.parametrize("kind", ["one_dense", "dense_dense_named", "dropout", "nested", "ops_call"])
+@pytest.mark.parametrize("kind", ["one_dense", "nested"] + [pytest.param(kind, marks=pytest.mark.slow)  # CI budget
+                                  for kind in ("dense_dense_named", "dropout", "ops_call")])
 def test_resume_works_for_plain_functional_models_and_h5_is_not_applicable_with_its_reason(kind):
     report = check_resume_training(_functional(kind), seed=0)
     assert report.formats_passed == RESUMING

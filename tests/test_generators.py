@@ -53,6 +53,7 @@ def test_generated_models_build_and_give_finite_deterministic_outputs(recipe):
     _assert_sound(recipe, build_model(recipe))
 
 
+@pytest.mark.slow  # CI budget
 @FAST
 @given(model_recipes(max_layers=4))
 def test_json_round_trip_rebuilds_identical_weights_and_outputs(recipe):
@@ -217,6 +218,7 @@ def test_hundreds_of_generated_models_are_sound():
 
 
 # --- recipes Keras cannot train; everyday models with their user's rebuild (issue 27) ------------------------------
+@pytest.mark.slow  # CI budget
 def test_a_recipe_keras_cannot_train_under_its_policy_is_built_untrained():
     """Sound recipe 192 of the properties: RandomRotation under mixed_bfloat16, drawn with training.
 

@@ -221,6 +221,7 @@ ADAPTIVE_POOLING_ON_ONE_PIXEL = (
     "import keras, numpy as np; keras.layers.AdaptiveMaxPooling2D(2)(np.zeros((1, 1, 1, 3), 'float32'))")
 
 
+@pytest.mark.slow  # CI budget
 def test_adaptive_max_pooling_on_unknown_spatial_sizes_never_probes_size_one(tmp_path):
     # On some CPUs TensorFlow 2.21 dies with SIGFPE on AdaptiveMaxPooling2D over a 1x1 input (measured on one
     # machine; an AMD EPYC without AVX-512 returns normally); the checker's first probe used size 1 for unknown
@@ -251,6 +252,7 @@ def test_adaptive_max_pooling_on_unknown_spatial_sizes_never_probes_size_one(tmp
     assert called_on and all(min(size) > 1 for size in called_on), seen  # called, never on a size-1 side
 
 
+@pytest.mark.slow  # CI budget
 def test_plain_adaptive_max_pooling_over_one_pixel_kills_the_interpreter_on_some_cpus():
     # The reason for the probe sizes above, as plain Keras shows it: a condition of the machine, not of the product.
     import signal
@@ -363,6 +365,7 @@ def test_a_serving_signature_declaring_another_dtype_is_fed_that_dtype_and_warne
     assert report.formats_passed == ("savedmodel",)
 
 
+@pytest.mark.slow  # CI budget
 def test_a_float32_output_of_a_mixed_bfloat16_model_is_judged_at_bfloat16_in_graph_formats():
     # Sound generated model 126 (recipe.to_code() of the failing property): a graph rounds each bfloat16 step
     # its own way, 3e-3 off a float32 output whose tolerance was float32's 1.2e-4: a false alarm.

@@ -56,6 +56,7 @@ def lstm_forecaster() -> keras.Model:
     return model
 
 
+@pytest.mark.slow  # CI budget; test_runtimes keeps not-applicable runtimes in CI
 def test_a_structured_data_model_is_not_applicable_to_the_runtimes_for_the_reasons_their_converters_give(tmp_path):
     model = structured_data_model()
     # Plain calls.  ONNX: tf2onnx writes the file but leaves the lookup tables' op in it; ONNX Runtime refuses it.
@@ -87,6 +88,7 @@ def test_a_structured_data_model_is_not_applicable_to_the_runtimes_for_the_reaso
     assert "'tf.HashTableV2' op is neither a custom op nor a flex op" in reasons["tflite"]
 
 
+@pytest.mark.slow  # CI budget; test_runtimes covers string inputs, the next tests the OpenVINO path's choice
 def test_a_string_lookup_given_its_vocabulary_is_tried_and_runs_in_tflite():
     # Plain calls (test_runtimes): the built-in hash-table ops take it; "string inputs" decided nothing.
     report = check_roundtrip(models.string_lookup_model(), formats=AmongFormats(("tflite", "openvino")), max_examples=3, seed=0)
@@ -95,6 +97,7 @@ def test_a_string_lookup_given_its_vocabulary_is_tried_and_runs_in_tflite():
     assert "Model references undeclared parameters" in reason and "HashTableV2" in reason
 
 
+@pytest.mark.slow  # CI budget; test_runtimes covers string inputs, the next tests the OpenVINO path's choice
 def test_openvino_converts_an_lstm_keras_export_refuses_through_the_savedmodel_and_says_so(tmp_path):
     model = lstm_forecaster()
     x = np.random.default_rng(0).standard_normal((2, 24, 3)).astype("float32")

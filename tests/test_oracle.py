@@ -158,6 +158,7 @@ class TensorFlowSoftplus(keras.layers.Layer):
         return tf.math.softplus(x)
 
 
+@pytest.mark.slow  # CI budget; the JAX property sample uses them
 @pytest.mark.skipif(not importlib.util.find_spec("jax"), reason="JAX is not installed (the test extra installs it)")
 def test_cross_backend_formats_reload_in_an_interpreter_of_that_backend(tmp_path):
     """keras@jax / weights@jax: the plain save here, the reload under KERAS_BACKEND=jax; a TensorFlow-only layer
@@ -271,6 +272,7 @@ class TwoHeads(keras.Model):
         return {"b": self.head_b(h), "a": self.head_a(h)}
 
 
+@pytest.mark.slow  # CI budget
 def test_subclassed_model(tmp_path):
     model = TwoHeads()
     model(X)

@@ -81,6 +81,7 @@ def test_broken(tf_roundtrip, broken):
     assert "runner.py" not in result.stdout.str()  # library frames are hidden
 
 
+@pytest.mark.slow  # CI budget: a pytester run each; xdist and the marker stay covered in CI
 def test_reloaded_model_runs_once_per_format(pytester):
     pytester.makepyfile(MODEL_FIXTURE + """
 def test_reloaded_matches(reloaded_model, model):
@@ -95,6 +96,7 @@ def test_reloaded_matches(reloaded_model, model):
         result.stdout.fnmatch_lines([f"*test_reloaded_matches[[]{name}[]] PASSED*"])
 
 
+@pytest.mark.slow  # CI budget: a pytester run each; xdist and the marker stay covered in CI
 def test_marker_sets_formats_and_examples_for_check_and_parametrization(pytester):
     pytester.makepyfile(MODEL_FIXTURE + """
 @pytest.mark.tf_roundtrip(formats=["keras", "weights"], max_examples=2)
@@ -111,6 +113,7 @@ def test_marked_reload(reloaded_model, roundtrip_format):
     result.assert_outcomes(passed=2)
 
 
+@pytest.mark.slow  # CI budget: a pytester run each; xdist and the marker stay covered in CI
 def test_marker_finite_inputs_reaches_the_check(pytester):
     pytester.makepyfile(MODEL_FIXTURE + """
 def test_checked_with_nan_by_default(tf_roundtrip, model, monkeypatch):
@@ -133,6 +136,7 @@ def test_marker_removes_nan(tf_roundtrip, model, monkeypatch):
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
 
 
+@pytest.mark.slow  # CI budget: a pytester run each; xdist and the marker stay covered in CI
 def test_command_line_and_ini_options(pytester):
     pytester.makeini("[pytest]\ntf_roundtrip_formats = h5\ntf_roundtrip_max_examples = 3\n")
     pytester.makepyfile(MODEL_FIXTURE + """
@@ -214,6 +218,7 @@ def test_loading_the_plugin_does_not_import_tensorflow_keras_or_hypothesis():
     assert output.strip() == "[]"
 
 
+@pytest.mark.slow  # CI budget: a pytester run each; xdist and the marker stay covered in CI
 def test_runs_under_xdist(pytester):
     pytester.makepyfile(MODEL_FIXTURE + """
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
@@ -231,6 +236,7 @@ def test_check(tf_roundtrip, model, seed):
     assert result.stdout.str().count("4 checks: 4 passed") == 1  # printed once, by the controller
 
 
+@pytest.mark.slow  # CI budget: a pytester run each; xdist and the marker stay covered in CI
 def test_marker_quantization_checks_the_quantized_build_and_summarises_it_apart(pytester):
     pytester.makepyfile(MODEL_FIXTURE + """
 @pytest.mark.tf_roundtrip(formats=["litert"], quantization="float16", max_examples=3)

@@ -19,7 +19,9 @@ import pytest
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats import get_format
 
-pytestmark = pytest.mark.skipif(not _lazy.is_installed("jax"), reason="JAX is not installed (the test extra installs it)")
+# -m slow (CI budget): CI runs the examples suite with KERAS_BACKEND=jax, the same path from its own command line.
+pytestmark = [pytest.mark.skipif(not _lazy.is_installed("jax"), reason="JAX is not installed (the test extra installs it)"),
+              pytest.mark.slow]
 
 # Trained under JAX as a new user would: a plain MLP, one epoch of fit on random data.
 JAX_PROJECT = """

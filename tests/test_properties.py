@@ -6,8 +6,8 @@ crash or a false alarm.  Mutated models (a defect from :mod:`tests.mutations`
 inserted into a generated host): the checker fails the formats the oracle
 shows defective, naming the cause.
 
-Budgets: CI runs seeds ``0 .. N-1`` (``TFROUNDTRIP_SOUND_MODELS``, default 8;
-``TFROUNDTRIP_MUTATED_MODELS``, default 20, so every layer-level defect of the
+Budgets: CI runs seeds ``0 .. N-1`` (``TFROUNDTRIP_SOUND_MODELS``, default 4;
+``TFROUNDTRIP_MUTATED_MODELS``, default 19, so every layer-level defect of the
 catalogue is inserted at least once); ``-m slow`` runs the next thousand of
 each (``TFROUNDTRIP_SLOW_MODELS``, default 1000).  docs/testing-the-checker.md quotes the same
 numbers (:func:`test_the_budgets_the_docs_quote_are_the_codes`).  Set
@@ -41,8 +41,8 @@ from tests.oracle import CROSS_BACKEND_FORMATS, FORMATS, oracle_verdicts
 from tests.properties.draw import drawn
 from tests.properties.judge import checker_verdicts, confirmed_on_the_checkers_input, explain, judge, log
 
-CI_SOUND_MODELS = 8  # CI's share; -m slow runs the next SLOW of each
-CI_MUTATED_MODELS = 20
+CI_SOUND_MODELS = 4  # CI's share; -m slow runs the next SLOW of each
+CI_MUTATED_MODELS = 19
 SOUND = int(os.environ.get("TFROUNDTRIP_SOUND_MODELS", str(CI_SOUND_MODELS)))
 MUTATED = int(os.environ.get("TFROUNDTRIP_MUTATED_MODELS", str(CI_MUTATED_MODELS)))
 SLOW = int(os.environ.get("TFROUNDTRIP_SLOW_MODELS", "1000"))

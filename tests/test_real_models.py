@@ -167,8 +167,8 @@ REAL_MODELS = [
 ]
 
 
-def _cases() -> list[Any]:
-    return [pytest.param(case, id=case.name, marks=[pytest.mark.real_models] + ([pytest.mark.slow] if case.slow else []))
+def _cases(all_slow: bool = False) -> list[Any]:
+    return [pytest.param(case, id=case.name, marks=[pytest.mark.real_models] + ([pytest.mark.slow] if case.slow or all_slow else []))
             for case in REAL_MODELS]
 
 
@@ -193,7 +193,7 @@ def test_zero_configuration_round_trip_fails_exactly_where_plain_keras_fails(cas
     assert all(r.examples > 0 for r in report.results if r.status == "passed")
 
 
-@pytest.mark.parametrize("case", _cases())
+@pytest.mark.parametrize("case", _cases(all_slow=True))  # CI budget: the round trip above keeps a real model in CI
 def test_zero_configuration_custom_objects_check(case: RealModel) -> None:
     try:
         report = check_custom_objects(_fresh(case))

@@ -59,6 +59,7 @@ def test_weights_file_into_a_fresh_optimizer_diverges_with_an_explanation():
     assert "loss differs from step 6 on" in text
 
 
+@pytest.mark.slow  # CI budget
 def test_learning_rate_schedule_position_lost_is_named():
     with pytest.raises(RoundTripError) as caught:
         check_resume_training(compiled(OPTIMIZERS["adam_schedule"]()), formats=["weights"], seed=0)
@@ -100,6 +101,7 @@ def test_dropout_rng_not_kept_by_any_format_is_aligned_and_noted():
     assert "dropout RNG state" in report.result_for("keras").notes[0]
 
 
+@pytest.mark.slow  # CI budget
 def test_inference_only_formats_skip_by_default_and_fail_when_named():
     report = check_resume_training(compiled(OPTIMIZERS["sgd_momentum"](), dropout=False), seed=1)
     assert report.formats_passed == ("keras", "checkpoint")  # h5 and weights: see the tests above and below
@@ -178,7 +180,7 @@ def test_plain_keras_loses_the_schedule_argument_in_the_keras_file(tmp_path):
     assert float(reloaded.optimizer.learning_rate) == pytest.approx(1e-3 / 8)
 
 
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("seed", [0, 1] + [pytest.param(seed, marks=pytest.mark.slow) for seed in range(2, 5)])  # CI budget
 def test_a_schedule_whose_config_loses_an_argument_is_caught_by_the_resume_check(seed):
     model = warmup_model()
     before = models.fingerprint(model)

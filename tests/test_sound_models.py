@@ -41,6 +41,7 @@ def test_list_outputs_survive(fmt):
     assert check_roundtrip(models.list_multi_output(), formats=[fmt], max_examples=5, seed=3).passed
 
 
+@pytest.mark.slow  # CI budget; test_runtimes and the properties cover both
 def test_convnet_survives_every_format():
     report = check_roundtrip(models.small_convnet(), max_examples=6, seed=4)
     assert report.formats_passed == tuple(ALL)
@@ -58,6 +59,7 @@ def test_subclassed_model_with_input_signature_survives_all_but_legacy_h5():
     assert caught.value.report.result_for("h5").failure.stage == "load"
 
 
+@pytest.mark.slow  # CI budget; test_runtimes and the properties cover both
 def test_string_inputs_survive_and_tflite_takes_them():
     report = check_roundtrip(models.string_lookup_model(), max_examples=6, seed=6)
     # TFLite and LiteRT convert the lookup to built-in hash-table ops; ONNX and OpenVINO cannot (test_runtimes).

@@ -206,6 +206,7 @@ def test_model_specs_run_with_no_test_file_and_print_the_matrix(pytester):
                                  "roundtrip?keras_hub:BertBackbone?*ok*", "4 checks: 4 passed"])
 
 
+@pytest.mark.slow  # CI budget; the zoo's command line and chunks stay in CI
 def test_a_model_drawn_data_cannot_train_skips_its_resume_test_with_the_reason(pytester):
     pytester.makepyfile(factories=FACTORIES)
     result = pytester.runpytest("-p", "no:cacheprovider", "--tf-roundtrip-model=factories.py:needs_its_own_targets",
@@ -221,6 +222,7 @@ def test_the_issue_command_with_every_format(pytester):
     result.assert_outcomes(passed=4, skipped=2)
 
 
+@pytest.mark.slow  # CI budget; the zoo's command line and chunks stay in CI
 def test_model_specs_leave_the_projects_tests_alone_and_build_errors_are_errors(pytester):
     pytester.makepyfile(test_project="def test_the_project():\n    assert False\n")
     pytester.makepyfile(factories=FACTORIES)
@@ -251,6 +253,7 @@ def test_model_formats_are_chosen_among_so_a_format_that_cannot_take_the_model_i
         keras.models.load_model(path)
 
 
+@pytest.mark.slow  # CI budget; the zoo's command line and chunks stay in CI
 def test_model_inputs_option_reaches_the_check(pytester):
     pytester.makepyfile(factories=FACTORIES)
     common = ("-p", "no:cacheprovider", "--tf-roundtrip-model=factories:named_mlp", "--tf-roundtrip-formats=keras",
@@ -320,6 +323,7 @@ def test_zoo_shards_cover_every_spec_once():
     assert "keras_hub:Gemma4AssistantCausalLM" not in specs
 
 
+@pytest.mark.slow  # CI budget; test_cli_checks_a_keras_hub_model_by_name keeps the zoo's command line in CI
 def test_zoo_writes_matrix_json_and_markdown_with_causes(tmp_path):
     from pytest_tfroundtrip.cli import FINDING, main
 
