@@ -27,7 +27,6 @@ from pytest_tfroundtrip.checks.one_format import (
 )
 from pytest_tfroundtrip.checks.search import SearchOutcome, search
 from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat
-from pytest_tfroundtrip.isolation import pool as worker_pool
 from pytest_tfroundtrip.isolation.pool import WorkerCrashed, wait_for_any
 from pytest_tfroundtrip.isolation.remote import (
     Lease,
@@ -150,7 +149,7 @@ def _first_to_answer(queues: dict[Lease, list[tuple[RoundTripFormat, StartedLoad
         answered = [lease for lease, started in heads.items() if started.answered]
         if answered:
             return answered[0]
-        if not wait_for_any([started.worker for started in heads.values()], timeout=worker_pool.REQUEST_TIMEOUT):
+        if not wait_for_any([started.worker for started in heads.values()]):
             return next(iter(heads))
 
 

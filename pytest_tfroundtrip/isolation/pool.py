@@ -305,8 +305,10 @@ class WorkerPool:
         return [worker.process.pid for worker in self._idle + self._starting + self._lent if worker.alive]
 
 
-def wait_for_any(workers: list[Worker], timeout: float | None) -> list[Worker]:
-    """The workers among ``workers`` with an answer (or an exit) to read within ``timeout`` seconds."""
+def wait_for_any(workers: list[Worker], timeout: float | None = None) -> list[Worker]:
+    """The workers among ``workers`` with an answer (or an exit) to read within ``timeout`` seconds
+    (by default the request timeout, as for one worker's answer): none when none answered in time."""
+    timeout = REQUEST_TIMEOUT if timeout is None else timeout
     ready = wait([worker.replies for worker in workers if worker._failure is None], timeout)
     return [worker for worker in workers if worker._failure is not None or worker.replies in ready]
 
