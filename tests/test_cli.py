@@ -15,21 +15,9 @@ import pytest
 
 from pytest_tfroundtrip.cli import FINDING, PASSED, USAGE_ERROR, build_parser, main
 from pytest_tfroundtrip.results.json_report import SCHEMA_PATH
+from tests.forgetful import forgetful_layer_source
 
-MODELS_MODULE = textwrap.dedent("""
-    import keras
-
-    @keras.saving.register_keras_serializable("cli_test")
-    class Forgetful(keras.layers.Layer):
-        def __init__(self, factor=1.0, **kwargs):
-            super().__init__(**kwargs)
-            self.factor = factor
-        def call(self, x):
-            return x * self.factor
-        def get_config(self):
-            config = super().get_config()
-            config.pop("factor", None)  # the defect
-            return config
+MODELS_MODULE = "import keras\n" + forgetful_layer_source("cli_test") + textwrap.dedent("""
 
     def mlp():
         keras.utils.set_random_seed(0)

@@ -24,6 +24,7 @@ from pytest_tfroundtrip.results.html import html_report, write_html_report
 from pytest_tfroundtrip.results.html.assets import VERDICT_COLOURS
 from pytest_tfroundtrip.results.html.cells import display_verdict
 from pytest_tfroundtrip.results.json_report import json_document
+from tests.forgetful import forgetful_layer_class, forgetful_layer_source
 
 REPO = Path(__file__).resolve().parents[1]
 # The docs' screenshots are taken again only when asked (TFROUNDTRIP_SCREENSHOTS=docs): a test run writes nothing in the repository.
@@ -246,17 +247,7 @@ def model():
     keras.utils.set_random_seed(0)
     return keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)])
 
-@keras.saving.register_keras_serializable(package="html_report_run")
-class Forgetful(keras.layers.Layer):
-    def __init__(self, factor=1.0, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = factor
-    def call(self, x):
-        return x * self.factor
-    def get_config(self):
-        config = super().get_config()
-        config.pop("factor", None)
-        return config
+''' + forgetful_layer_source("html_report_run") + '''
 
 def test_sound(tf_roundtrip, model):
     tf_roundtrip.check(model, formats=["keras", "export"], max_examples=3)
@@ -331,19 +322,7 @@ def test_the_failure_in_the_real_run_is_genuine_with_plain_keras(tmp_path):
     import keras
     import numpy as np
 
-    @keras.saving.register_keras_serializable(package="html_report_plain")
-    class Forgetful(keras.layers.Layer):
-        def __init__(self, factor=1.0, **kwargs):
-            super().__init__(**kwargs)
-            self.factor = factor
-
-        def call(self, x):
-            return x * self.factor
-
-        def get_config(self):
-            config = super().get_config()
-            config.pop("factor", None)
-            return config
+    Forgetful = forgetful_layer_class("html_report_plain")  # the code the run above wrote
 
     inputs = keras.Input((3,))
     model = keras.Model(inputs, keras.layers.Dense(2)(Forgetful(4.0)(inputs)))

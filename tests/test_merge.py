@@ -22,6 +22,7 @@ import pytest
 
 from pytest_tfroundtrip.cli import FINDING, PASSED, USAGE_ERROR, build_parser, main
 from pytest_tfroundtrip.results.json_report import SCHEMA_PATH, json_document, write_json_report
+from tests.forgetful import forgetful_layer_source
 
 SUITE = '''
 import keras
@@ -30,19 +31,7 @@ import pytest
 pytestmark = pytest.mark.tf_roundtrip(seed=0)
 
 
-@keras.saving.register_keras_serializable(package="merge_test_defect")
-class Forgetful(keras.layers.Layer):
-    def __init__(self, factor=1.0, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = factor
-
-    def call(self, x):
-        return x * self.factor
-
-    def get_config(self):
-        config = super().get_config()
-        config.pop("factor", None)  # the defect: reloads with factor 1
-        return config
+''' + forgetful_layer_source("merge_test_defect") + '''
 
 
 def mlp(units):
@@ -327,19 +316,7 @@ CHECKED_MODELS = '''
 import keras
 
 
-@keras.saving.register_keras_serializable(package="merge_check_defect")
-class Forgetful(keras.layers.Layer):
-    def __init__(self, factor=1.0, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = factor
-
-    def call(self, x):
-        return x * self.factor
-
-    def get_config(self):
-        config = super().get_config()
-        config.pop("factor", None)  # the defect: reloads with factor 1
-        return config
+''' + forgetful_layer_source("merge_check_defect") + '''
 
 
 def broken():

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from pytest_tfroundtrip.formats import all_formats, available_formats
+from tests.forgetful import forgetful_layer_source
 
 MODEL_FIXTURE = """
 import keras, numpy as np, pytest, pytest_tfroundtrip
@@ -20,17 +21,7 @@ def model():
 """
 
 FORGETFUL = """
-@keras.saving.register_keras_serializable(package="pytester_defect")
-class Forgetful(keras.layers.Layer):
-    def __init__(self, factor=1.0, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = factor
-    def call(self, x):
-        return x * self.factor
-    def get_config(self):
-        config = super().get_config()
-        config.pop("factor", None)
-        return config
+""" + forgetful_layer_source("pytester_defect") + """
 
 @pytest.fixture
 def broken():

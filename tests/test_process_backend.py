@@ -18,6 +18,7 @@ import pytest
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.formats import get_format
+from tests.forgetful import forgetful_layer_source
 
 # -m slow (CI budget): CI runs the examples suite with KERAS_BACKEND=jax, the same path from its own command line.
 pytestmark = [pytest.mark.skipif(not _lazy.is_installed("jax"), reason="JAX is not installed (the test extra installs it)"),
@@ -29,19 +30,7 @@ import jax, keras, numpy as np, pytest
 from pytest_tfroundtrip import RoundTripError
 
 
-@keras.saving.register_keras_serializable(package="jax_process_defect")
-class Forgetful(keras.layers.Layer):
-    def __init__(self, factor=1.0, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = factor
-
-    def call(self, x):
-        return x * self.factor
-
-    def get_config(self):
-        config = super().get_config()
-        config.pop("factor", None)  # the defect: a reload scales by 1.0
-        return config
+""" + forgetful_layer_source("jax_process_defect") + """
 
 
 @keras.saving.register_keras_serializable(package="jax_process_defect")
