@@ -469,6 +469,9 @@ class RoundTripFormat(ABC):
     preserves: ClassVar[Preserves]
     saved_with: ClassVar[str]
     reloaded_with: ClassVar[str]
+    # Saved by converting the live model through model.export (export, TFLite, LiteRT, ONNX, OpenVINO): a twin the
+    # .keras round trip proved identical (formats/twin.py) may be converted instead, in a worker.
+    converts_live_model: ClassVar[bool] = False
 
     @property
     def keras_backend(self) -> str:

@@ -23,6 +23,7 @@ class ExportFormat(RoundTripFormat):
     preserves = Preserves(architecture=True, weights=True, optimizer_state=False, needs_python_classes=False, resumes_training=False)
     saved_with = 'model.export(path)  (format="tf_saved_model")'
     reloaded_with = "tf.saved_model.load(path).serve(inputs)"
+    converts_live_model = True
 
     def save(self, subject: Subject, directory: Path) -> Path:
         return export_to_file(subject, directory / "export", "tf_saved_model")

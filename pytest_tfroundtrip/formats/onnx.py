@@ -41,6 +41,7 @@ class OnnxFormat(RoundTripFormat):
     preserves = Preserves(architecture=True, weights=True, optimizer_state=False, needs_python_classes=False, resumes_training=False)
     saved_with = 'model.export("model.onnx", format="onnx")  (tf2onnx)'
     reloaded_with = 'onnxruntime.InferenceSession("model.onnx").run(None, inputs)'
+    converts_live_model = True
     runtime_name = "ONNX Runtime"
     # Measured: ops tf2onnx writes that are no ONNX ops (Erfc), calls it leaves unconverted
     # (StatefulPartitionedCall), constants it leaves as unfed inputs, conversions it refuses.

@@ -54,6 +54,7 @@ class OpenVINOFormat(RoundTripFormat):
     preserves = Preserves(architecture=True, weights=True, optimizer_state=False, needs_python_classes=False, resumes_training=False)
     saved_with = 'model.export("model.xml", format="openvino")'
     reloaded_with = 'openvino.Core().compile_model("model.xml", "CPU")(inputs)'
+    converts_live_model = True
     runtime_name = "OpenVINO"
     # Measured: TensorFlow ops its frontend cannot convert (LSTM over unknown lengths, lookups),
     # CPU-plugin ops it lacks (bfloat16).

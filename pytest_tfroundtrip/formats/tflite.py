@@ -36,6 +36,7 @@ class TFLiteFormat(RoundTripFormat):
     preserves = Preserves(architecture=True, weights=True, optimizer_state=False, needs_python_classes=False, resumes_training=False)
     saved_with = "model.export(path); tf.lite.TFLiteConverter.from_saved_model(path).convert()"
     reloaded_with = "ai_edge_litert.interpreter.Interpreter(model_path).get_signature_runner()(**inputs)"
+    converts_live_model = True
     runtime_name = "TFLite's built-in ops"
     # Measured: ops the converter can only keep as TensorFlow ops (LlamaBackbone's StridedSlice,
     # tensor lists of an LSTM over unknown lengths), refused by the built-in op set.
@@ -70,12 +71,26 @@ class TFLiteFormat(RoundTripFormat):
         # variables (outputs are NaN); converting model.export's SavedModel works.
         # Quantized: the export's inputs carry the model's input names, which the calibration data is keyed by.
         exported = export_to_file(subject, directory / "export", "tf_saved_model", named_inputs=self.conversion is not None)
+        path = self.convert_export(exported, directory)
+        shutil.rmtree(exported, ignore_errors=True)  # one artifact on disk at a time
+        return path
+
+    @property
+    def derives_from_export(self) -> bool:
+        """Whether :meth:`convert_export` may start from the ``export`` format's own artifact: the same
+        ``model.export`` call as :meth:`save` makes (a quantized conversion exports with named inputs instead)."""
+        return self.conversion is None
+
+    def convert_export(self, exported: Path, directory: Path) -> Path:
+        """The second half of :meth:`save`: ``model.export``'s directory converted to ``directory/model.tflite``.
+
+        File to file, so any interpreter may run it (a worker does, on the ``export`` format's artifact).
+        """
         converter = _lazy.tensorflow().lite.TFLiteConverter.from_saved_model(str(exported))
         if self.conversion is not None:
             self.conversion.apply(converter)
         flatbuffer = converter.convert()
         del converter  # it holds the loaded SavedModel: release it before writing
-        shutil.rmtree(exported, ignore_errors=True)  # one artifact on disk at a time
         path = directory / "model.tflite"
         path.write_bytes(flatbuffer)
         return path
