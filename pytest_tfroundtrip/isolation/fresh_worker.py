@@ -115,6 +115,59 @@ def _load(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
     return reply
 
 
+def _convert(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
+    """Save a format from the twin: the ``.keras`` file reloaded here, used only if its fingerprint is the original's.
+
+    The twin is kept by ``twin_handle`` for the next conversion of the same check, until released.
+    """
+    from dataclasses import replace
+
+    from pytest_tfroundtrip.errors import describe_exception
+    from pytest_tfroundtrip.formats import get_format
+    from pytest_tfroundtrip.formats.base import Subject
+    from pytest_tfroundtrip.formats.twin import fingerprint_of, twin_differences
+    from pytest_tfroundtrip.isolation.backend_reload import load_in_its_backend
+
+    subject = Subject(None, request["signature"], request["output_template"], request["user_input_signature"])
+    twin = loaded.get(request["twin_handle"])
+    if twin is None:
+        try:
+            reload = load_in_its_backend(get_format("keras"), subject, Path(request["keras_artifact"]))
+            why_not = twin_differences(request["expected"], fingerprint_of(reload.model))
+        except Exception as error:
+            return {"ok": False, "not_twin": f"reading the .keras reload failed here: {describe_exception(error)}"}
+        if why_not is not None:
+            return {"ok": False, "not_twin": why_not}
+        twin = loaded[request["twin_handle"]] = reload.model
+    directory = Path(request["directory"])
+    directory.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    try:
+        artifact = get_format(request["format"]).save(replace(subject, model=twin), directory)
+    except Exception as error:
+        return {"ok": False, "error": describe_exception(error)}
+    return {"ok": True, "artifact": str(artifact), "seconds": time.perf_counter() - started}
+
+
+def _convert_export(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
+    """Convert the ``export`` format's artifact to TFLite (the second half of the tflite format's save), file to file."""
+    from pytest_tfroundtrip.errors import describe_exception
+    from pytest_tfroundtrip.formats import get_format
+    from pytest_tfroundtrip.formats.tflite import TFLiteFormat
+
+    fmt = get_format(request["format"])
+    if not isinstance(fmt, TFLiteFormat):
+        raise TypeError(f"{request['format']} is no TFLite format: it does not convert an export")
+    directory = Path(request["directory"])
+    directory.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    try:
+        artifact = fmt.convert_export(Path(request["source"]), directory)
+    except Exception as error:
+        return {"ok": False, "error": describe_exception(error)}
+    return {"ok": True, "artifact": str(artifact), "seconds": time.perf_counter() - started}
+
+
 def _call(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
     return _called(loaded[request["handle"]], request["arrays"])
 
@@ -184,6 +237,6 @@ def _reset(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
 
 
 _HANDLERS: dict[str, Handler] = {
-    "import": _import, "load": _load, "call": _call, "call_many": _call_many, "weights": _weights, "weight_values": _weight_values,
+    "import": _import, "load": _load, "convert": _convert, "convert_export": _convert_export, "call": _call, "call_many": _call_many, "weights": _weights, "weight_values": _weight_values,
     "trace": _trace, "resume": _resume, "release": _release, "reset": _reset,
 }

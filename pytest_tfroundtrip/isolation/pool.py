@@ -62,7 +62,7 @@ _DOING = {
     "load": "while loading the artifact", "call": "while calling the reloaded artifact",
     "call_many": "while calling the reloaded artifact", "weights": "while reading the reloaded weights",
     "weight_values": "while reading the reloaded weights", "trace": "while reading the reloaded model's layer outputs",
-    "resume": "while resuming training", "release": "while releasing a reload", "reset": "while releasing reloads",
+    "resume": "while resuming training", "convert": "while converting the model's twin", "convert_export": "while converting the export to TFLite", "release": "while releasing a reload", "reset": "while releasing reloads",
 }
 
 
