@@ -11,8 +11,10 @@ whatever order the workers finish in.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +28,15 @@ from pytest_tfroundtrip.checks.one_format import (
     with_reproduction_of,
 )
 from pytest_tfroundtrip.checks.search import SearchOutcome, search
+from pytest_tfroundtrip.checks.twin_conversions import PROVED, REFUSED, TWIN_FROM, TwinSettings, plan_twin_conversions
 from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat
+from pytest_tfroundtrip.isolation.conversion import (
+    Converted,
+    ExportConversionRequest,
+    StartedConversion,
+    finish_conversion,
+    start_conversion,
+)
 from pytest_tfroundtrip.isolation.pool import WorkerCrashed, wait_for_any
 from pytest_tfroundtrip.isolation.remote import (
     Lease,
@@ -40,6 +50,7 @@ from pytest_tfroundtrip.isolation.remote import (
 from pytest_tfroundtrip.results.report import FAILED, LOAD, PASSED, SAVE, FormatFailure, FormatResult
 
 Checked = tuple[RoundTripFormat, FormatResult, "SearchOutcome | None"]
+EXPORT, TFLITE = "export", "tflite"
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,40 @@ class WorkerRun:
     workers: Workers
     blueprint: ModelBlueprint | None
     on_start: Callable[[RoundTripFormat], None]
+    twin: TwinSettings = TwinSettings()
+
+
+@dataclass(frozen=True)
+class _Saved:
+    """An artifact waiting for a worker to load it: saved here from the original, or converted from the twin."""
+
+    fmt: RoundTripFormat
+    artifact: Path
+    save_seconds: float
+    from_twin: bool = False
+
+
+@dataclass(frozen=True)
+class _Load:
+    saved: _Saved
+    started: StartedLoad
+
+    @property
+    def answered(self) -> bool:
+        return self.started.answered
+
+
+@dataclass(frozen=True)
+class _Conversion:
+    fmt: RoundTripFormat
+    started: StartedConversion
+
+    @property
+    def answered(self) -> bool:
+        return self.started.answered
+
+
+_Queued = _Load | _Conversion
 
 
 def check_in_workers(run: FormatRun, plan: WorkerRun) -> Iterator[Checked]:
@@ -63,46 +108,264 @@ def check_in_workers(run: FormatRun, plan: WorkerRun) -> Iterator[Checked]:
     holds one at a time.  When every worker has its share, the main process
     judges the format whose worker answered first (searching further, with
     the worker, only if it failed), which frees its place for the next.
+    Once ``keras`` has passed bit for bit, the conversions of the live model go
+    to idle workers, from its twin (:mod:`~pytest_tfroundtrip.checks.twin_conversions`);
+    a failure found on a twin's conversion is checked again from the original
+    here, and only that verdict is reported.
     """
-    inputs = _replayed_inputs(run)
-    depth = 2 if run.weight_bytes < COLLECT_FROM_BYTES else 1
-    waiting = list(plan.formats)
-    queues: dict[Lease, list[tuple[RoundTripFormat, StartedLoad, float]]] = {lease: [] for lease in plan.workers.leases}
-    done: dict[str, Checked] = {}
-    while waiting or any(queues.values()):
-        while waiting:
-            placed = _next_with_room(waiting, queues, depth)
-            if placed is None:
-                break
-            fmt, lease = placed
-            waiting.remove(fmt)
-            plan.on_start(fmt)
-            started = _save_and_start(fmt, run, plan, lease, inputs)
-            if isinstance(started, FormatResult):
-                done[fmt.name] = (fmt, started, None)
-            else:
-                queues[lease].append((fmt, *started))
-        if not any(queues.values()):
-            continue
-        lease = _first_to_answer(queues)
-        fmt, started_load, save_seconds = queues[lease].pop(0)
-        done[fmt.name] = _judged_in_worker(fmt, run, started_load, save_seconds)
-        outcome = done[fmt.name][2]
-        if outcome is not None and (outcome.nondeterminism is not None or outcome.model_error is not None):
-            waiting = []  # a verdict on the model itself: the formats not started are not judged
+    schedule = _Schedule(run, plan)
+    schedule.run_all()
     for fmt in plan.formats:  # the formats' own order, whatever order the workers answered in
-        fmt, result, outcome = done[fmt.name]
+        if fmt.name not in schedule.done:  # not started: the model was found nondeterministic first
+            continue
+        fmt, result, outcome = schedule.done[fmt.name]
         yield fmt, replace(result, reloaded_in="fresh") if result.failure is None or result.failure.stage != SAVE else result, outcome
 
 
+class _Schedule:
+    """The state of one check's formats between this process and its workers (see :func:`check_in_workers`)."""
+
+    def __init__(self, run: FormatRun, plan: WorkerRun) -> None:
+        self.run, self.plan = run, plan
+        self.inputs = _replayed_inputs(run)
+        self.depth = 2 if run.weight_bytes < COLLECT_FROM_BYTES else 1
+        self.twins = plan_twin_conversions(plan.formats, run, plan.twin.enabled)
+        self.waiting = [fmt for fmt in plan.formats if self.twins is None or fmt not in self.twins.pending]
+        self.saved: list[_Saved] = []
+        self.queues: dict[Lease, list[_Queued]] = {lease: [] for lease in plan.workers.leases}
+        self.done: dict[str, Checked] = {}
+        self.stopped = False  # a verdict on the model itself: formats not started are not judged
+        self.derivations: list[tuple[RoundTripFormat, _Saved]] = []  # TFLite to convert from the export's directory
+        self.held: dict[str, int] = {}  # a format's directory another format's conversion still reads
+        self.derived: list[str] = []
+
+    def run_all(self) -> None:
+        try:
+            while (self.waiting or self.saved or self.derivations or (self.twins is not None and self.twins.pending)
+                   or self._busy()):
+                self._place()
+                if not self._busy():
+                    if self.twins is not None and self.twins.pending:  # no worker took them: convert the original here
+                        self._convert_here(self.twins.refuse("no worker was free to convert"))
+                    continue
+                if self._idle_here():
+                    self._steal()
+                    continue
+                self._take_answer()
+        finally:
+            if self.twins is not None:
+                keras = self.done.get(TWIN_FROM)
+                kept = self.twins.finish(keras[1]) if keras is not None else None
+                if keras is not None and kept is not None:
+                    self.done[TWIN_FROM] = (keras[0], kept, keras[2])
+                note = self.twins.note()
+                if note is not None:
+                    self.plan.twin.on_note(note)
+            if self.derived:
+                self.plan.twin.on_note(f"{', '.join(self.derived)} converted in a worker from the export format's directory "
+                                       "(the model.export call its own save begins with, made once for both)")
+
+    def _busy(self) -> bool:
+        return any(self.queues.values())
+
+    def _load_of(self, lease: Lease) -> int:
+        return sum(self.depth if isinstance(item, _Conversion) else 1 for item in self.queues[lease])
+
+    def _room_for(self, fmt: RoundTripFormat) -> Lease | None:
+        leases = [lease for lease in self.queues if lease.worker.backend == fmt.keras_backend]
+        lease = min(leases, key=self._load_of, default=None)
+        return lease if lease is not None and self._load_of(lease) < self.depth else None
+
+    def _place(self) -> None:
+        """Start what can start: loads of artifacts waiting for a worker, conversions on idle workers, the next save."""
+        progressed = True
+        while progressed and not self.stopped:
+            progressed = False
+            for saved in list(self.saved):
+                lease = self._room_for(saved.fmt)
+                if lease is not None:
+                    self.saved.remove(saved)
+                    self._start_load(saved, lease)
+                    progressed = True
+            for lease in [lease for lease, queue in self.queues.items() if not queue]:
+                if self.derivations and lease.worker.backend == self.derivations[0][0].keras_backend:
+                    self._start_derivation(*self.derivations.pop(0), lease)
+                    progressed = True
+            twins = self.twins
+            if twins is not None and twins.state == PROVED:
+                for lease in [lease for lease, queue in self.queues.items() if not queue]:
+                    if twins.pending and lease.worker.backend == twins.pending[0].keras_backend:
+                        self._start_conversion(twins.pending.pop(0), lease)
+                        progressed = True
+            placed = _next_with_room(self.waiting, self._room_for)
+            if placed is not None:
+                fmt, lease = placed
+                self.waiting.remove(fmt)
+                here = self._save_here(fmt)
+                if here is not None:
+                    self._start_load(here, lease)
+                progressed = True
+
+    def _idle_here(self) -> bool:
+        """Nothing for this process to save or judge, while conversions wait for a worker: it may convert one."""
+        twins = self.twins
+        return (twins is not None and twins.state == PROVED and bool(twins.pending) and not self.waiting
+                and not self.saved and not any(queue[0].answered for queue in self.queues.values() if queue))
+
+    def _steal(self) -> None:
+        """Convert the last waiting conversion here, from the original, while the workers convert the others."""
+        assert self.twins is not None
+        saved = self._save_here(self.twins.pending.pop())
+        if saved is not None:
+            self.saved.append(saved)
+
+    def _convert_here(self, formats: list[RoundTripFormat]) -> None:
+        self.waiting.extend(formats)
+        self.waiting.sort(key=self.plan.formats.index)
+
+    def _save_here(self, fmt: RoundTripFormat) -> _Saved | None:
+        self.plan.on_start(fmt)
+        saved = save_artifact(fmt, self.run.subject, self.run.workdir / fmt.name)
+        if isinstance(saved, FormatResult):
+            self._record(fmt, with_reproduction_of(fmt, self.run, saved), None)
+            return None
+        here = _Saved(fmt, *saved)
+        self._derive_from(here)
+        return here
+
+    def _derive_from(self, export: _Saved) -> None:
+        """TFLite not started yet converts, in a worker, from the export just saved here: the same ``model.export``
+        call as its own save begins with, so the original is exported once for both formats."""
+        if export.fmt.name != EXPORT:
+            return
+        pending = self.twins.pending if self.twins is not None else []
+        for fmt in self.waiting + pending:
+            if fmt.name == TFLITE and getattr(fmt, "derives_from_export", False) and fmt.keras_backend == export.fmt.keras_backend:
+                (self.waiting if fmt in self.waiting else pending).remove(fmt)
+                self.derivations.append((fmt, export))
+                self.held[EXPORT] = self.held.get(EXPORT, 0) + 1
+                return
+
+    def _start_derivation(self, fmt: RoundTripFormat, export: _Saved, lease: Lease) -> None:
+        self.plan.on_start(fmt)
+        worker = lease.worker
+        request = ExportConversionRequest(fmt.name, self.run.workdir / fmt.name, export.artifact)
+        try:
+            self.queues[lease].append(_Conversion(fmt, start_conversion(lease, request)))
+        except WorkerCrashed:
+            lease.replace(worker)
+            self._release(EXPORT)
+            self._convert_here([fmt])
+
+    def _release(self, name: str) -> None:
+        """One reader fewer of ``name``'s directory; once none is left and ``name`` passed, its files go."""
+        self.held[name] -= 1
+        if self.held[name] == 0 and name in self.done:
+            self._let_go(name)
+
+    def _let_go(self, name: str) -> None:
+        fmt, result, outcome = self.done[name]
+        if result.status == PASSED and not self.run.keep_artifacts:
+            shutil.rmtree(self.run.workdir / name, ignore_errors=True)
+            self.done[name] = (fmt, replace(result, artifact=None), outcome)
+
+    def _start_load(self, saved: _Saved, lease: Lease) -> None:
+        request = LoadRequest(saved.fmt.name, saved.artifact, self.plan.blueprint, self.run.subject.signature,
+                              self.run.subject.output_template)
+        for _attempt in range(2):  # a worker found dead when sending crashed on an earlier request: use its replacement
+            worker = lease.worker
+            try:
+                self.queues[lease].append(_Load(saved, start_load(lease, request, self.inputs)))
+                return
+            except WorkerCrashed as error:
+                lease.replace(worker)
+                crash = error
+        self._record(saved.fmt, _load_failed(saved.fmt, self.run, saved.artifact, saved.save_seconds,
+                                             f"WorkerCrashed: {crash}"), None)
+
+    def _start_conversion(self, fmt: RoundTripFormat, lease: Lease) -> None:
+        assert self.twins is not None
+        self.plan.on_start(fmt)
+        worker = lease.worker
+        try:
+            self.queues[lease].append(_Conversion(fmt, start_conversion(lease, self.twins.request_for(fmt))))
+            self.twins.used.append(lease)
+        except WorkerCrashed:
+            lease.replace(worker)
+            self._convert_here([fmt])
+
+    def _take_answer(self) -> None:
+        lease = _first_to_answer(self.queues)
+        item = self.queues[lease].pop(0)
+        if isinstance(item, _Conversion):
+            self._converted(item)
+            return
+        saved = item.saved
+        if self.stopped:  # not judged: the model was found nondeterministic (or rejects an input) meanwhile
+            finish_load(item.started)
+            return
+        fmt, result, outcome = _judged_in_worker(saved.fmt, self._run_for(saved.fmt), item.started, saved.save_seconds)
+        if saved.from_twin and result.status == FAILED and outcome is not None and outcome.nondeterminism is None:
+            # Reported only as the original gives it: the twin's failure sends the format back to this process.
+            shutil.rmtree(self.run.workdir / fmt.name, ignore_errors=True)
+            assert self.twins is not None
+            self.twins.judged_again.append(fmt.name)
+            self._convert_here([fmt])
+            return
+        if saved.from_twin:
+            result = replace(result, saved_from_twin=True)
+            assert self.twins is not None
+            self.twins.converted.append(fmt.name)
+        self._record(fmt, result, outcome)
+        if outcome is not None and (outcome.nondeterminism is not None or outcome.model_error is not None):
+            self.stopped, self.waiting, self.saved, self.derivations = True, [], [], []
+            if self.twins is not None:
+                self.twins.refuse(None)
+
+    def _converted(self, item: _Conversion) -> None:
+        answer = finish_conversion(item.started)
+        if isinstance(item.started.request, ExportConversionRequest):
+            self._release(EXPORT)
+            if not self.stopped:
+                if isinstance(answer, Converted):
+                    self.saved.append(_Saved(item.fmt, answer.artifact, answer.seconds))
+                    self.derived.append(item.fmt.name)
+                else:  # converted here from the original instead, as the format itself saves
+                    shutil.rmtree(self.run.workdir / item.fmt.name, ignore_errors=True)
+                    self._convert_here([item.fmt])
+            return
+        if self.stopped:
+            return
+        if isinstance(answer, Converted):
+            self.saved.append(_Saved(item.fmt, answer.artifact, answer.seconds, from_twin=True))
+            return
+        if answer.not_twin and self.twins is not None:
+            self._convert_here(self.twins.refuse(answer.reason))
+        shutil.rmtree(self.run.workdir / item.fmt.name, ignore_errors=True)
+        self._convert_here([item.fmt])
+
+    def _run_for(self, fmt: RoundTripFormat) -> FormatRun:
+        """The run as it is, except that ``keras``'s file stays while the twin may be reloaded from it."""
+        held = self.held.get(fmt.name, 0) > 0 or (self.twins is not None and fmt.name == TWIN_FROM)
+        return replace(self.run, keep_artifacts=True) if held else self.run
+
+    def _record(self, fmt: RoundTripFormat, result: FormatResult, outcome: SearchOutcome | None) -> None:
+        self.done[fmt.name] = (fmt, result, outcome)
+        if fmt.name in self.held and self.held[fmt.name] == 0 and fmt.name != TWIN_FROM:
+            self._let_go(fmt.name)  # kept for a conversion that has read it already
+        if self.twins is not None and fmt.name == TWIN_FROM:
+            self.twins.keras_judged(result)
+            if self.twins.state == REFUSED:
+                self._convert_here(self.twins.refuse(None))
+
+
 def _next_with_room(
-    waiting: list[RoundTripFormat], queues: dict[Lease, list[tuple[RoundTripFormat, StartedLoad, float]]], depth: int,
+    waiting: list[RoundTripFormat], room_for: Callable[[RoundTripFormat], Lease | None],
 ) -> tuple[RoundTripFormat, Lease] | None:
-    """The first waiting format with a worker of its Keras backend that has room, and the least busy such worker."""
+    """The first waiting format with a worker of its Keras backend that has room (the least busy such worker)."""
     for fmt in waiting:
-        leases = [lease for lease in queues if lease.worker.backend == fmt.keras_backend]
-        lease = min(leases, key=lambda candidate: len(queues[candidate]), default=None)
-        if lease is not None and len(queues[lease]) < depth:
+        lease = room_for(fmt)
+        if lease is not None:
             return fmt, lease
     return None
 
@@ -119,32 +382,14 @@ def _replayed_inputs(run: FormatRun) -> tuple[Mapping[str, np.ndarray], ...]:
     return tuple(inputs)
 
 
-def _save_and_start(
-    fmt: RoundTripFormat, run: FormatRun, plan: WorkerRun, lease: Lease, inputs: tuple[Mapping[str, np.ndarray], ...],
-) -> FormatResult | tuple[StartedLoad, float]:
-    saved = save_artifact(fmt, run.subject, run.workdir / fmt.name)
-    if isinstance(saved, FormatResult):
-        return with_reproduction_of(fmt, run, saved)
-    artifact, save_seconds = saved
-    request = LoadRequest(fmt.name, artifact, plan.blueprint, run.subject.signature, run.subject.output_template)
-    for _attempt in range(2):  # a worker found dead when sending crashed on an earlier format's request: use its replacement
-        worker = lease.worker
-        try:
-            return start_load(lease, request, inputs), save_seconds
-        except WorkerCrashed as error:
-            lease.replace(worker)
-            crash = error
-    return _load_failed(fmt, run, artifact, save_seconds, f"WorkerCrashed: {crash}")
-
-
-def _first_to_answer(queues: dict[Lease, list[tuple[RoundTripFormat, StartedLoad, float]]]) -> Lease:
+def _first_to_answer(queues: dict[Lease, list[_Queued]]) -> Lease:
     """The lease whose oldest format's load was answered first (waiting for one if none was).
 
     When no worker answers within the request timeout, the first lease is returned all the same: its own
     wait then times out and stops the worker (waiting here without a limit let a hung load, a model whose
     call never returns in a new interpreter, hold the check for as long as it hung).
     """
-    heads = {lease: queue[0][1] for lease, queue in queues.items() if queue}
+    heads = {lease: queue[0].started for lease, queue in queues.items() if queue}
     while True:
         answered = [lease for lease, started in heads.items() if started.answered]
         if answered:

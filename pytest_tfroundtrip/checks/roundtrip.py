@@ -35,6 +35,7 @@ from pytest_tfroundtrip.checks.quantized import (
 from pytest_tfroundtrip.checks.rebuild_control import control_results
 from pytest_tfroundtrip.checks.search import SearchOutcome, draw_examples
 from pytest_tfroundtrip.checks.subject import prepare_subject
+from pytest_tfroundtrip.checks.twin_conversions import TwinSettings
 from pytest_tfroundtrip.errors import RoundTripError, RoundTripUsageError, RoundTripWarning, warn_at_callers_line
 from pytest_tfroundtrip.formats import AmongFormats, all_formats, parse_format_names
 from pytest_tfroundtrip.formats.base import RoundTripFormat, Subject, call_keras_model, weight_bytes
@@ -67,6 +68,7 @@ def check_roundtrip(
     reload_in: str = "fresh",
     workers: int | None = None,
     rebuild: Callable[[], Any] | None = None,
+    convert_from_twin: bool = True,
 ) -> RoundTripReport:
     """Save ``model`` in each format, reload it, and compare outputs on drawn inputs.
 
@@ -102,7 +104,12 @@ def check_roundtrip(
     this process when a new interpreter cannot import them (a class defined
     in ``__main__`` or inside a function), with a note saying why; so do
     ``tf_keras`` models and quantized conversions.  ``reload_in="process"``
-    reloads everything here, one format at a time.
+    reloads everything here, one format at a time.  Once ``keras`` has
+    passed bit for bit and its reload's config, variables and export
+    signature are the original's, the conversions of the live model
+    (``export``, TFLite, LiteRT, ONNX, OpenVINO) run in idle workers from that
+    twin, a failure there being checked again from the original before it is
+    reported; ``convert_from_twin=False`` converts the original here.
 
     Example:
         >>> import keras
@@ -121,6 +128,8 @@ def check_roundtrip(
     examples = validate_max_examples(max_examples)
     validate_seed(seed)
     validate_reload_in(reload_in, workers)
+    if not isinstance(convert_from_twin, bool):
+        raise RoundTripUsageError(f"convert_from_twin must be True or False, got {convert_from_twin!r}")
     validate_rebuild(rebuild)
     prepared = prepare_subject(model, input_signature, inputs)
     subject, overrides, notes = replace(prepared.subject, rebuild=rebuild), prepared.overrides, list(prepared.notes)
@@ -174,7 +183,8 @@ def check_roundtrip(
         def format_started(fmt: RoundTripFormat) -> None:
             progress.format_started(fmt.name, next(counter), len(chosen))
 
-        for fmt, result, outcome in _checked(placement, run, quantized_run, format_started):
+        twin = TwinSettings(convert_from_twin, notes.append)
+        for fmt, result, outcome in _checked(placement, run, quantized_run, format_started, twin):
             if requested is None:
                 result = _not_applicable_if_it_cannot_take(fmt, result, workdir)
             results[fmt.name] = result
@@ -212,14 +222,14 @@ def check_roundtrip(
 
 
 def _checked(
-    placement: Placement, run: FormatRun, quantized_run: Any, on_start: Callable[[RoundTripFormat], None],
+    placement: Placement, run: FormatRun, quantized_run: Any, on_start: Callable[[RoundTripFormat], None], twin: TwinSettings,
 ) -> Iterator[tuple[RoundTripFormat, FormatResult, SearchOutcome | None]]:
     """Every chosen format checked: those in workers first, wave by wave, then those reloaded here."""
     for fmt, result in placement.decided:
         on_start(fmt)
         yield fmt, result, None
     if placement.workers is not None:
-        yield from check_in_workers(run, WorkerRun(placement.in_workers, placement.workers, placement.blueprint, on_start))
+        yield from check_in_workers(run, WorkerRun(placement.in_workers, placement.workers, placement.blueprint, on_start, twin))
     for fmt in placement.here:
         on_start(fmt)
         if quantized_run is not None:

@@ -100,6 +100,7 @@ def _format_result(result: Any) -> dict[str, Any]:
                     "compare": round(result.compare_seconds, 4)},
         "artifact": _path(result.artifact), "reason": result.skip_reason,
         "warnings": list(result.warnings), "reloaded_in": result.reloaded_in,
+        "saved_from_twin": result.saved_from_twin,
         "padding_not_judged": int(result.padding_not_judged),
     })
     if failure is not None:

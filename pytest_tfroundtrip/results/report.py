@@ -67,6 +67,7 @@ class FormatResult:
     quantized: tuple[QuantizedFigures, ...] = ()
     not_applicable: bool = False  # skipped because the format cannot take this model (not because it is missing here)
     reloaded_in: str = "process"  # "fresh": loaded and called in a worker interpreter that did not save it
+    saved_from_twin: bool = False  # converted in a worker from the .keras reload proved identical (checks/twin_conversions.py)
 
     @property
     def passed(self) -> bool:
