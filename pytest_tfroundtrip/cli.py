@@ -98,7 +98,8 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         with reporting_progress(listener):
             check_roundtrip(target.model, formats=formats, max_examples=args.max_examples, seed=args.seed, inputs=model_inputs,
                             artifacts_dir=args.artifacts_dir, keep_artifacts=args.keep_artifacts,
-                            reload_in=args.reload_in, workers=args.workers, rebuild=target.rebuild)
+                            reload_in=args.reload_in, workers=args.workers, rebuild=target.rebuild,
+                            convert_from_twin=not args.no_twin)
     except RoundTripError as error:
         print("", file=out)
         print(str(error), file=out)

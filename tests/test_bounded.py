@@ -53,12 +53,16 @@ def test_a_passing_formats_files_are_gone_before_the_next_format_saves(monkeypat
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_in_workers_at_most_two_formats_per_worker_have_files_when_another_saves(monkeypatch, tmp_path, workers):
-    """A worker of a small model holds the format it answers for and the next (see checks/in_workers.py)."""
+    """A worker of a small model holds the format it answers for and the next (see checks/in_workers.py); besides,
+    the keras file stays while twins may be reloaded from it, and the export's while TFLite is converted from it."""
     names = FORMATS + ["h5", "export", "checkpoint"]
     seen = _record_at_each_save(monkeypatch, names, tmp_path)
-    check_roundtrip(mlp(), formats=names, max_examples=3, seed=0, artifacts_dir=tmp_path, workers=workers)
-    assert sorted(name for name, _ in seen) == sorted(names)
-    assert max(len(others) for _name, others in seen) <= 2 * workers, seen
+    report = check_roundtrip(mlp(), formats=names, max_examples=3, seed=0, artifacts_dir=tmp_path, workers=workers)
+    elsewhere = {result.format for result in report.results if result.saved_from_twin}
+    if "tflite converted in a worker from the export format's directory" in " ".join(report.notes):
+        elsewhere.add("tflite")
+    assert sorted([name for name, _ in seen] + sorted(elsewhere)) == sorted(names)
+    assert max(len(others) for _name, others in seen) <= 2 * workers + 2, seen
     assert not any(_format_dirs_with_files(tmp_path))
 
 

@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "the model's modules imported), as users reload; process: in this one. Default: fresh")
     check.add_argument("--workers", type=int, default=None, metavar="N",
                        help="worker interpreters reloading formats at once. Default: from the cores and the memory the model needs")
+    check.add_argument("--no-twin", action="store_true", default=False,
+                       help="convert export, TFLite, LiteRT, ONNX and OpenVINO from the original here, not in workers from "
+                            "the .keras reload proved identical to it")
     check.add_argument("--json", metavar="PATH", default=None,
                        help="also write the check as JSON to PATH (schema: pytest_tfroundtrip/results/schema.json). "
                             "Default: not written")

@@ -104,7 +104,21 @@ def tf_roundtrip(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         def test_survives_every_format(tf_roundtrip, model):
             tf_roundtrip.check(model)
     """
+    _prestart_a_worker(request)
     return RoundTripFixture(request, _artifacts_dir(request, tmp_path_factory))
+
+
+def _prestart_a_worker(request: pytest.FixtureRequest) -> None:
+    """Start one worker of this process's backend now, without waiting, unless this test reloads in this process:
+    its start (importing Keras there) overlaps building the test's model instead of delaying the first check."""
+    try:
+        reload_in = settings_for(request.config, request.node).get("reload_in", "fresh")
+    except RoundTripUsageError:  # said when the test calls a check, where the user looks for it
+        return
+    if reload_in == "fresh":
+        from pytest_tfroundtrip.isolation.pool import session_pool
+
+        session_pool(1, process_backend()).prestart(1)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

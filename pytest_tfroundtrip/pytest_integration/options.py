@@ -70,10 +70,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="worker interpreters that reload formats at once, per pytest-xdist worker. Default: the cores (shared "
              "among xdist workers) and the memory the model needs (ini: tf_roundtrip_workers).",
     )
+    group.addoption(
+        "--tf-roundtrip-no-twin", action="store_true", default=False,
+        help="convert export, TFLite, LiteRT, ONNX and OpenVINO from the original model in this process, never in a worker "
+             "from the .keras reload proved identical to it (ini: tf_roundtrip_convert_from_twin = false).",
+    )
     add_model_options(group)
     parser.addini("tf_roundtrip_html", "write the HTML report to this file, relative to the rootdir. Default: not written.",
                   default="")
     parser.addini("tf_roundtrip_reload_in", "fresh (default) or process: where check() reloads artifacts.", default="")
+    parser.addini("tf_roundtrip_convert_from_twin", "true (default) or false: whether check() may convert the live model's "
+                  "formats in workers from a twin the keras round trip proved identical.", default="")
     parser.addini("tf_roundtrip_workers", "worker interpreters per pytest-xdist worker. Default: from cores and memory.", default="")
     parser.addini("tf_roundtrip_baseline_dir", f"where baselines live, relative to the rootdir. Default: {DEFAULT_BASELINE_DIR}.",
                   default="")

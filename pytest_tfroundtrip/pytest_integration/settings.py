@@ -18,7 +18,7 @@ from pytest_tfroundtrip.formats import parse_format_names
 MARKER = "tf_roundtrip"
 DEFAULT_BASELINE_DIR = "tests/roundtrip_baselines"
 MARKER_KEYWORDS = ("formats", "rtol", "atol", "max_examples", "input_signature", "inputs", "seed", "finite_inputs", "quantization",
-                   "reload_in", "workers")
+                   "reload_in", "workers", "convert_from_twin")
 ROUNDTRIP, CUSTOM_OBJECTS, RESUME = "roundtrip", "custom_objects", "resume_training"
 CHECKS = (ROUNDTRIP, CUSTOM_OBJECTS, RESUME)  # what --tf-roundtrip-model runs
 
@@ -39,6 +39,8 @@ def settings_for(config: pytest.Config, node: pytest.Item | None) -> dict[str, A
     workers = config.getoption("tf_roundtrip_workers", None) or config.getini("tf_roundtrip_workers")
     if workers:
         settings["workers"] = positive_int(workers, "workers")
+    if config.getoption("tf_roundtrip_no_twin", False) or config.getini("tf_roundtrip_convert_from_twin").strip().lower() in ("false", "0", "no"):
+        settings["convert_from_twin"] = False
     marker = node.get_closest_marker(MARKER) if node is not None else None
     if marker is not None:
         if marker.args:
