@@ -5,96 +5,48 @@ and computes the original's outputs.  Each worker loads one format at a
 time and calls it on the inputs the search replays while the main process
 saves the next format, so at most as many reloaded copies exist as workers
 were lent; each is released, and a passing format's files deleted, before
-its worker takes another.  Results come out in the formats' own order,
-whatever order the workers finish in.
+its worker takes another.  Once ``keras`` has passed bit for bit, idle
+workers also convert the live model's formats from its proved twin
+(:mod:`~pytest_tfroundtrip.checks.twin_conversions`), and TFLite converts
+from the export this process saved.  Results come out in the formats' own
+order, whatever order the workers finish in.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import replace
 
-import numpy as np
-
-from pytest_tfroundtrip.checks.one_format import (
-    COLLECT_FROM_BYTES,
-    FormatRun,
-    finished,
-    judged_and_diagnosed,
-    save_artifact,
-    with_reproduction_of,
+from pytest_tfroundtrip.checks.one_format import COLLECT_FROM_BYTES, FormatRun, save_artifact, with_reproduction_of
+from pytest_tfroundtrip.checks.search import SearchOutcome
+from pytest_tfroundtrip.checks.twin_conversions import PROVED, REFUSED, TWIN_FROM, plan_twin_conversions
+from pytest_tfroundtrip.checks.worker_queue import (
+    Checked,
+    Conversion,
+    Load,
+    Queued,
+    Saved,
+    WorkerRun,
+    first_to_answer,
+    judged_in_worker,
+    load_failed,
+    next_with_room,
+    replayed_inputs,
 )
-from pytest_tfroundtrip.checks.search import SearchOutcome, search
-from pytest_tfroundtrip.checks.twin_conversions import PROVED, REFUSED, TWIN_FROM, TwinSettings, plan_twin_conversions
-from pytest_tfroundtrip.formats.base import ModelBlueprint, RoundTripFormat
+from pytest_tfroundtrip.formats.base import RoundTripFormat
 from pytest_tfroundtrip.isolation.conversion import (
     Converted,
     ExportConversionRequest,
-    StartedConversion,
     finish_conversion,
     start_conversion,
 )
-from pytest_tfroundtrip.isolation.pool import WorkerCrashed, wait_for_any
-from pytest_tfroundtrip.isolation.remote import (
-    Lease,
-    LoadFailed,
-    LoadRequest,
-    StartedLoad,
-    Workers,
-    finish_load,
-    start_load,
-)
-from pytest_tfroundtrip.results.report import FAILED, LOAD, PASSED, SAVE, FormatFailure, FormatResult
+from pytest_tfroundtrip.isolation.pool import WorkerCrashed
+from pytest_tfroundtrip.isolation.remote import Lease, LoadRequest, finish_load, start_load
+from pytest_tfroundtrip.results.report import FAILED, PASSED, SAVE, FormatResult
 
-Checked = tuple[RoundTripFormat, FormatResult, "SearchOutcome | None"]
+__all__ = ["WorkerRun", "check_in_workers"]
 EXPORT, TFLITE = "export", "tflite"
-
-
-@dataclass(frozen=True)
-class WorkerRun:
-    """One check's formats for the workers: the workers, the model's blueprint, and who hears a format start."""
-
-    formats: tuple[RoundTripFormat, ...]
-    workers: Workers
-    blueprint: ModelBlueprint | None
-    on_start: Callable[[RoundTripFormat], None]
-    twin: TwinSettings = TwinSettings()
-
-
-@dataclass(frozen=True)
-class _Saved:
-    """An artifact waiting for a worker to load it: saved here from the original, or converted from the twin."""
-
-    fmt: RoundTripFormat
-    artifact: Path
-    save_seconds: float
-    from_twin: bool = False
-
-
-@dataclass(frozen=True)
-class _Load:
-    saved: _Saved
-    started: StartedLoad
-
-    @property
-    def answered(self) -> bool:
-        return self.started.answered
-
-
-@dataclass(frozen=True)
-class _Conversion:
-    fmt: RoundTripFormat
-    started: StartedConversion
-
-    @property
-    def answered(self) -> bool:
-        return self.started.answered
-
-
-_Queued = _Load | _Conversion
 
 
 def check_in_workers(run: FormatRun, plan: WorkerRun) -> Iterator[Checked]:
@@ -127,15 +79,15 @@ class _Schedule:
 
     def __init__(self, run: FormatRun, plan: WorkerRun) -> None:
         self.run, self.plan = run, plan
-        self.inputs = _replayed_inputs(run)
+        self.inputs = replayed_inputs(run)
         self.depth = 2 if run.weight_bytes < COLLECT_FROM_BYTES else 1
         self.twins = plan_twin_conversions(plan.formats, run, plan.twin.enabled)
         self.waiting = [fmt for fmt in plan.formats if self.twins is None or fmt not in self.twins.pending]
-        self.saved: list[_Saved] = []
-        self.queues: dict[Lease, list[_Queued]] = {lease: [] for lease in plan.workers.leases}
+        self.saved: list[Saved] = []
+        self.queues: dict[Lease, list[Queued]] = {lease: [] for lease in plan.workers.leases}
         self.done: dict[str, Checked] = {}
         self.stopped = False  # a verdict on the model itself: formats not started are not judged
-        self.derivations: list[tuple[RoundTripFormat, _Saved]] = []  # TFLite to convert from the export's directory
+        self.derivations: list[tuple[RoundTripFormat, Saved]] = []  # TFLite to convert from the export's directory
         self.held: dict[str, int] = {}  # a format's directory another format's conversion still reads
         self.derived: list[str] = []
 
@@ -169,7 +121,7 @@ class _Schedule:
         return any(self.queues.values())
 
     def _load_of(self, lease: Lease) -> int:
-        return sum(self.depth if isinstance(item, _Conversion) else 1 for item in self.queues[lease])
+        return sum(self.depth if isinstance(item, Conversion) else 1 for item in self.queues[lease])
 
     def _room_for(self, fmt: RoundTripFormat) -> Lease | None:
         leases = [lease for lease in self.queues if lease.worker.backend == fmt.keras_backend]
@@ -197,7 +149,7 @@ class _Schedule:
                     if twins.pending and lease.worker.backend == twins.pending[0].keras_backend:
                         self._start_conversion(twins.pending.pop(0), lease)
                         progressed = True
-            placed = _next_with_room(self.waiting, self._room_for)
+            placed = next_with_room(self.waiting, self._room_for)
             if placed is not None:
                 fmt, lease = placed
                 self.waiting.remove(fmt)
@@ -223,17 +175,17 @@ class _Schedule:
         self.waiting.extend(formats)
         self.waiting.sort(key=self.plan.formats.index)
 
-    def _save_here(self, fmt: RoundTripFormat) -> _Saved | None:
+    def _save_here(self, fmt: RoundTripFormat) -> Saved | None:
         self.plan.on_start(fmt)
         saved = save_artifact(fmt, self.run.subject, self.run.workdir / fmt.name)
         if isinstance(saved, FormatResult):
             self._record(fmt, with_reproduction_of(fmt, self.run, saved), None)
             return None
-        here = _Saved(fmt, *saved)
+        here = Saved(fmt, *saved)
         self._derive_from(here)
         return here
 
-    def _derive_from(self, export: _Saved) -> None:
+    def _derive_from(self, export: Saved) -> None:
         """TFLite not started yet converts, in a worker, from the export just saved here: the same ``model.export``
         call as its own save begins with, so the original is exported once for both formats."""
         if export.fmt.name != EXPORT:
@@ -246,12 +198,12 @@ class _Schedule:
                 self.held[EXPORT] = self.held.get(EXPORT, 0) + 1
                 return
 
-    def _start_derivation(self, fmt: RoundTripFormat, export: _Saved, lease: Lease) -> None:
+    def _start_derivation(self, fmt: RoundTripFormat, export: Saved, lease: Lease) -> None:
         self.plan.on_start(fmt)
         worker = lease.worker
         request = ExportConversionRequest(fmt.name, self.run.workdir / fmt.name, export.artifact)
         try:
-            self.queues[lease].append(_Conversion(fmt, start_conversion(lease, request)))
+            self.queues[lease].append(Conversion(fmt, start_conversion(lease, request)))
         except WorkerCrashed:
             lease.replace(worker)
             self._release(EXPORT)
@@ -269,18 +221,18 @@ class _Schedule:
             shutil.rmtree(self.run.workdir / name, ignore_errors=True)
             self.done[name] = (fmt, replace(result, artifact=None), outcome)
 
-    def _start_load(self, saved: _Saved, lease: Lease) -> None:
+    def _start_load(self, saved: Saved, lease: Lease) -> None:
         request = LoadRequest(saved.fmt.name, saved.artifact, self.plan.blueprint, self.run.subject.signature,
                               self.run.subject.output_template)
         for _attempt in range(2):  # a worker found dead when sending crashed on an earlier request: use its replacement
             worker = lease.worker
             try:
-                self.queues[lease].append(_Load(saved, start_load(lease, request, self.inputs)))
+                self.queues[lease].append(Load(saved, start_load(lease, request, self.inputs)))
                 return
             except WorkerCrashed as error:
                 lease.replace(worker)
                 crash = error
-        self._record(saved.fmt, _load_failed(saved.fmt, self.run, saved.artifact, saved.save_seconds,
+        self._record(saved.fmt, load_failed(saved.fmt, self.run, saved.artifact, saved.save_seconds,
                                              f"WorkerCrashed: {crash}"), None)
 
     def _start_conversion(self, fmt: RoundTripFormat, lease: Lease) -> None:
@@ -288,24 +240,24 @@ class _Schedule:
         self.plan.on_start(fmt)
         worker = lease.worker
         try:
-            self.queues[lease].append(_Conversion(fmt, start_conversion(lease, self.twins.request_for(fmt))))
+            self.queues[lease].append(Conversion(fmt, start_conversion(lease, self.twins.request_for(fmt))))
             self.twins.used.append(lease)
         except WorkerCrashed:
             lease.replace(worker)
             self._convert_here([fmt])
 
     def _take_answer(self) -> None:
-        lease = _first_to_answer(self.queues)
+        lease = first_to_answer(self.queues)
         item = self.queues[lease].pop(0)
-        if isinstance(item, _Conversion):
+        if isinstance(item, Conversion):
             self._converted(item)
             return
         saved = item.saved
         if self.stopped:  # not judged: the model was found nondeterministic (or rejects an input) meanwhile
             finish_load(item.started)
             return
-        fmt, result, outcome = _judged_in_worker(saved.fmt, self._run_for(saved.fmt), item.started, saved.save_seconds)
-        if saved.from_twin and result.status == FAILED and outcome is not None and outcome.nondeterminism is None:
+        fmt, result, outcome = judged_in_worker(saved.fmt, self._run_for(saved.fmt), item.started, saved.save_seconds)
+        if saved.from_twin and result.status == FAILED and (outcome is None or outcome.nondeterminism is None):
             # Reported only as the original gives it: the twin's failure sends the format back to this process.
             shutil.rmtree(self.run.workdir / fmt.name, ignore_errors=True)
             assert self.twins is not None
@@ -322,13 +274,13 @@ class _Schedule:
             if self.twins is not None:
                 self.twins.refuse(None)
 
-    def _converted(self, item: _Conversion) -> None:
+    def _converted(self, item: Conversion) -> None:
         answer = finish_conversion(item.started)
         if isinstance(item.started.request, ExportConversionRequest):
             self._release(EXPORT)
             if not self.stopped:
                 if isinstance(answer, Converted):
-                    self.saved.append(_Saved(item.fmt, answer.artifact, answer.seconds))
+                    self.saved.append(Saved(item.fmt, answer.artifact, answer.seconds))
                     self.derived.append(item.fmt.name)
                 else:  # converted here from the original instead, as the format itself saves
                     shutil.rmtree(self.run.workdir / item.fmt.name, ignore_errors=True)
@@ -337,7 +289,7 @@ class _Schedule:
         if self.stopped:
             return
         if isinstance(answer, Converted):
-            self.saved.append(_Saved(item.fmt, answer.artifact, answer.seconds, from_twin=True))
+            self.saved.append(Saved(item.fmt, answer.artifact, answer.seconds, from_twin=True))
             return
         if answer.not_twin and self.twins is not None:
             self._convert_here(self.twins.refuse(answer.reason))
@@ -359,59 +311,3 @@ class _Schedule:
                 self._convert_here(self.twins.refuse(None))
 
 
-def _next_with_room(
-    waiting: list[RoundTripFormat], room_for: Callable[[RoundTripFormat], Lease | None],
-) -> tuple[RoundTripFormat, Lease] | None:
-    """The first waiting format with a worker of its Keras backend that has room (the least busy such worker)."""
-    for fmt in waiting:
-        lease = room_for(fmt)
-        if lease is not None:
-            return fmt, lease
-    return None
-
-
-def _replayed_inputs(run: FormatRun) -> tuple[Mapping[str, np.ndarray], ...]:
-    """The inputs every search replays first (targeted, then pre-drawn), once each: sent with each load."""
-    seen: set[str] = set()
-    inputs = []
-    for example in [example for example, _pin in run.search.targeted] + list(run.search.examples):
-        key = example.cache_key()
-        if key not in seen:
-            seen.add(key)
-            inputs.append(example.arrays)
-    return tuple(inputs)
-
-
-def _first_to_answer(queues: dict[Lease, list[_Queued]]) -> Lease:
-    """The lease whose oldest format's load was answered first (waiting for one if none was).
-
-    When no worker answers within the request timeout, the first lease is returned all the same: its own
-    wait then times out and stops the worker (waiting here without a limit let a hung load, a model whose
-    call never returns in a new interpreter, hold the check for as long as it hung).
-    """
-    heads = {lease: queue[0].started for lease, queue in queues.items() if queue}
-    while True:
-        answered = [lease for lease, started in heads.items() if started.answered]
-        if answered:
-            return answered[0]
-        if not wait_for_any([started.worker for started in heads.values()]):
-            return next(iter(heads))
-
-
-def _judged_in_worker(fmt: RoundTripFormat, run: FormatRun, started: StartedLoad, save_seconds: float) -> Checked:
-    loaded = finish_load(started)
-    if isinstance(loaded, LoadFailed):
-        return fmt, _load_failed(fmt, run, started.request.artifact, save_seconds, loaded.error), None
-    result = FormatResult(fmt.name, PASSED, save_seconds=save_seconds, load_seconds=loaded.load_seconds,
-                          artifact=started.request.artifact, warnings=loaded.warnings)
-    try:
-        outcome = search(run.search.plan_for(fmt, loaded))
-        judged = judged_and_diagnosed(result, outcome, loaded, run, fmt)
-    finally:
-        loaded.release(collect=run.weight_bytes >= COLLECT_FROM_BYTES)
-    return fmt, finished(fmt, run, judged), outcome
-
-
-def _load_failed(fmt: RoundTripFormat, run: FormatRun, artifact: Any, save_seconds: float, error: str) -> FormatResult:
-    result = FormatResult(fmt.name, FAILED, save_seconds=save_seconds, artifact=artifact, failure=FormatFailure(LOAD, error))
-    return with_reproduction_of(fmt, run, result)
