@@ -283,3 +283,27 @@ def test_large_inputs_and_outputs_do_not_block_a_worker_holding_two_formats():
     model = keras.Model(x, keras.layers.Conv2D(8, 3, padding="same")(x))
     report = check_roundtrip(model, formats=["keras", "weights", "checkpoint"], max_examples=10, seed=0, workers=1)
     assert report.passed
+
+
+def test_a_module_stale_in_every_new_interpreter_is_said_after_one_replacement(tmp_path):
+    """Found running the suite from a second checkout: a module that resolved to another file in each new worker
+    made the lease replace its worker, import again, replace again, without end (a hang, worker after worker)."""
+    import threading
+
+    from pytest_tfroundtrip.isolation.remote import lend_workers
+    from pytest_tfroundtrip.isolation.user_modules import UserModule, UserModules
+
+    (tmp_path / "json.py").write_text("")  # a worker imports the standard library's json first: stale there, always
+    pool = session_pool(1)
+    started = pool.started
+    outcome: list = []
+    thread = threading.Thread(target=lambda: outcome.append(
+        lend_workers(pool, 1, UserModules((UserModule("json", str(tmp_path), str(tmp_path / "json.py")),)))), daemon=True)
+    thread.start()
+    thread.join(timeout=180)
+    assert outcome, f"still lending after 180 s: {pool.started - started} workers started"
+    lent = outcome[0]
+    lent.give_back()
+    assert lent.classes_not_importable == (
+        "importing json in a new interpreter failed: module 'json' was imported from another file in a new interpreter too")
+    assert pool.started - started <= 2

@@ -65,14 +65,20 @@ class Lease:
         self.pool, self.worker, self.modules = pool, worker, modules
 
     def import_modules(self) -> str | None:
-        """Import the user's modules in the worker (a new worker if one of them is stale there); None, or why it failed."""
-        for _attempt in range(2):
+        """Import the user's modules in the worker (one new worker if one of them is stale there); None, or why it failed.
+
+        A module stale in the new worker too is said, not tried again: the replacement does not import through
+        this method (it did, and a module that resolved to another file in every new interpreter started
+        worker after worker without end).
+        """
+        for attempt in range(2):
             reply = self.worker.request({"op": "import", "modules": self.modules}, "importing the model's modules")
             if reply.get("ok"):
                 return None
             if reply.get("stale") is None:
                 return reply["error"]
-            self.replace(self.worker)
+            if attempt == 0:
+                self.worker = self.pool.replacement(self.worker)
         return f"module {reply['stale']!r} was imported from another file in a new interpreter too"
 
     def replace(self, crashed: Worker) -> None:
