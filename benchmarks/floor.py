@@ -425,7 +425,9 @@ def reload_path_child(mode: str, workload: str, examples: int, workers: int | No
                 report = error.report
             result[attempt] = time.perf_counter() - started
     result.update(formats=[r.format for r in report.results if r.status != "skipped"],
-                  failed=[r.format for r in report.failed], peak_rss=total.peak_rss, peak_pss=total.peak_pss)
+                  failed=[r.format for r in report.failed], peak_rss=total.peak_rss, peak_pss=total.peak_pss,
+                  stages={r.format: [round(r.save_seconds, 1), round(r.load_seconds, 1), r.saved_from_twin]
+                          for r in report.results if r.status != "skipped"})
     (scratch / f"{mode}.json").write_text(json.dumps(result))
 
 
@@ -455,6 +457,9 @@ def print_reload_paths(workloads: list[str], examples: int, workers: int | None)
               f"{fresh['peak_pss'] / process['peak_pss']:>5.2f} {process['peak_pss'] / 2**30:>6.2f}GB {fresh['peak_pss'] / 2**30:>6.2f}GB | "
               f"{fresh['peak_rss'] / process['peak_rss']:>7.2f} {process['peak_rss'] / 2**30:>6.2f}GB {fresh['peak_rss'] / 2**30:>6.2f}GB | "
               f"{','.join(sorted(set(fresh['failed']) | set(process['failed']))) or '-'}", flush=True)
+        for mode, row in (("process", process), ("fresh", fresh)):  # per format: save (or conversion) and load seconds
+            stages = ", ".join(f"{name} {save}+{load}{' (twin)' if twin else ''}" for name, (save, load, twin) in row["stages"].items())
+            print(f"    {mode}: {stages}", flush=True)
 
 
 # ----------------------------------------------------------------- processes
