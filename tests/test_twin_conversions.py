@@ -33,7 +33,8 @@ def _plain_export_outputs(model, tmp_path, x):
 
 
 def test_the_live_model_conversions_come_from_the_twin_once_keras_passed_bit_for_bit():
-    model = model_with(keras.layers.ReLU(name="relu"))
+    # Dropout's seed generator state differs in a reload (inference never reads it): a twin all the same.
+    model = model_with(keras.layers.Dropout(0.3, name="dropout"))
     results, report = _by_format(check_roundtrip(model, formats=LIVE, max_examples=5, seed=0, workers=2))
     assert all(result.status == "passed" for result in results.values())
     from_twin = [name for name, result in results.items() if result.saved_from_twin]

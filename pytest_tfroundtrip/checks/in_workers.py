@@ -90,6 +90,7 @@ class _Schedule:
         self.derivations: list[tuple[RoundTripFormat, Saved]] = []  # TFLite to convert from the export's directory
         self.held: dict[str, int] = {}  # a format's directory another format's conversion still reads
         self.derived: list[str] = []
+        self.export_for_tflite: Saved | None = None  # saved here while TFLite was converting from a twin
 
     def run_all(self) -> None:
         try:
@@ -197,6 +198,10 @@ class _Schedule:
                 self.derivations.append((fmt, export))
                 self.held[EXPORT] = self.held.get(EXPORT, 0) + 1
                 return
+        if any(isinstance(item, Conversion) and item.fmt.name == TFLITE for queue in self.queues.values() for item in queue):
+            # TFLite is being converted from a twin that may yet be refused: the export stays until it answers.
+            self.export_for_tflite = export
+            self.held[EXPORT] = self.held.get(EXPORT, 0) + 1
 
     def _start_derivation(self, fmt: RoundTripFormat, export: Saved, lease: Lease) -> None:
         self.plan.on_start(fmt)
@@ -286,10 +291,19 @@ class _Schedule:
                     shutil.rmtree(self.run.workdir / item.fmt.name, ignore_errors=True)
                     self._convert_here([item.fmt])
             return
+        export, self.export_for_tflite = (self.export_for_tflite, None) if item.fmt.name == TFLITE else (None, self.export_for_tflite)
+        if export is not None and (self.stopped or isinstance(answer, Converted)):
+            self._release(EXPORT)
         if self.stopped:
             return
         if isinstance(answer, Converted):
             self.saved.append(Saved(item.fmt, answer.artifact, answer.seconds, from_twin=True))
+            return
+        if export is not None:  # from the export saved here after all (the hold passes to the derivation)
+            if answer.not_twin and self.twins is not None:
+                self._convert_here(self.twins.refuse(answer.reason))
+            shutil.rmtree(self.run.workdir / item.fmt.name, ignore_errors=True)
+            self.derivations.append((item.fmt, export))
             return
         if answer.not_twin and self.twins is not None:
             self._convert_here(self.twins.refuse(answer.reason))

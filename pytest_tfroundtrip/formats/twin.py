@@ -28,7 +28,7 @@ class Fingerprint:
 
     config: str
     variables: tuple[tuple[str, str], ...]
-    attributes: tuple[tuple[str, str], ...]  # ("layer.attribute", repr) of each plain public attribute
+    attributes: tuple[tuple[str, str], ...]  # ("position:layer.attribute", repr) of each plain public attribute
     export_signature: str | None  # None: this Keras does not say what it infers
 
 
@@ -51,12 +51,12 @@ def twin_differences(original: Fingerprint, twin: Fingerprint) -> str | None:
     """Why ``twin`` cannot stand in for ``original``, or None when every part of the fingerprints is equal.
 
     Example:
-        >>> a = Fingerprint("c", (("d/kernel", "<f4(3, 2):01"),), (("d.units", "2"),), "[(None, 3)]")
+        >>> a = Fingerprint("c", (("d/kernel", "<f4(3, 2):01"),), (("1:d.units", "2"),), "[(None, 3)]")
         >>> twin_differences(a, a) is None
         True
-        >>> twin_differences(a, Fingerprint("c", (("d/kernel", "<f4(3, 2):02"),), (("d.units", "2"),), "[(None, 3)]"))
+        >>> twin_differences(a, Fingerprint("c", (("d/kernel", "<f4(3, 2):02"),), (("1:d.units", "2"),), "[(None, 3)]"))
         "variable 'd/kernel' differs"
-        >>> twin_differences(a, Fingerprint("c", (("d/kernel", "<f4(3, 2):01"),), (("d.units", "3"),), "[(None, 3)]"))
+        >>> twin_differences(a, Fingerprint("c", (("d/kernel", "<f4(3, 2):01"),), (("1:d.units", "3"),), "[(None, 3)]"))
         'layer attribute d.units differs (2 in the original, 3 reloaded)'
     """
     if original.config != twin.config:
@@ -70,8 +70,8 @@ def twin_differences(original: Fingerprint, twin: Fingerprint) -> str | None:
             return f"variable {path!r} differs"
     theirs = dict(twin.attributes)  # attributes only the reload has come from loading (Dense's is_gptq_calibrated)
     for name, value in original.attributes:
-        if theirs.get(name) != value:
-            return f"layer attribute {name} differs ({value} in the original, {theirs.get(name, 'absent')} reloaded)"
+        if theirs.get(name, "None") != value:  # absent: never set, as None is (a model's predict_function)
+            return f"layer attribute {name.split(':', 1)[1]} differs ({value} in the original, {theirs.get(name, 'absent')} reloaded)"
     if original.export_signature is None or twin.export_signature is None:
         return "the input signature model.export infers cannot be read in this Keras"
     if original.export_signature != twin.export_signature:
@@ -88,12 +88,12 @@ _SEED_STATE = "seed_generator_state"
 def _plain_attributes(model: Any) -> tuple[tuple[str, str], ...]:
     """Every layer's public attributes holding a plain value (or a tuple of them), as ``("layer.attribute", repr)``."""
     found = []
-    for layer in model._flatten_layers(include_self=True):
+    for index, layer in enumerate(model._flatten_layers(include_self=True)):  # by position: names may repeat
         for attribute, value in sorted(vars(layer).items()):
             if attribute.startswith("_"):
                 continue
             if isinstance(value, _PLAIN) or (isinstance(value, tuple) and all(isinstance(item, _PLAIN) for item in value)):
-                found.append((f"{layer.name}.{attribute}", repr(value)))
+                found.append((f"{index}:{layer.name}.{attribute}", repr(value)))
     return tuple(found)
 
 
