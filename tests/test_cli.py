@@ -158,7 +158,7 @@ def test_help_documents_every_option_with_its_default(capsys):
     check = parser._subparsers._group_actions[0].choices["check"]
     options = [action for action in check._actions if action.option_strings and action.dest != "help"]
     assert {o.dest for o in options} == {"formats", "max_examples", "seed", "reload_in", "workers", "json", "html", "imports", "artifacts_dir",
-                                         "keep_artifacts", "no_progress", "no_color", "pretrained", "model_inputs", "fit"}
+                                         "keep_artifacts", "no_twin", "no_progress", "no_color", "pretrained", "model_inputs", "fit"}
     for option in options:
         assert "Default:" in option.help, option.dest
     assert main(["check", "--help"]) == PASSED

@@ -45,7 +45,8 @@ def test_the_live_model_conversions_come_from_the_twin_once_keras_passed_bit_for
 
 def test_turned_off_every_conversion_starts_from_the_original_and_tflite_from_the_exports_directory():
     model = model_with(keras.layers.ReLU(name="relu"))
-    results, report = _by_format(check_roundtrip(model, formats=LIVE, max_examples=5, seed=0, convert_from_twin=False))
+    results, report = _by_format(check_roundtrip(model, formats=LIVE, max_examples=5, seed=0, convert_from_twin=False,
+                                                 workers=2))
     assert all(result.status == "passed" and not result.saved_from_twin for result in results.values())
     assert not any("twin" in note for note in report.notes)
     assert "tflite converted in a worker from the export format's directory" in " ".join(report.notes)

@@ -18,6 +18,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 
+from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.checks.one_format import COLLECT_FROM_BYTES, FormatRun, save_artifact, with_reproduction_of
 from pytest_tfroundtrip.checks.search import SearchOutcome
 from pytest_tfroundtrip.checks.twin_conversions import PROVED, REFUSED, TWIN_FROM, plan_twin_conversions
@@ -81,7 +82,10 @@ class _Schedule:
         self.run, self.plan = run, plan
         self.inputs = replayed_inputs(run)
         self.depth = 2 if run.weight_bytes < COLLECT_FROM_BYTES else 1
-        self.twins = plan_twin_conversions(plan.formats, run, plan.twin.enabled)
+        here = [lease for lease in plan.workers.leases if lease.worker.backend == _lazy.process_backend()]
+        # A worker-converted artifact loads in another worker than the one that converted it: two at least.
+        self.convert_in_workers = len(here) >= 2
+        self.twins = plan_twin_conversions(plan.formats, run, plan.twin.enabled and self.convert_in_workers)
         self.waiting = [fmt for fmt in plan.formats if self.twins is None or fmt not in self.twins.pending]
         self.saved: list[Saved] = []
         self.queues: dict[Lease, list[Queued]] = {lease: [] for lease in plan.workers.leases}
@@ -124,8 +128,8 @@ class _Schedule:
     def _load_of(self, lease: Lease) -> int:
         return sum(self.depth if isinstance(item, Conversion) else 1 for item in self.queues[lease])
 
-    def _room_for(self, fmt: RoundTripFormat) -> Lease | None:
-        leases = [lease for lease in self.queues if lease.worker.backend == fmt.keras_backend]
+    def _room_for(self, fmt: RoundTripFormat, avoid: Lease | None = None) -> Lease | None:
+        leases = [lease for lease in self.queues if lease.worker.backend == fmt.keras_backend and lease is not avoid]
         lease = min(leases, key=self._load_of, default=None)
         return lease if lease is not None and self._load_of(lease) < self.depth else None
 
@@ -135,7 +139,7 @@ class _Schedule:
         while progressed and not self.stopped:
             progressed = False
             for saved in list(self.saved):
-                lease = self._room_for(saved.fmt)
+                lease = self._room_for(saved.fmt, avoid=saved.converted_by)
                 if lease is not None:
                     self.saved.remove(saved)
                     self._start_load(saved, lease)
@@ -189,7 +193,7 @@ class _Schedule:
     def _derive_from(self, export: Saved) -> None:
         """TFLite not started yet converts, in a worker, from the export just saved here: the same ``model.export``
         call as its own save begins with, so the original is exported once for both formats."""
-        if export.fmt.name != EXPORT:
+        if export.fmt.name != EXPORT or not self.convert_in_workers:
             return
         pending = self.twins.pending if self.twins is not None else []
         for fmt in self.waiting + pending:
@@ -285,7 +289,7 @@ class _Schedule:
             self._release(EXPORT)
             if not self.stopped:
                 if isinstance(answer, Converted):
-                    self.saved.append(Saved(item.fmt, answer.artifact, answer.seconds))
+                    self.saved.append(Saved(item.fmt, answer.artifact, answer.seconds, converted_by=item.started.lease))
                     self.derived.append(item.fmt.name)
                 else:  # converted here from the original instead, as the format itself saves
                     shutil.rmtree(self.run.workdir / item.fmt.name, ignore_errors=True)
@@ -297,7 +301,7 @@ class _Schedule:
         if self.stopped:
             return
         if isinstance(answer, Converted):
-            self.saved.append(Saved(item.fmt, answer.artifact, answer.seconds, from_twin=True))
+            self.saved.append(Saved(item.fmt, answer.artifact, answer.seconds, from_twin=True, converted_by=item.started.lease))
             return
         if export is not None:  # from the export saved here after all (the hold passes to the derivation)
             if answer.not_twin and self.twins is not None:

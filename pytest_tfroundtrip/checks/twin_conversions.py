@@ -22,6 +22,7 @@ from typing import Any
 
 from pytest_tfroundtrip import _lazy
 from pytest_tfroundtrip.checks.one_format import FormatRun
+from pytest_tfroundtrip.formats import get_format
 from pytest_tfroundtrip.formats.base import RoundTripFormat
 from pytest_tfroundtrip.formats.twin import fingerprint_of
 from pytest_tfroundtrip.isolation.conversion import ConversionRequest, TwinSource, release_twin
@@ -105,7 +106,8 @@ class TwinConversions:
         again = (f"; {', '.join(self.judged_again)} failed converted from the twin and "
                  f"{'was' if len(self.judged_again) == 1 else 'were'} judged again from the original" if self.judged_again else "")
         if self.converted:
-            return (f"{', '.join(self.converted)} converted in a worker from the model's twin: the .keras reload that passed "
+            converted = sorted(self.converted, key=lambda name: get_format(name).order)  # the formats' order, not the workers'
+            return (f"{', '.join(converted)} converted in a worker from the model's twin: the .keras reload that passed "
                     "bit for bit, with the original's config, variables and export signature (convert_from_twin=False "
                     f"converts the original here){again}")
         if self.why_not is not None:

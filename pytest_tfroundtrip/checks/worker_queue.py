@@ -51,6 +51,7 @@ class Saved:
     artifact: Path
     save_seconds: float
     from_twin: bool = False
+    converted_by: Lease | None = None  # the worker that converted it: never the one that loads it
 
 
 @dataclass(frozen=True)

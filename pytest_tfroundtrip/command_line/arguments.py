@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="worker interpreters reloading formats at once. Default: from the cores and the memory the model needs")
     check.add_argument("--no-twin", action="store_true", default=False,
                        help="convert export, TFLite, LiteRT, ONNX and OpenVINO from the original here, not in workers from "
-                            "the .keras reload proved identical to it")
+                            "the .keras reload proved identical to it. Default: off (from the twin once keras passed bit for bit)")
     check.add_argument("--json", metavar="PATH", default=None,
                        help="also write the check as JSON to PATH (schema: pytest_tfroundtrip/results/schema.json). "
                             "Default: not written")

@@ -103,6 +103,8 @@ def finish_conversion(started: StartedConversion) -> Converted | NotConverted:
         return NotConverted(f"the worker converting it crashed ({str(error).splitlines()[0]})")
     if reply["ok"]:
         return Converted(Path(reply["artifact"]), reply["seconds"])
+    if reply.get("tainted"):  # it holds callbacks a later load could find under their keys: never lent again
+        started.lease.replace(started.worker)
     if "not_twin" in reply:
         return NotConverted(reply["not_twin"], not_twin=True)
     return NotConverted(f"converting it there raised {reply['error'].splitlines()[0][:300]}")

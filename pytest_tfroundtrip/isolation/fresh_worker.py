@@ -146,7 +146,19 @@ def _convert(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
         artifact = get_format(request["format"]).save(replace(subject, model=twin), directory)
     except Exception as error:
         return {"ok": False, "error": describe_exception(error)}
+    if _python_callbacks():  # a traced tf.py_function/numpy_function registered here: this interpreter is not fresh
+        return {"ok": False, "tainted": True, "not_twin": "converting it traced Python callbacks (tf.py_function or "
+                "tf.numpy_function), which only the interpreter that traced them can call"}
     return {"ok": True, "artifact": str(artifact), "seconds": time.perf_counter() - started}
+
+
+def _python_callbacks() -> int:
+    """How many Python callbacks traced graphs registered in this interpreter (0 without TensorFlow)."""
+    try:
+        from tensorflow.python.ops import script_ops
+    except ImportError:
+        return 0
+    return int(script_ops._py_funcs.size())
 
 
 def _convert_export(request: dict[str, Any], loaded: dict[int, Any]) -> dict[str, Any]:
