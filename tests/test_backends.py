@@ -54,7 +54,9 @@ def test_installed_backends_are_in_the_default_set() -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("build", [backend_layers.mlp, pytest.param(backend_layers.conv_net, marks=pytest.mark.slow)],  # CI budget
+# CI budget: every default check in CI (examples, properties) runs keras@jax and weights@jax on sound models
+@pytest.mark.parametrize("build", [pytest.param(backend_layers.mlp, marks=pytest.mark.slow),
+                                   pytest.param(backend_layers.conv_net, marks=pytest.mark.slow)],
                          ids=["mlp", "conv_net"])
 def test_a_sound_model_passes_on_the_other_backend(backend: str, build, tmp_path: Path) -> None:
     model = build()

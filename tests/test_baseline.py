@@ -141,6 +141,7 @@ def test_mlp(tf_roundtrip):
 """
 
 
+@pytest.mark.slow  # CI budget (100 s): examples/test_upgrade.py runs the fixture's baselines under pytest in CI, TF and JAX
 def test_the_fixture_creates_then_compares_lists_unused_and_updates(pytester):
     pytester.makepyfile(test_models=PYTESTER_BASELINE)
     first = pytester.runpytest("-p", "no:cacheprovider")

@@ -63,6 +63,7 @@ def assert_judged_under_jax(judgements: list[dict], expected: int) -> None:
     assert {"keras@tensorflow", "weights@tensorflow"} <= set(both_passed), both_passed
 
 
+@pytest.mark.slow  # CI budget (its last run took 33 min): 174 s of one xdist worker; CI runs KERAS_BACKEND=jax pytest examples
 def test_the_properties_hold_on_a_jax_sample(tmp_path: Path) -> None:
     judgements = run_properties_under_jax(tmp_path, marker="not slow", first=JAX_MODELS)
     assert_judged_under_jax(judgements, 2 * JAX_MODELS)
