@@ -98,6 +98,7 @@ def test_a_layer_calling_tensorflow_fails_with_the_layer_and_the_call_named(back
     assert run.returncode != 0 and "TensorFlowSoftplus" in run.stderr
 
 
+@pytest.mark.slow  # CI budget (60 s): test_a_layer_calling_tensorflow_fails_with_the_layer_and_the_call_named runs a backend finding in CI
 def test_a_backend_difference_fails_with_its_layer_and_a_script_that_reproduces_it(tmp_path: Path) -> None:
     backend = BACKENDS[0]
     model = backend_layers.with_layer(backend_layers.BackendBranch(name="branch"))

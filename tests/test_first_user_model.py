@@ -60,6 +60,7 @@ QUICK = ["keras", "h5", "savedmodel", "export", "weights", "checkpoint"]
 RESUMING = tuple(name for name in ("keras", "checkpoint", "orbax") if name in available_formats())
 
 
+@pytest.mark.slow  # CI budget (50 s): examples/test_custom_layer.py and test_trained_model.py run the three checks in CI
 def test_the_first_user_model_passes_all_three_checks_and_h5_is_not_applicable_with_its_reason():
     model, x, y = first_user_model()
     before = models.fingerprint(model)
