@@ -39,6 +39,19 @@ class GainWhenTraced(keras.layers.Layer):
         return x if tf.executing_eagerly() else x * self.gain
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class DropsInside(keras.layers.Layer):
+    """Holds a Dropout it creates itself, as keras-hub's blocks do: its name is automatic ("dropout_37"), so it
+    depends on how many Dropout layers the process created before, and no config records it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dropout = keras.layers.Dropout(0.1)
+
+    def call(self, x: Any, training: bool = False) -> Any:
+        return self.dropout(x, training=training)
+
+
 def model_with(layer: keras.layers.Layer, features: int = 4) -> keras.Model:
     """``Dense`` then ``layer``: a functional model whose export traces ``layer``."""
     inputs = keras.Input((features,), name="x")

@@ -68,10 +68,13 @@ def twin_differences(original: Fingerprint, twin: Fingerprint) -> str | None:
     for (path, digest), (_path, twin_digest) in zip(original.variables, twin.variables):
         if digest != twin_digest:
             return f"variable {path!r} differs"
-    theirs = dict(twin.attributes)  # attributes only the reload has come from loading (Dense's is_gptq_calibrated)
-    for name, value in original.attributes:
-        if theirs.get(name, "None") != value:  # absent: never set, as None is (a model's predict_function)
-            return f"layer attribute {name.split(':', 1)[1]} differs ({value} in the original, {theirs.get(name, 'absent')} reloaded)"
+    # Matched by layer position and attribute, not by layer name: a layer a model creates in its own __init__
+    # takes an automatic name ("dropout_37") that depends on how many such layers the process made before.
+    theirs = {_position_and_attribute(key): value for key, value in twin.attributes}  # attributes only the reload
+    for key, value in original.attributes:  # has come from loading (Dense's is_gptq_calibrated)
+        got = theirs.get(_position_and_attribute(key), "None")  # absent: never set, as None is (a model's predict_function)
+        if got != value:
+            return f"layer attribute {key.split(':', 1)[1]} differs ({value} in the original, {got} reloaded)"
     if original.export_signature is None or twin.export_signature is None:
         return "the input signature model.export infers cannot be read in this Keras"
     if original.export_signature != twin.export_signature:
@@ -85,12 +88,18 @@ _PLAIN = (int, float, str, bool, type(None))
 _SEED_STATE = "seed_generator_state"
 
 
+def _position_and_attribute(key: str) -> tuple[str, str]:
+    """``"3:dropout_37.rate"`` -> ``("3", "rate")``."""
+    position, named = key.split(":", 1)
+    return position, named.rsplit(".", 1)[1]
+
+
 def _plain_attributes(model: Any) -> tuple[tuple[str, str], ...]:
     """Every layer's public attributes holding a plain value (or a tuple of them), as ``("layer.attribute", repr)``."""
     found = []
     for index, layer in enumerate(model._flatten_layers(include_self=True)):  # by position: names may repeat
         for attribute, value in sorted(vars(layer).items()):
-            if attribute.startswith("_"):
+            if attribute.startswith("_") or attribute == "name":  # names: see twin_differences
                 continue
             if isinstance(value, _PLAIN) or (isinstance(value, tuple) and all(isinstance(item, _PLAIN) for item in value)):
                 found.append((f"{index}:{layer.name}.{attribute}", repr(value)))
