@@ -17,6 +17,7 @@ import pytest
 from pytest_tfroundtrip.isolation import internal_warnings
 from pytest_tfroundtrip.pytest_integration.fixtures import (  # noqa: F401  (pytest finds fixtures and hooks here)
     RoundTripFixture,
+    prestart_for_module,
     pytest_generate_tests,
     reloaded_model,
     roundtrip_format,
@@ -56,6 +57,11 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if config.getoption("tf_roundtrip_model", None) and config.args_source is not pytest.Config.ArgsSource.ARGS:
         return True
     return None
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> None:
+    """Before a test module is imported: if it checks models, a worker starts now (see ``prestart_for_module``)."""
+    prestart_for_module(parent.config, module_path)
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -73,3 +73,61 @@ def test_the_resume_check_starts_its_worker_before_training_the_reference(monkey
     check_resume_training(model, formats=["keras"], seed=0)
     assert seen_while_training[0] == {_lazy.process_backend(): 1}
     assert started_by_now() == {_lazy.process_backend(): 1}
+
+
+# --- in a pytest session: started before the test module is imported, and at the fixture's setup
+
+STARTED_NOW = """
+from pytest_tfroundtrip.isolation import pool
+
+def started():
+    return sum(p.started for (pid, backend), p in pool._POOL.items())
+"""
+
+
+def test_a_module_that_names_our_api_has_a_worker_starting_before_it_is_imported(pytester):
+    pytester.makepyfile(test_uses_us=STARTED_NOW + """
+from pytest_tfroundtrip import check_roundtrip  # named here: the worker starts before this module is imported
+
+def test_a_worker_is_starting():
+    assert started() == 1
+""")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_only_modules_that_name_us_start_one_and_not_when_checks_reload_here(pytester):
+    unnamed = 'import importlib\npool = importlib.import_module("pytest_tf" + "roundtrip.isolation.pool")\n'
+    pytester.makepyfile(test_plain=STARTED_NOW.replace("from pytest_tfroundtrip.isolation import pool\n", unnamed) + """
+def test_nothing_started():
+    assert started() == 0
+""")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.makepyfile(test_uses_us=STARTED_NOW + """
+def test_nothing_started_for_reloads_here(tf_roundtrip):
+    assert started() == 0
+""")
+    pytester.runpytest("-p", "no:cacheprovider", "--tf-roundtrip-reload-in=process").assert_outcomes(passed=2)
+
+
+def test_collect_only_starts_no_worker(pytester):
+    pytester.makeconftest("""
+from pytest_tfroundtrip.isolation import pool
+
+def pytest_sessionfinish(session):
+    (session.config.rootpath / "started.txt").write_text(str(sum(p.started for p in pool._POOL.values())))
+""")
+    pytester.makepyfile(test_uses_us="def test_uses(tf_roundtrip):\n    pass\n")
+    pytester.runpytest("-p", "no:cacheprovider", "--collect-only")
+    assert (pytester.path / "started.txt").read_text() == "0"
+    pytester.runpytest("-p", "no:cacheprovider")
+    assert (pytester.path / "started.txt").read_text() == "1"  # the same session, run: one started
+
+
+def test_the_fixture_starts_one_at_its_setup_when_none_is_starting(pytester):
+    pytester.makepyfile(test_uses_us=STARTED_NOW + """
+def test_at_setup(request):
+    pool.close_pool()  # the one started at collection is gone: the fixture starts another
+    request.getfixturevalue("tf_roundtrip")
+    assert started() == 1
+""")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)

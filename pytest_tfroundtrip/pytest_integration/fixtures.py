@@ -111,14 +111,47 @@ def tf_roundtrip(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 def _prestart_a_worker(request: pytest.FixtureRequest) -> None:
     """Start one worker of this process's backend now, without waiting, unless this test reloads in this process:
     its start (importing Keras there) overlaps building the test's model instead of delaying the first check."""
+    prestart_unless_in_process(request.config, request.node)
+
+
+def prestart_unless_in_process(config: pytest.Config, node: pytest.Item | None) -> None:
+    """Start one worker of this process's backend without waiting, unless checks here reload in this process."""
     try:
-        reload_in = settings_for(request.config, request.node).get("reload_in", "fresh")
+        reload_in = settings_for(config, node).get("reload_in", "fresh")
     except RoundTripUsageError:  # said when the test calls a check, where the user looks for it
         return
     if reload_in == "fresh":
         from pytest_tfroundtrip.isolation.pool import session_pool
 
         session_pool(1, process_backend()).prestart(1)
+
+
+_PRESTARTED = pytest.StashKey[bool]()
+# What a test module that checks models names (fixtures, marker, the API): read before pytest imports it.
+_CHECKS_A_MODEL = re.compile(rb"\b(tf_roundtrip|roundtrip_format|reloaded_model|check_roundtrip|pytest_tfroundtrip)\b")
+
+
+def prestart_for_module(config: pytest.Config, module_path: Path) -> None:
+    """Start a worker before the first test module that names our fixtures or API is imported, once per session.
+
+    Importing that module (TensorFlow and Keras, the user's model code) takes seconds; the worker imports
+    Keras at the same time, on the other core, instead of after the test has built its model.  Nothing starts
+    for ``--collect-only``, for modules that never name us, or when checks reload in this process.
+
+    Example::
+
+        pytest tests/test_model.py   # the worker starts while tests/test_model.py is being imported
+    """
+    if config.option.collectonly or config.stash.get(_PRESTARTED, False):
+        return
+    try:
+        text = module_path.read_bytes()
+    except OSError:
+        return
+    if _CHECKS_A_MODEL.search(text) is None:
+        return
+    config.stash[_PRESTARTED] = True
+    prestart_unless_in_process(config, None)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
