@@ -10,6 +10,9 @@ Each workload runs in three fresh processes: the checker alone and the floor
 alone (peak RSS, each side in its own process), then both in one process on
 the same inputs (time), after an untimed floor run that warms up what either
 side would otherwise pay for first (TensorFlow's savers, the TFLite converter).
+The formats loaded under JAX (``keras@jax``, ``weights@jax``) are saved here and loaded, both, in one
+interpreter started with ``KERAS_BACKEND=jax``, as anyone must load under another backend (before
+issue 29's second stop the floor skipped them while the checker paid for them).
 The ratios printed are checker / floor.  Never asserts.
 
 ``--fresh`` compares instead the checker's two reload paths on all ten
@@ -19,9 +22,13 @@ interpreters, several at once), each in its own process after an untimed
 warm-up run (which also starts the worker pool: the times are a warm pool's).
 Peak memory is the largest sum over the main process and its workers,
 sampled every 250 ms, of PSS (each shared page counted once: the memory they
-take together) and of RSS (TensorFlow's libraries counted once per process).  Targets (issue 18): fresh time at most 0.6x
-in-process for mobilenet and bert_base; for the MLP at most 1 s more; peak
-memory of all processes at most 1.5x.
+take together) and of RSS (TensorFlow's libraries counted once per process).  Each path also prints
+each format's save (or conversion) and load seconds, which came from the model's twin, and how many of
+the machine's cores the timed check kept busy on average (from /proc/stat: the machine must be otherwise
+quiet), which says how far from the cores' limit a path is.  Targets (issue 29): fresh time at most 0.6x
+in-process for mobilenet, 0.7x for bert_base, no more for the MLP; peak memory of
+all processes at most 1.5x.  ``benchmarks/first_check.py`` measures the first
+check of a pytest session, cold, against the floor.
 
     python benchmarks/floor.py [--workloads mlp,mobilenet,dict_string,mlp_100m,bert_base] [--examples 50] [--fresh] [--workers N]
 
@@ -347,13 +354,61 @@ def _one_floor_format(model: Any, name: str, inputs: list[dict[str, np.ndarray]]
         shutil.rmtree(directory, ignore_errors=True)
 
 
+_JAX_LOADER = """
+import json, sys
+import numpy as np, keras
+directory = sys.argv[1]
+inputs = np.load(directory + "/inputs.npz")
+outputs = {}
+for name in json.loads(open(directory + "/formats.json").read()):
+    if name == "keras@jax":
+        model = keras.models.load_model(directory + "/model.keras")
+    else:
+        model = keras.models.model_from_json(open(directory + "/model.json").read())
+        model.load_weights(directory + "/model.weights.h5")
+    for index in range(int(inputs["__count__"])):
+        for leaf, value in enumerate(keras.tree.flatten(model(inputs[f"{index}"], training=False))):
+            outputs[f"{name}/{index}/{leaf}"] = np.asarray(value)
+np.savez(directory + "/outputs.npz", **outputs)
+"""
+
+
+def _floor_on_jax(model: Any, names: list[str], inputs: list[dict[str, np.ndarray]], expected: list[list[np.ndarray]]) -> dict[str, bool]:
+    """The formats loaded under JAX (``keras@jax``, ``weights@jax``): saved here, loaded and called in one
+    interpreter with ``KERAS_BACKEND=jax`` (the only way to load under another backend), compared here.
+    Single-input models only (the workloads that run these formats)."""
+    directory = Path(tempfile.mkdtemp(prefix="floor-jax-"))
+    try:
+        model.save(directory / "model.keras")
+        model.save_weights(directory / "model.weights.h5")
+        (directory / "model.json").write_text(model.to_json())
+        (directory / "formats.json").write_text(json.dumps(names))
+        np.savez(directory / "inputs.npz", __count__=np.array(len(inputs)),
+                 **{str(i): next(iter(arrays.values())) for i, arrays in enumerate(inputs)})
+        subprocess.run([sys.executable, "-c", _JAX_LOADER, str(directory)], check=True,
+                       env={**os.environ, "KERAS_BACKEND": "jax"})
+        with np.load(directory / "outputs.npz") as got:
+            return {name: all(np.allclose(w, got[f"{name}/{i}/{leaf}"], rtol=1e-3, atol=1e-3)
+                              for i, want in enumerate(expected) for leaf, w in enumerate(want) if w.dtype.kind == "f")
+                    for name in names}
+    except Exception:  # the checker reports it; the floor only pays for the attempt
+        return dict.fromkeys(names, False)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def run_floor(model: Any, formats: list[str], inputs: list[dict[str, np.ndarray]]) -> dict[str, Any]:
     started = time.perf_counter()
     expected = [_leaves(model(_as_model_input(model, arrays), training=False)) for arrays in inputs]
     agreed = {}
     for name in formats:
+        if name.endswith("@jax"):
+            continue
         agreed[name] = _one_floor_format(model, name, inputs, expected)
         gc.collect()
+    on_jax = [name for name in formats if name.endswith("@jax")]
+    if on_jax:
+        agreed.update(_floor_on_jax(model, on_jax, inputs, expected))
     return {"seconds": time.perf_counter() - started, "agreed": agreed}
 
 
@@ -407,6 +462,14 @@ class TotalMemory:
         self._thread.join()
 
 
+def _machine_cpu() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine so far, from /proc/stat: the share of its cores the check kept
+    busy, its workers included (the machine is otherwise quiet when benchmarking)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields[:8]) - idle, sum(fields[:8])
+
+
 def reload_path_child(mode: str, workload: str, examples: int, workers: int | None, scratch: Path) -> None:
     """One reload path, in this process: an untimed warm-up check, then the timed one."""
     from pytest_tfroundtrip import RoundTripError, check_roundtrip
@@ -418,12 +481,14 @@ def reload_path_child(mode: str, workload: str, examples: int, workers: int | No
     result: dict[str, Any] = {"weight_bytes": weight_bytes(model)}
     with TotalMemory() as total:
         for attempt in ("warm-up", "timed"):
-            started = time.perf_counter()
+            started, cpu_before = time.perf_counter(), _machine_cpu()
             try:
                 report = check_roundtrip(model, **options)
             except RoundTripError as error:
                 report = error.report
             result[attempt] = time.perf_counter() - started
+            busy, elapsed = (after - before for after, before in zip(_machine_cpu(), cpu_before))
+            result[f"{attempt}_cores_busy"] = busy / elapsed * (os.cpu_count() or 1)
     result.update(formats=[r.format for r in report.results if r.status != "skipped"],
                   failed=[r.format for r in report.failed], peak_rss=total.peak_rss, peak_pss=total.peak_pss,
                   stages={r.format: [round(r.save_seconds, 1), round(r.load_seconds, 1), r.saved_from_twin]
@@ -459,7 +524,7 @@ def print_reload_paths(workloads: list[str], examples: int, workers: int | None)
               f"{','.join(sorted(set(fresh['failed']) | set(process['failed']))) or '-'}", flush=True)
         for mode, row in (("process", process), ("fresh", fresh)):  # per format: save (or conversion) and load seconds
             stages = ", ".join(f"{name} {save}+{load}{' (twin)' if twin else ''}" for name, (save, load, twin) in row["stages"].items())
-            print(f"    {mode}: {stages}", flush=True)
+            print(f"    {mode}: cores busy {row['timed_cores_busy']:.2f} of {os.cpu_count()}; {stages}", flush=True)
 
 
 # ----------------------------------------------------------------- processes
