@@ -11,7 +11,8 @@ Budgets: CI runs seeds ``0 .. N-1`` (``TFROUNDTRIP_SOUND_MODELS``, default 4;
 catalogue is inserted at least once); ``-m slow`` runs the next thousand of
 each (``TFROUNDTRIP_SLOW_MODELS``, default 1000).  docs/testing-the-checker.md quotes the same
 numbers (:func:`test_the_budgets_the_docs_quote_are_the_codes`).  Set
-``TFROUNDTRIP_PROPERTY_LOG=path.jsonl`` to keep every judgement.
+``TFROUNDTRIP_PROPERTY_LOG=path.jsonl`` to keep every judgement; ``TFROUNDTRIP_PROPERTY_WORKERS=2`` gives the
+checker two workers, so that it converts from the model's twin (the generated models get one by default).
 
 Run with ``KERAS_BACKEND=jax`` (tests/test_properties_jax.py does, on a sample), the process under test is
 a JAX one: the models are built and trained under JAX, string inputs are left out (JAX has no string
@@ -46,6 +47,9 @@ CI_MUTATED_MODELS = 19
 SOUND = int(os.environ.get("TFROUNDTRIP_SOUND_MODELS", str(CI_SOUND_MODELS)))
 MUTATED = int(os.environ.get("TFROUNDTRIP_MUTATED_MODELS", str(CI_MUTATED_MODELS)))
 SLOW = int(os.environ.get("TFROUNDTRIP_SLOW_MODELS", "1000"))
+# Two workers make the checker convert the live-model formats from the .keras twin even for the generated
+# models, which are small enough to get one by default: the oracle then judges the twin path.
+WORKERS = {"workers": int(os.environ["TFROUNDTRIP_PROPERTY_WORKERS"])} if os.environ.get("TFROUNDTRIP_PROPERTY_WORKERS") else {}
 CHECKER_EXAMPLES = 3  # random examples per format after the targeted ones: the oracle judges on fixed inputs anyway
 
 
@@ -109,7 +113,7 @@ def check_against_oracle(label: str, recipe: ModelRecipe, workdir: Path, cause_w
                              input_signature=signature)
     checker, crash = checker_verdicts(lambda: check_roundtrip(
         model, formats=AmongFormats(PROPERTY_FORMATS), input_signature=signature, max_examples=CHECKER_EXAMPLES, seed=0,
-        artifacts_dir=workdir))
+        artifacts_dir=workdir, **WORKERS))
     judgement = judge(label, recipe.to_json(), oracle, checker, crash, cause_words, known_defective,
                       other_defects=defective_by_layer(recipe) + defective_by_structure(recipe))
 

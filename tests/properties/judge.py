@@ -40,6 +40,7 @@ class CheckerVerdict:
     status: str
     text: str = ""
     input_file: str | None = None  # the failing input the checker saved (.npz by input name)
+    from_twin: bool = False  # converted in a worker from the model's twin (logged as "passed (twin)")
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,8 @@ def checker_verdicts(run: Any) -> tuple[dict[str, CheckerVerdict], str | None]:
         text = (result.failure.message + "\n" + "\n".join(format_failure_lines(result)) if result.failure is not None
                 else (result.skip_reason or ""))  # the whole message too: displayed lines are cut
         input_file = getattr(result.failure, "input_file", None)
-        verdicts[result.format] = CheckerVerdict(result.format, result.status, text, str(input_file) if input_file else None)
+        verdicts[result.format] = CheckerVerdict(result.format, result.status, text, str(input_file) if input_file else None,
+                                                 bool(getattr(result, "saved_from_twin", False)))
     return verdicts, None
 
 
@@ -149,7 +151,7 @@ def judge(label: str, recipe_json: str, oracle: dict[str, OracleVerdict], checke
                 and (not known_defective or name in known_defective) and not _mentions(got.text, cause_words):
             found.append(Disagreement(name, WRONG_CAUSE, _oracle_text(said), got.text[:600]))
     return Judgement(label, recipe_json, tuple(found), {k: _oracle_text(v) for k, v in oracle.items()},
-                     {k: v.status for k, v in checker.items()}, crash)
+                     {k: v.status + (" (twin)" if v.from_twin else "") for k, v in checker.items()}, crash)
 
 
 def confirmed_on_the_checkers_input(judgement: Judgement, checker: dict[str, CheckerVerdict],
