@@ -43,7 +43,7 @@ from pytest_tfroundtrip.isolation.conversion import (
     start_conversion,
 )
 from pytest_tfroundtrip.isolation.pool import WorkerCrashed
-from pytest_tfroundtrip.isolation.remote import Lease, LoadRequest, finish_load, start_load
+from pytest_tfroundtrip.isolation.remote import Lease, LoadRequest, RemoteReload, finish_load, start_load
 from pytest_tfroundtrip.results.report import FAILED, PASSED, SAVE, FormatResult
 
 __all__ = ["WorkerRun", "check_in_workers"]
@@ -263,7 +263,9 @@ class _Schedule:
             return
         saved = item.saved
         if self.stopped:  # not judged: the model was found nondeterministic (or rejects an input) meanwhile
-            finish_load(item.started)
+            loaded = finish_load(item.started)
+            if isinstance(loaded, RemoteReload):  # its calls' answer read and the copy dropped: the worker goes on
+                loaded.release()
             return
         fmt, result, outcome = judged_in_worker(saved.fmt, self._run_for(saved.fmt), item.started, saved.save_seconds)
         if saved.from_twin and result.status == FAILED and (outcome is None or outcome.nondeterminism is None):

@@ -120,7 +120,15 @@ class Worker:
         return self._read == self._sent and not self._kept
 
     def answered(self, token: int) -> bool:
-        """Whether ``token``'s answer (or the worker's end) can be read without waiting."""
+        """Whether ``token``'s answer (or the worker's end) can be read without waiting.
+
+        Answers to earlier requests that arrived are read and kept first: one nobody reads yet must not hide
+        ``token``'s behind it (a waiter polling for ``token`` would otherwise spin on it forever).
+        """
+        while self._failure is None and token not in self._kept and self._read < token - 1 and self.replies.poll(0):
+            self._kept[self._read + 1] = self._next_answer("reading an earlier answer", None)
+            self._read += 1
+            self._ops.pop(self._read, None)
         return token in self._kept or self._failure is not None or self.replies.poll(0) and self._read + 1 == token
 
     def receive(self, token: int, what: str, timeout: float | None = None) -> dict[str, Any]:
