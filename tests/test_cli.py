@@ -102,20 +102,26 @@ def test_a_finding_exits_1_with_the_failure_and_its_reproduction(project):
 
 
 def test_a_pass_with_a_large_absolute_error_shows_its_share_of_the_tolerance(project):
-    """Inputs of magnitude 1e5 make TFLite's float32 rounding thousands off on a two-layer MLP, well within tolerance:
-    the cell says how close it came to failing (a share of the tolerance), never the raw 2e+03 read as a failure."""
+    """Inputs of magnitude 1e5 make float32 rounding thousands off on a two-layer MLP, well within tolerance:
+    the cell says how close it came to failing (a share of the tolerance), never the raw 2e+03 read as a failure.
+
+    Which runtime rounds differently depends on the machine (TFLite's XNNPACK was thousands off on one CI
+    machine and bit for bit on another; XLA under JAX differed on both): at least one of the two must.
+    """
     directory, _module = project
     keras.utils.set_random_seed(0)
     keras.Sequential([keras.Input((8,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(4)]).save(
         directory / "m.keras")
-    status, output = run("check", "m.keras", "--formats", "keras,tflite", "--seed", "0", "--no-progress",
+    status, output = run("check", "m.keras", "--formats", "keras,tflite,keras@jax", "--seed", "0", "--no-progress",
                          "--json", "m.json")
     assert status == PASSED, output
     (check,) = json.loads((directory / "m.json").read_text())["checks"]
-    tflite = next(entry for entry in check["formats"] if entry["label"] == "tflite")
-    assert tflite["max_abs_error"] > 100 and 0 < tflite["tolerance_used"] <= 1, tflite
+    rounded = [entry for entry in check["formats"] if entry["label"] != "keras" and entry["max_abs_error"] > 100]
+    assert rounded, check["formats"]
+    assert all(entry["verdict"] == "passed" and 0 < entry["tolerance_used"] <= 1 for entry in rounded), rounded
     row = next(line for line in output.splitlines() if line.startswith("m.keras")).split()
-    assert row[1:3] == ["ok", "0"] and re.fullmatch(r"<1%|\d{1,3}%", row[3]), output
+    assert row[1:3] == ["ok", "0"] and all(re.fullmatch(r"<1%|\d{1,3}%|0", cell) for cell in row[3:]), output
+    assert any(cell != "0" for cell in row[3:]), output
 
 
 def test_a_saved_file_is_the_original_so_a_defect_already_saved_into_it_is_invisible(project):
