@@ -162,11 +162,13 @@ class _Hung(Exception):
 
 
 def _fail_after(seconds: int):
-    """Raise :class:`_Hung` in this thread after ``seconds`` (a busy wait is Python code: the alarm interrupts it)."""
+    """Raise :class:`_Hung` in this thread after ``seconds`` (a busy wait is Python code: the alarm interrupts it);
+    returns the handler it replaced."""
     def hung(_signum, _frame):
         raise _Hung(f"still running after {seconds} s")
-    signal.signal(signal.SIGALRM, hung)
+    previous = signal.signal(signal.SIGALRM, hung)
     signal.alarm(seconds)
+    return previous
 
 
 def test_a_model_found_nondeterministic_while_loads_wait_in_two_workers_ends_the_check():
@@ -175,13 +177,14 @@ def test_a_model_found_nondeterministic_while_loads_wait_in_two_workers_ends_the
     model = fresh_layers.host(defect_layers.CallCounter())
     x = np.ones((2, 4), "float32")
     assert not np.array_equal(model(x), model(x))  # plain Keras: a second call on the same input differs
-    _fail_after(240)
+    previous = _fail_after(240)
     try:
         with pytest.raises(RoundTripError) as failure:
             check_roundtrip(model, formats=["keras", "h5", "savedmodel", "weights", "checkpoint"], max_examples=3,
                             seed=0, workers=2)
     finally:
         signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
     assert failure.value.report.nondeterminism is not None
 
 

@@ -126,9 +126,7 @@ class Worker:
         ``token``'s behind it (a waiter polling for ``token`` would otherwise spin on it forever).
         """
         while self._failure is None and token not in self._kept and self._read < token - 1 and self.replies.poll(0):
-            self._kept[self._read + 1] = self._next_answer("reading an earlier answer", None)
-            self._read += 1
-            self._ops.pop(self._read, None)
+            self._keep_next_answer("reading an earlier answer", None)
         return token in self._kept or self._failure is not None or self.replies.poll(0) and self._read + 1 == token
 
     def receive(self, token: int, what: str, timeout: float | None = None) -> dict[str, Any]:
@@ -136,14 +134,18 @@ class Worker:
         while token not in self._kept:
             if self._failure is not None:
                 raise WorkerCrashed(str(self._failure))
-            self._kept[self._read + 1] = self._next_answer(what, timeout)
-            self._read += 1
-            self._ops.pop(self._read, None)
+            self._keep_next_answer(what, timeout)
         reply = self._kept.pop(token)
         if not reply.get("ok") and "internal" in reply:
             raise RoundTripInternalError(f"the worker interpreter failed while {what} (an error of pytest-tfroundtrip, "
                                          f"not a finding):\n{reply['internal']}")
         return reply
+
+    def _keep_next_answer(self, what: str, timeout: float | None) -> None:
+        """Read the oldest unread answer and keep it under its token."""
+        self._kept[self._read + 1] = self._next_answer(what, timeout)
+        self._read += 1
+        self._ops.pop(self._read, None)
 
     def _next_answer(self, what: str, timeout: float | None) -> dict[str, Any]:
         timeout = REQUEST_TIMEOUT if timeout is None else timeout

@@ -104,18 +104,13 @@ def tf_roundtrip(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         def test_survives_every_format(tf_roundtrip, model):
             tf_roundtrip.check(model)
     """
-    _prestart_a_worker(request)
+    prestart_unless_in_process(request.config, request.node)  # its start overlaps building the test's model
     return RoundTripFixture(request, _artifacts_dir(request, tmp_path_factory))
 
 
-def _prestart_a_worker(request: pytest.FixtureRequest) -> None:
-    """Start one worker of this process's backend now, without waiting, unless this test reloads in this process:
-    its start (importing Keras there) overlaps building the test's model instead of delaying the first check."""
-    prestart_unless_in_process(request.config, request.node)
-
-
 def prestart_unless_in_process(config: pytest.Config, node: pytest.Item | None) -> None:
-    """Start one worker of this process's backend without waiting, unless checks here reload in this process."""
+    """Start one worker of this process's backend now, without waiting, unless checks here reload in this process:
+    its start (importing Keras there) overlaps the caller's own work instead of delaying the first check."""
     try:
         reload_in = settings_for(config, node).get("reload_in", "fresh")
     except RoundTripUsageError:  # said when the test calls a check, where the user looks for it
